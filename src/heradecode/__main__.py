@@ -1,0 +1,7 @@
+"""``python -m heradecode`` runs the command line."""
+
+import sys
+
+from heradecode.cli import main
+
+sys.exit(main())

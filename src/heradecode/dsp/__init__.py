@@ -1,0 +1,1 @@
+"""Signal processing: Doppler removal, decimation, acquisition, PLL, bi-phase-L demodulation."""

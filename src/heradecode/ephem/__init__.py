@@ -1,0 +1,1 @@
+"""Ephemerides and Doppler prediction: stations, SPICE, JPL HORIZONS."""

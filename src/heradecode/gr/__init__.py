@@ -1,0 +1,1 @@
+"""GNU Radio 3.10 blocks built on heradecode's kernels."""

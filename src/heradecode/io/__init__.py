@@ -1,0 +1,1 @@
+"""Reading recordings: SigMF, raw X/Y int16 pairs, Doppler profile files."""

@@ -1,0 +1,1 @@
+"""Plots of recordings, carrier tracks, soft symbols and decoded telemetry."""

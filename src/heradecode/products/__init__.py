@@ -1,0 +1,1 @@
+"""What a decode delivers: summaries, packet tables, per-VC frame files."""

@@ -1,0 +1,1 @@
+"""Simulation of Hera-like recordings with known truth."""
