@@ -54,13 +54,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import numpy as np
-
 from heradecode.errors import UserError
-from heradecode.ephem.doppler import DopplerResiduals, compute_residuals, read_carrier_csv
+from heradecode.ephem.doppler import compute_residuals, read_carrier_csv
 from heradecode.ephem.predict import predict
 from heradecode.cli.doppler import (add_ephemeris_arguments, has_ephemeris_source, load_request,
-                                    request_from_args, unix_to_datetime64, utc_axis)
+                                    request_from_args)
 from heradecode.io.dopplerfile import read_doppler_profile
 
 
@@ -78,34 +76,6 @@ def register(subparsers) -> None:
     p.add_argument("--doppler", metavar="FILE", help="use this 'unix_time hz' prediction instead of an ephemeris")
     add_ephemeris_arguments(p)
     p.set_defaults(func=run)
-
-
-def plot_residuals(res: DopplerResiduals, path: str | Path, title: str = "") -> None:
-    """Observed and predicted Doppler, and observed minus predicted for the locked points, against UTC."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    t = unix_to_datetime64(res.unix_time)
-    lk = res.locked & np.isfinite(res.residual_hz)
-    fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(10, 7), sharex=True, constrained_layout=True,
-                                   gridspec_kw={"height_ratios": [1, 1.4]})
-    ax1.plot(t, res.predicted_hz / 1e3, lw=1.2, label="predicted")
-    ax1.plot(t[lk], res.observed_hz[lk] / 1e3, ".", ms=2, label="observed (locked)")
-    ax1.set_ylabel("Doppler offset (kHz)")
-    ax1.legend(loc="best", fontsize=8)
-    ax1.grid(True, alpha=0.3)
-    ax1.set_title(title or "Carrier Doppler")
-    ax2.plot(t[lk], res.residual_hz[lk], ".", ms=2.5, color="tab:red")
-    if lk.any() and np.min(res.residual_hz[lk]) <= 0.0 <= np.max(res.residual_hz[lk]):
-        ax2.axhline(0.0, color="k", lw=0.6)
-    ax2.set_ylabel("observed − predicted (Hz)")
-    ax2.set_title(f"Doppler residuals: rms {res.rms_hz():.3f} Hz, mean {res.mean_hz():+.3f} Hz, "
-                  f"std {res.std_hz():.3f} Hz over {res.n_locked} locked 1-s points", fontsize=10)
-    utc_axis(ax2)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -140,7 +110,9 @@ def run(args: argparse.Namespace) -> int:
     out_dir = Path(args.output_dir) if args.output_dir else decode_dir
     out_dir.mkdir(parents=True, exist_ok=True)
     res.write_csv(out_dir / "residuals.csv")
-    plot_residuals(res, out_dir / "doppler_residuals.png", title=f"Carrier Doppler vs prediction ({label})")
+    from heradecode.plot import plot_residuals  # matplotlib only when plotting
+
+    plot_residuals(res, title=f"Carrier Doppler vs prediction ({label})", path=out_dir / "doppler_residuals.png")
     print(f"{res.n_locked} locked of {res.unix_time.size} points; residual rms {res.rms_hz():.3f} Hz, "
           f"mean {res.mean_hz():+.3f} Hz, std {res.std_hz():.3f} Hz -> {out_dir / 'residuals.csv'}, "
           f"{out_dir / 'doppler_residuals.png'}")

@@ -1,0 +1,178 @@
+"""``heradecode decode``: from a dual-polarization recording to frames, packets and a report."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import time
+import warnings
+from pathlib import Path
+
+from heradecode.ccsds.mission import HERA
+from heradecode.cli.doppler import add_ephemeris_arguments, has_ephemeris_source, profile_from_args, \
+    request_from_args, save_request
+from heradecode.errors import UserError
+from heradecode.io import open_recording
+from heradecode.io.dopplerfile import read_doppler_profile
+from heradecode.products.decodelog import DecodeWriter
+from heradecode.products.telemetry import TelemetryProcessor
+from heradecode.receiver import SYMBOL_RATES, ReceiverConfig, decode_recording, detect_mode
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "decode",
+        help="decode a recording: carrier, bi-phase-L, turbo code, frames, packets",
+        description="Decode Hera telemetry from a dual-polarization IQ recording (a 2-channel SigMF "
+                    "recording, a SigMF collection, an X/Y pair, or one ..._0x recording whose ..._0y "
+                    "partner lies beside it).",
+    )
+    p.add_argument("recording", nargs="+", type=Path, metavar="RECORDING")
+    p.add_argument("--mode", choices=["low", "high", "auto"], default="auto",
+                   help="symbol rate: low (60.2375 kbaud), high (322.56 kbaud) or auto (default: detect)")
+    p.add_argument("--symbol-rate", type=float, metavar="BAUD", help="override the mode's symbol rate")
+    p.add_argument("--doppler", type=Path, metavar="FILE", help="Doppler profile to remove ('unix_time hz' lines)")
+    p.add_argument("--carrier-offset", type=float, metavar="HZ",
+                   help="carrier offset (Hz) from the centre frequency after Doppler removal "
+                        "(default: nominal downlink minus centre frequency)")
+    p.add_argument("--acq-window", type=float, default=25e3, metavar="HZ", help="carrier search window, ± Hz")
+    p.add_argument("--pll-bandwidth", type=float, default=15.0, metavar="HZ", help="carrier loop bandwidth")
+    p.add_argument("--iterations", type=int, default=10, help="turbo decoder iterations at most")
+    p.add_argument("--out", type=Path, metavar="DIR", help="write products here (default: <recording>_decoded)")
+    p.add_argument("--workers", type=int, default=1, metavar="N", help="parallel worker processes (0: all cores)")
+    p.add_argument("--plots", action="store_true", help="also write PNG plots of the decode")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--samp-rate", type=float, help="raw recordings: sample rate (samples/s)")
+    p.add_argument("--center-freq", type=float, help="raw recordings: centre frequency (Hz)")
+    p.add_argument("--start-time", help="raw recordings: UTC time of the first sample (ISO 8601)")
+    add_ephemeris_arguments(p, mode_flag="--doppler-mode")
+    p.set_defaults(func=run)
+
+
+def _default_out(path: Path) -> Path:
+    name = path.name.split(".sigmf")[0]
+    for suffix in ("_0x", "_0y"):
+        if name.endswith(suffix):
+            name = name[: -len(suffix)]
+    return path.parent / f"{name}_decoded"
+
+
+def _doppler_profile(args, rec):
+    t0 = rec.sample_unix_time(0)
+    t1 = t0 + rec.duration_s
+    if args.doppler is not None and has_ephemeris_source(args):
+        raise UserError("give either --doppler FILE or ephemeris options (--kernels/--horizons), not both")
+    if args.doppler is not None:
+        prof = read_doppler_profile(args.doppler)
+        if not prof.covers(t0, t1):
+            print(f"heradecode decode: warning: the Doppler file covers {prof.start:.0f}..{prof.end:.0f} "
+                  f"(UNIX s) but the recording spans {t0:.0f}..{t1:.0f}; outside it the end values are held",
+                  file=sys.stderr)
+        return prof, None
+    if has_ephemeris_source(args):
+        return profile_from_args(args, t0 - 2, rec.duration_s + 4), request_from_args(args)
+    return None, None
+
+
+class _Progress:
+    """A one-line live display on stderr: percentage, frames ok / failed, C/N0, lock state."""
+
+    def __init__(self, total_s: float, enabled: bool) -> None:
+        self.enabled = enabled
+        self.total_s = total_s
+        self.t0 = time.monotonic()
+        self.last = 0.0
+
+    def __call__(self, p) -> None:
+        now = time.monotonic()
+        if not self.enabled or now - self.last < 0.5:
+            return
+        self.last = now
+        done = p.samples_done / max(p.samples_total, 1)
+        speed = done * self.total_s / max(now - self.t0, 1e-9)
+        cn0 = f"{p.cn0_dbhz:5.1f} dB-Hz" if math.isfinite(p.cn0_dbhz) else "  --- dB-Hz"
+        bar = "#" * int(20 * done)
+        print(f"\r[{bar:<20}] {100 * done:5.1f}%  frames ok {p.frames_ok:5d}  failed {p.frames_failed:4d}  "
+              f"C/N0 {cn0}  {'locked' if p.locked else 'NO LOCK'}  {speed:5.1f}x real time",
+              end="", file=sys.stderr, flush=True)
+
+    def close(self) -> None:
+        if self.enabled and self.last:
+            print(file=sys.stderr)
+
+
+def run(args: argparse.Namespace) -> int:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        rec = open_recording(args.recording, samp_rate=args.samp_rate, center_freq_hz=args.center_freq,
+                             start_time=args.start_time, allow_truncated=True)
+    for w in caught:
+        print(f"heradecode decode: warning: {w.message}", file=sys.stderr)
+    if rec.num_samples == 0:
+        raise UserError("the recording holds no samples")
+    profile, request = _doppler_profile(args, rec)
+    downlink_hz = args.downlink_mhz * 1e6 if args.downlink_mhz else HERA.downlink_freq_hz
+    workers = os.cpu_count() or 1 if args.workers == 0 else max(1, args.workers)
+    base = ReceiverConfig(carrier_offset_hz=args.carrier_offset, downlink_freq_hz=downlink_hz,
+                          acq_window_hz=args.acq_window, pll_bandwidth_hz=args.pll_bandwidth,
+                          max_iterations=args.iterations, symbol_rate=args.symbol_rate,
+                          decoder_threads=1 if workers > 1 else None)
+    mode = args.mode
+    if mode == "auto" and args.symbol_rate is None:
+        mode = detect_mode(rec, base, doppler=profile)
+        print(f"heradecode decode: detected {mode} rate ({SYMBOL_RATES[mode] / 1e3:g} kbaud)", file=sys.stderr)
+    elif mode == "auto":
+        mode = "high"
+    config = ReceiverConfig(**{**base.__dict__, "mode": mode})
+    out = args.out if args.out is not None else _default_out(rec.paths[0])
+    if out.exists() and not out.is_dir():
+        raise UserError(f"--out must be a directory: {out} is a file")
+    telemetry = TelemetryProcessor(out_dir=out)
+    writer = DecodeWriter(out, recording=rec, telemetry=telemetry)
+    progress = _Progress(rec.duration_s, enabled=not args.quiet and sys.stderr.isatty())
+    t_start = time.monotonic()
+    n_ok = n_failed = n_suspect = 0
+    try:
+        for cbs, track in decode_recording(rec, config, doppler=profile, workers=workers, on_progress=progress):
+            writer.add_track(track)
+            for cb in cbs:
+                writer.add(cb)
+                n_ok += int(cb.crc_ok and not cb.suspect)
+                n_suspect += int(cb.suspect)
+                n_failed += int(not cb.crc_ok)
+    except KeyboardInterrupt:
+        print("\nheradecode decode: interrupted; writing what was decoded so far", file=sys.stderr)
+    finally:
+        progress.close()
+        header = {"recording": rec.paths[0].name, "mode": mode, "symbol_rate": config.rate_baud,
+                  "samp_rate": rec.samp_rate, "center_freq_hz": rec.center_freq_hz,
+                  "downlink_freq_hz": downlink_hz, "start_time_utc": str(rec.start_time) + "Z",
+                  "duration_s": rec.duration_s}
+        carrier = writer.close(header)
+        if request is not None or args.doppler is not None:
+            save_request(out / "doppler.json", request,
+                         doppler_file=str(args.doppler.resolve()) if args.doppler is not None else None)
+    elapsed = time.monotonic() - t_start
+    summary = telemetry.summary()
+    print(summary.format_text())
+    locked = carrier.locked
+    lock_pct = 100.0 * locked.mean() if locked.size else 0.0
+    print(f"codeblocks: {n_ok + n_failed + n_suspect} found, {n_ok} frames decoded, {n_failed} failed CRC, "
+          f"{n_suspect} suspect (CRC ok, wrong spacecraft/version)")
+    print(f"carrier locked {lock_pct:.0f}% of the time; {rec.duration_s:.1f} s decoded in {elapsed:.1f} s "
+          f"({rec.duration_s / max(elapsed, 1e-9):.1f}x real time, {workers} worker{'s' if workers > 1 else ''})")
+    print(f"products written to {out}/")
+    if args.plots:
+        from heradecode.plot import write_decode_plots
+
+        for path in write_decode_plots(out, recording=rec, doppler_profile=profile):
+            print(f"plot: {path}")
+    if n_ok == 0:
+        why = "no carrier found" if not locked.any() else "carrier found but no frame decoded (wrong mode?)"
+        print(f"heradecode decode: no frames decoded: {why}", file=sys.stderr)
+        return 1
+    json.dumps(summary.to_dict())
+    return 0

@@ -1,0 +1,188 @@
+"""``heradecode turbo-decode``: soft symbols on disk (e.g. from GNU Radio) -> CRC-valid TM frames.
+
+The file holds one soft value per code symbol, float32 (as a GNU Radio file sink writes
+them) or int8, in GNU Radio's convention (positive = bit 1; converted here to the
+project's LLR convention).  Noise and gaps between codeblocks are fine.  The command
+finds the turbo ASM in either polarity, scales the soft values to LLRs (moment estimate
+of the signal and noise levels per codeblock), derandomizes, turbo-decodes, checks the
+CRC-16 FECF, writes the valid frames without FECF and summarizes them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from heradecode.errors import UserError
+from heradecode.fec.asm import FrameSync
+from heradecode.fec.interleaver import K_VALUES
+from heradecode.fec.randomizer import derandomize_llr
+from heradecode.fec.turbo import ALGORITHMS, INV_RATES, TurboDecoder
+
+_FORMATS = {"f32": np.float32, "i8": np.int8}
+_CHUNK_SYMBOLS = 1 << 20
+_BATCH = 16
+
+
+def rate_arg(text: str) -> int:
+    """Parse --rate '1/4' (or '4') into the inverse rate."""
+    t = text.strip()
+    if t.startswith("1/"):
+        t = t[2:]
+    try:
+        r = int(t)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a turbo code rate: {text!r} (use 1/2, 1/3, 1/4 or 1/6)") from None
+    if r not in INV_RATES:
+        raise argparse.ArgumentTypeError(f"turbo code rates are 1/2, 1/3, 1/4, 1/6, not {text!r}")
+    return r
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "turbo-decode",
+        help="find, decode and check CCSDS turbo codeblocks in a soft-symbol file",
+        description="Read soft symbols (GNU Radio convention: positive = bit 1), find the turbo ASM in either "
+        "polarity, derandomize, turbo-decode, check the CRC-16 FECF, write the valid frames (without FECF) "
+        "and summarize them.",
+    )
+    p.add_argument("soft_file", type=Path, metavar="SOFT_FILE", help="soft symbols, one per code symbol")
+    p.add_argument("--k", type=int, default=8920, choices=K_VALUES, help="information block length (default 8920)")
+    p.add_argument("--rate", type=rate_arg, default=4, help="code rate 1/2, 1/3, 1/4 (default) or 1/6")
+    p.add_argument("--format", choices=sorted(_FORMATS), default="f32", help="sample format (default f32)")
+    p.add_argument("--out", type=Path, metavar="FRAMES.u8", help="write the CRC-valid frames (no FECF) here")
+    p.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+    p.add_argument("--algorithm", choices=ALGORITHMS, default="log-map",
+                   help="SISO algorithm: log-map (default; the soft values are calibrated to LLRs here) or max-log")
+    p.add_argument("--iterations", type=int, default=10, help="maximum turbo iterations (default 10)")
+    p.set_defaults(func=run)
+
+
+def llr_from_soft(y: np.ndarray) -> np.ndarray:
+    """Scale BPSK soft symbols (any amplitude) to LLRs 2*A*y/sigma^2 from their 2nd and 4th moments."""
+    y64 = y.astype(np.float64)
+    m2 = float(np.mean(y64 * y64))
+    m4 = float(np.mean(y64**4))
+    if m2 <= 0.0:
+        return np.zeros_like(y, dtype=np.float32)
+    a2 = np.sqrt(max((3.0 * m2 * m2 - m4) / 2.0, 0.0))  # real BPSK + Gaussian noise: M4 = 3 M2^2 - 2 A^4
+    a2 = min(max(a2, 0.02 * m2), 0.98 * m2)  # keep the SNR estimate in [-17, +17] dB
+    sigma2 = m2 - a2
+    return (y64 * (2.0 * np.sqrt(a2) / sigma2)).astype(np.float32)
+
+
+def _read_chunks(path: Path, fmt: str):
+    dtype = np.dtype(_FORMATS[fmt])
+    size = path.stat().st_size
+    if size % dtype.itemsize:
+        raise UserError(f"{path}: {size} bytes is not a whole number of {fmt} samples ({dtype.itemsize} bytes each)")
+    n = size // dtype.itemsize
+    if n == 0:
+        return
+    data = np.memmap(path, dtype=dtype, mode="r", shape=(n,))
+    for i in range(0, n, _CHUNK_SYMBOLS):
+        # GNU Radio: positive = bit 1 -> project LLR convention: positive = bit 0
+        yield -(np.asarray(data[i : i + _CHUNK_SYMBOLS], dtype=np.float32))
+
+
+def run(args: argparse.Namespace) -> int:
+    path: Path = args.soft_file
+    if not path.exists():
+        raise UserError(f"no such file: {path}")
+    if not path.is_file():
+        raise UserError(f"not a file: {path}")
+    if not 1 <= args.iterations <= 100:
+        raise UserError(f"--iterations must be in 1..100, got {args.iterations}")
+    if args.out is not None and args.out.is_dir():
+        raise UserError(f"--out must be a file, {args.out} is a directory")
+    frame_len = args.k // 8 - 2
+    decoder = TurboDecoder(args.k, args.rate, algorithm=args.algorithm, max_iterations=args.iterations)
+    sync = FrameSync(args.k, args.rate)
+    telemetry = _telemetry(frame_len)
+    counts = {"codeblocks_found": 0, "decoded": 0, "failed": 0, "iterations_total": 0, "inverted": 0}
+    t0 = time.perf_counter()
+    out_fh = open(args.out, "wb") if args.out is not None else None
+    try:
+        batch = []
+
+        def flush_batch() -> None:
+            if not batch:
+                return
+            llrs = np.stack([derandomize_llr(llr_from_soft(cb.soft)) for cb in batch])
+            for cb, res in zip(batch, decoder.decode_batch(llrs)):
+                counts["iterations_total"] += res.iterations
+                if res.crc_ok:
+                    counts["decoded"] += 1
+                    frame = res.frame(strip_fecf=True)
+                    if out_fh is not None:
+                        out_fh.write(frame)
+                    if telemetry is not None:
+                        telemetry.feed(frame)
+                else:
+                    counts["failed"] += 1
+            batch.clear()
+
+        def take(codeblocks) -> None:
+            for cb in codeblocks:
+                counts["codeblocks_found"] += 1
+                counts["inverted"] += cb.polarity < 0
+                batch.append(cb)
+                if len(batch) >= _BATCH:
+                    flush_batch()
+
+        for chunk in _read_chunks(path, args.format):
+            take(sync.feed(chunk))
+        take(sync.flush())
+        flush_batch()
+    finally:
+        if out_fh is not None:
+            out_fh.close()
+    elapsed = time.perf_counter() - t0
+    found = counts["codeblocks_found"]
+    result = {
+        "file": str(path),
+        "k": args.k,
+        "rate": f"1/{args.rate}",
+        "algorithm": args.algorithm,
+        "codeblocks_found": found,
+        "codeblocks_inverted": counts["inverted"],
+        "decoded": counts["decoded"],
+        "failed": counts["failed"],
+        "truncated": sync.n_truncated,
+        "mean_iterations": round(counts["iterations_total"] / found, 3) if found else 0.0,
+        "frames_written": counts["decoded"] if args.out is not None else 0,
+        "elapsed_s": round(elapsed, 3),
+        "telemetry": telemetry.summary().to_dict() if telemetry is not None else None,
+    }
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        print(
+            f"{path}: {found} codeblocks found ({counts['inverted']} inverted), {counts['decoded']} decoded, "
+            f"{counts['failed']} failed CRC, mean {result['mean_iterations']:.2f} iterations "
+            f"(k={args.k}, rate 1/{args.rate}, {args.algorithm}, {elapsed:.1f} s)"
+        )
+        if sync.n_truncated:
+            print(f"  {sync.n_truncated} codeblock(s) cut off by the end of the file")
+        if args.out is not None:
+            print(f"  {counts['decoded']} frames of {frame_len} octets written to {args.out}")
+        if telemetry is not None:
+            print(telemetry.summary().format_text())
+        else:
+            print(f"  ({frame_len}-octet frames are not Hera TM frames: no telemetry summary)", file=sys.stderr)
+    return 0
+
+
+def _telemetry(frame_len: int):
+    """A TelemetryProcessor for Hera's frame length, or None when the frames cannot be Hera's."""
+    from heradecode.products.telemetry import TelemetryProcessor
+
+    try:
+        return TelemetryProcessor(frame_length=frame_len)
+    except UserError:
+        return None

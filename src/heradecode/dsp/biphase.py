@@ -1,0 +1,438 @@
+"""Bi-phase-L (Manchester) demodulation: full-energy matched filter, symbol timing recovery, LLRs.
+
+Input is the real baseband carrying the chips, i.e. the imaginary part of the PLL's
+phase-corrected output (PM: ``Im(exp(j m d(t))) = sin(m) d(t)``); complex input is
+reduced to its imaginary part.
+
+Matched filter.  With ``S(t)`` the running integral of the input (cumulative sum of
+samples, each held for one sample period, interpolated at fractional times), the
+output for a symbol starting at ``tau`` of length ``T`` samples is
+
+    y = [S(tau + T/2) - S(tau)] - [S(tau + T) - S(tau + T/2)]
+
+i.e. the correlation with the whole (+1, -1) chip pair: all the symbol energy, not
+only the fundamental.  Bit 0 (chips +1, -1) gives y > 0.
+
+Timing.  An early-late detector ``y * (y(tau + d) - y(tau - d))`` (d = T/8),
+normalised by the estimated amplitude so its gain is one sample per sample of
+error, drives a 2nd-order loop (proportional plus integral on the symbol period),
+so a clock offset (e.g. +-100 ppm, Doppler on the symbol rate) leaves no steady
+error.  The bandwidth starts wide (``acq_bandwidth``, as a fraction of the symbol
+rate) and narrows to ``bandwidth`` over a few thousand symbols.
+
+Half-symbol ambiguity.  The Manchester matched-filter energy as a function of the
+timing offset has its maximum on the symbol boundaries but also a local maximum
+(half as high) in mid-symbol, where an energy-seeking loop can settle.  The
+demodulator therefore keeps running averages of the energy at eight timing phases
+(0, T/8, ..., 7T/8) and, after a warm-up and whenever another phase is clearly
+stronger (by ``hop_margin``), jumps to it: this finds the symbol boundaries at
+start-up, escapes a mid-symbol lock and re-finds timing after a fade.  No second
+decoding attempt with a half-symbol shift is needed downstream.  The remaining sign
+ambiguity (PLL 180 degrees, spectrum inversion) is resolved by the ASM polarity.
+
+Soft output.  ``d = S(tau + T) - S(tau)`` (whole-symbol sum) has the same noise as
+``y`` but no Manchester signal, so its variance gives the noise ``sigma^2``
+directly and the amplitude follows as ``a^2 = <y^2> - sigma^2``; LLR =
+``2 a y / sigma^2`` (positive = bit 0), Es/N0 = ``a^2 / (2 sigma^2)``.  While the
+estimated Es/N0 stays below about -12 dB the signal is deemed absent: the timing
+loop coasts and the LLRs are close to zero (erasures); when it returns the
+demodulator re-runs its warm-up.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from numba import njit
+
+from heradecode.errors import UserError
+
+__all__ = ["Symbols", "BiphaseDemodulator", "demodulate_biphase"]
+
+# float state
+_TAU, _T, _EY2, _ES, _ES2, _BLT, _T0, _CONTRAST = range(8)
+_EMON = 8  # 8 monitor energies follow
+_NF = 16
+# int state
+_NSYM, _WARM, _STATE, _NMON, _KST, _TRK = range(6)
+_NI = 6
+# timing states
+_WARMUP, _TRACK, _ABSENT = 0, 1, 2
+
+
+@dataclass(frozen=True)
+class Symbols:
+    """Soft symbols from one chunk."""
+
+    llr: np.ndarray  #: float32 LLR per symbol, ln P(bit 0)/P(bit 1) (positive = bit 0)
+    soft: np.ndarray  #: float32 raw matched-filter output (input units x samples)
+    sample: np.ndarray  #: float64 position of each symbol's start (input samples since the stream start)
+    esn0_db: np.ndarray  #: float32 running Es/N0 estimate at each symbol (dB)
+
+    def __len__(self) -> int:
+        return int(self.llr.size)
+
+    @staticmethod
+    def concatenate(parts: list["Symbols"]) -> "Symbols":
+        """Join chunks' symbols."""
+        if not parts:
+            z = np.zeros(0, np.float32)
+            return Symbols(z, z, np.zeros(0), z)
+        return Symbols(
+            np.concatenate([p.llr for p in parts]),
+            np.concatenate([p.soft for p in parts]),
+            np.concatenate([p.sample for p in parts]),
+            np.concatenate([p.esn0_db for p in parts]),
+        )
+
+
+_W = 8  # half-length (samples) of the band-limited integration kernel
+_P = 128  # fractional phases of the kernel table (position step 1/128 sample)
+
+
+def _integral_table(W: int = _W, P: int = _P) -> np.ndarray:
+    """tab[p, i + W] = G(p/P - i) - [i < 0]: step response G of a Kaiser-windowed sinc (unit area)."""
+    fine = 64
+    u = np.arange(-W * fine, W * fine + 1) / fine
+    g = np.sinc(u) * np.kaiser(u.size, 8.0)
+    G = np.concatenate(([0.0], np.cumsum(0.5 * (g[1:] + g[:-1])) / fine))
+    G /= G[-1]
+    f = np.arange(P + 1) / P
+    i = np.arange(-W, W)
+    arg = f[:, None] - i[None, :]
+    tab = np.interp(arg, u, G) - (i[None, :] < 0)
+    return np.ascontiguousarray(tab, dtype=np.float32)
+
+
+_TABLE = _integral_table()
+
+
+@njit(cache=True, inline="always")
+def _S(Cs, r, x):  # pragma: no cover - numba
+    """Integral of the piecewise-linear interpolant of r up to x, plus a constant (Cs[k] = sum of r[:k]).
+
+    The trapezoid integral to k is Cs[k] + (r[k] - r[0]) / 2; the constant -r[0]/2 cancels in
+    every matched-filter difference.
+    """
+    ki = int(x)
+    f = x - ki
+    k = np.uint64(ki)
+    rk = r[k]
+    return Cs[k] + rk * (0.5 + f) + 0.5 * f * f * (r[k + np.uint64(1)] - rk)
+
+
+@njit(cache=True, inline="always")
+def _mf(C, r, t, T):  # pragma: no cover - numba
+    return 2.0 * _S(C, r, t + 0.5 * T) - _S(C, r, t) - _S(C, r, t + T)
+
+
+@njit(cache=True, fastmath=True)
+def _I(Cs, r, tab, x):  # pragma: no cover - numba
+    """Band-limited running integral of r up to x (Cs[m] = sum of r[:m]); needs _W samples either side."""
+    m = int(x)
+    p = np.uint64((x - m) * _P + 0.5)
+    b = np.uint64(m - _W)
+    acc = np.float32(0.0)
+    for i in range(2 * _W):
+        ui = np.uint64(i)
+        acc += r[b + ui] * tab[p, ui]
+    return Cs[m] + acc
+
+
+@njit(cache=True, fastmath=True)
+def _mf_direct(q, tab, t, T):  # pragma: no cover - numba
+    """Band-limited matched filter of q at symbol start t without a cumulative sum (noise arm)."""
+    m0 = int(t)
+    mh = int(t + 0.5 * T)
+    m1 = int(t + T)
+    s1 = 0.0
+    for j in range(m0, mh):
+        s1 += q[j]
+    s2 = 0.0
+    for j in range(mh, m1):
+        s2 += q[j]
+    # band-limited corrections at the three boundaries
+    y = s1 - s2
+    y += 2.0 * _corr(q, tab, t + 0.5 * T) - _corr(q, tab, t) - _corr(q, tab, t + T)
+    return y
+
+
+@njit(cache=True, fastmath=True)
+def _corr(r, tab, x):  # pragma: no cover - numba
+    """_I(x) - Cs[int(x)]: the fractional part of the band-limited integral."""
+    m = int(x)
+    p = np.uint64((x - m) * _P + 0.5)
+    b = np.uint64(m - _W)
+    acc = 0.0
+    for i in range(2 * _W):
+        ui = np.uint64(i)
+        acc += r[b + ui] * tab[p, ui]
+    return acc
+
+
+@njit(cache=True, fastmath=True)
+def _biphase_kernel(r, q, use_q, tab, buf0, fst, ist, blt_track, blt_acq, warm_len, alpha, alpha_mon, hop_margin,
+                    max_dev, llr, soft, pos, esn0):  # pragma: no cover - numba
+    """Demodulate symbols whose samples lie in r (buffer starting at absolute sample buf0).
+
+    q is the in-phase arm (noise reference, same filtering, no data) when use_q.
+    """
+    n = r.shape[0]
+    Cs = np.empty(n + 1)  # plain cumulative sum, Cs[k] = sum of r[:k]
+    C = Cs
+    acc = 0.0
+    Cs[0] = 0.0
+    n4 = n // 4
+    for b in range(n4):  # blocked prefix sum (shorter dependency chain)
+        a0 = r[4 * b]
+        a1 = a0 + r[4 * b + 1]
+        a2 = a1 + r[4 * b + 2]
+        a3 = a2 + r[4 * b + 3]
+        Cs[4 * b + 1] = acc + a0
+        Cs[4 * b + 2] = acc + a1
+        Cs[4 * b + 3] = acc + a2
+        Cs[4 * b + 4] = acc + a3
+        acc += a3
+    for k in range(4 * n4, n):
+        acc += r[k]
+        Cs[k + 1] = acc
+    zeta = 0.7071067811865476
+    nout = 0
+    cap = llr.shape[0]
+    tmp = np.empty(8)
+    while nout < cap:
+        T = fst[_T]
+        tau = fst[_TAU] - buf0
+        if tau + 2.0 * T + _W + 3.0 >= n:
+            break
+        d = T / 8.0
+        if tau - d - _W - 1.0 < 0.0:  # cannot happen with the tail kept by the caller; skip ahead defensively
+            fst[_TAU] += T
+            continue
+        # matched filter on the band-limited integral (full symbol energy)
+        c0 = _I(Cs, r, tab, tau)
+        ch = _I(Cs, r, tab, tau + 0.5 * T)
+        c1 = _I(Cs, r, tab, tau + T)
+        y = 2.0 * ch - c0 - c1
+        # ---- statistics at the current timing (Es/N0, LLR scale) ----
+        ist[_KST] += 1
+        al = max(alpha, 1.0 / ist[_KST])
+        fst[_EY2] += al * (y * y - fst[_EY2])
+        if not use_q:  # whole-symbol sum: no Manchester signal, same noise as y for white noise
+            s = c1 - c0
+            fst[_ES] += al * (s - fst[_ES])
+            fst[_ES2] += al * (s * s - fst[_ES2])
+        elif ist[_KST] % 8 == 1:  # same filter on the in-phase arm (noise only), every 8th symbol
+            s = _mf_direct(q, tab, tau, T)
+            aq = max(alpha * 2.0, 1.0 / ((ist[_KST] + 7) // 8))  # noise is steady: average 4x longer
+            fst[_ES] += aq * (s - fst[_ES])
+            fst[_ES2] += aq * (s * s - fst[_ES2])
+        sig2 = max(fst[_ES2] - fst[_ES] * fst[_ES], 1e-30)
+        a2 = fst[_EY2] - sig2
+        if a2 < 1e-6 * sig2:
+            a2 = 1e-6 * sig2
+        a = math.sqrt(a2)
+        llr[nout] = 2.0 * a * y / sig2
+        soft[nout] = y
+        pos[nout] = fst[_TAU]
+        esn0[nout] = 0.5 * a2 / sig2  # linear here, dB in the caller
+        nout += 1
+        state = ist[_STATE]
+        # ---- phase monitor: energy at 8 timing phases (every symbol while searching, else every 8th) ----
+        hop = 0.0
+        if state != _TRACK or ist[_NSYM] % 8 == 0:
+            ist[_NMON] += 1
+            am = max(alpha_mon if state == _TRACK or state == _ABSENT else 0.0, 1.0 / ist[_NMON])
+            for j in range(8):
+                yj = _mf(C, r, tau + j * d, T) if j > 0 else y
+                fst[_EMON + j] += am * (yj * yj - fst[_EMON + j])
+            best = 0
+            worst = 0
+            for j in range(1, 8):
+                if fst[_EMON + j] > fst[_EMON + best]:
+                    best = j
+                if fst[_EMON + j] < fst[_EMON + worst]:
+                    worst = j
+            # presence: contrast between the best and the worst phase (independent of the timing)
+            emin = max(fst[_EMON + worst], 1e-30)
+            contrast = (fst[_EMON + best] - emin) / emin
+            fst[_CONTRAST] = contrast
+            if state == _WARMUP:
+                ist[_WARM] += 1
+                if ist[_WARM] >= warm_len:
+                    if contrast > 0.3:
+                        hop = best * d if best <= 4 else (best - 8) * d
+                        ist[_STATE] = _TRACK
+                        fst[_BLT] = blt_acq
+                        ist[_TRK] = 0
+                    ist[_WARM] = 0
+                    ist[_NMON] = 0
+            elif state == _TRACK:
+                if ist[_NMON] > 64 and contrast < 0.15:
+                    ist[_STATE] = _ABSENT
+                elif best != 0 and fst[_EMON + best] > (1.0 + hop_margin) * fst[_EMON]:
+                    hop = best * d if best <= 4 else (best - 8) * d
+            elif contrast > 0.3:  # absent -> signal back: search afresh
+                ist[_STATE] = _WARMUP
+                ist[_WARM] = 0
+                ist[_NMON] = 0
+            if hop != 0.0:
+                for j in range(8):
+                    tmp[j] = fst[_EMON + (j + best) % 8]
+                for j in range(8):
+                    fst[_EMON + j] = tmp[j]
+        # ---- timing loop ----
+        # once the loop is narrow, update it every 2nd symbol (same bandwidth, half the work)
+        every = 2 if fst[_BLT] < 1e-3 else 1
+        if ist[_STATE] == _TRACK and state == _TRACK and ist[_NSYM] % every != 0:
+            fst[_TAU] += T + hop
+        elif ist[_STATE] == _TRACK and state == _TRACK:
+            ye = _mf(C, r, tau - d, T)
+            yl = _mf(C, r, tau + d, T)
+            # early-late error normalised by the estimated amplitude: ~ -(timing error) in samples
+            # (the floor keeps the gain bounded while the amplitude estimate settles)
+            err = y * (yl - ye) * T / (6.0 * max(a2, 0.1 * fst[_EY2]))
+            if err > d:
+                err = d
+            elif err < -d:
+                err = -d
+            blt = fst[_BLT]
+            th = every * blt / (zeta + 0.25 / zeta)
+            den = 1.0 + 2.0 * zeta * th + th * th
+            kp = 4.0 * zeta * th / den
+            ki = 4.0 * th * th / den
+            fst[_TAU] += T + kp * err + hop
+            Tn = T + ki * err
+            lo = fst[_T0] * (1.0 - max_dev)
+            hi = fst[_T0] * (1.0 + max_dev)
+            fst[_T] = min(max(Tn, lo), hi)
+            ist[_TRK] += every
+            # annealing: the loop averages over about a quarter of the time it has been tracking
+            fst[_BLT] = max(blt_track, blt_acq / (1.0 + ist[_TRK] * blt_acq / 4.0))
+        else:
+            fst[_TAU] += T + hop
+        ist[_NSYM] += 1
+    return nout
+
+
+class BiphaseDemodulator:
+    """Streaming bi-phase-L demodulator; ``process(chunk)`` returns the :class:`Symbols` completed so far.
+
+    ``samp_rate`` (samples/s) and ``symbol_rate`` (baud, nominal) fix the initial symbol
+    length; ``bandwidth`` is the timing-loop noise bandwidth as a fraction of the symbol
+    rate (tracking), ``acq_bandwidth`` the initial one; ``stats_symbols`` the averaging
+    length of the Es/N0 estimate.
+    """
+
+    def __init__(
+        self,
+        samp_rate: float,
+        symbol_rate: float,
+        *,
+        bandwidth: float = 1e-4,
+        acq_bandwidth: float = 5e-3,
+        warmup_symbols: int = 1024,
+        stats_symbols: int = 4000,
+        monitor_symbols: int = 2000,
+        hop_margin: float = 0.15,
+        max_clock_ppm: float = 300.0,
+    ):
+        if not samp_rate > 0 or not symbol_rate > 0:
+            raise UserError("sample rate and symbol rate must be positive")
+        sps = samp_rate / symbol_rate
+        if sps < 4:
+            raise UserError(f"bi-phase-L needs at least 4 samples per symbol, got {sps:.2f} ({samp_rate:.0f}/{symbol_rate:.0f})")
+        self.samp_rate = float(samp_rate)
+        self.symbol_rate = float(symbol_rate)
+        self.bandwidth = float(bandwidth)
+        self.acq_bandwidth = float(acq_bandwidth)
+        self.warmup_symbols = int(warmup_symbols)
+        self._alpha = 1.0 / stats_symbols
+        self._alpha_mon = 8.0 / monitor_symbols
+        self.hop_margin = float(hop_margin)
+        self.max_clock_ppm = float(max_clock_ppm)
+        self._fst = np.zeros(_NF)
+        self._ist = np.zeros(_NI, np.int64)
+        self._fst[_T] = self._fst[_T0] = sps
+        self._fst[_TAU] = sps / 8 + _W + 2.0  # first symbol start; the warm-up search finds the true boundary
+        self._fst[_BLT] = self.acq_bandwidth
+        self._ist[_STATE] = _WARMUP
+        self._tail = np.zeros(0, np.float32)
+        self._qtail = np.zeros(0, np.float32)
+        self._empty = np.zeros(1, np.float32)
+        self._use_q: bool | None = None
+        # the first symbol may start no earlier than the integration kernel allows
+        self._tail_start = 0
+        self.n_processed = 0
+
+    @property
+    def samples_per_symbol(self) -> float:
+        """Current symbol length estimate (samples)."""
+        return float(self._fst[_T])
+
+    @property
+    def symbol_rate_hz(self) -> float:
+        """Current symbol-rate estimate (baud)."""
+        return self.samp_rate / float(self._fst[_T])
+
+    @property
+    def clock_offset_ppm(self) -> float:
+        """Symbol-rate offset from nominal (ppm)."""
+        return (float(self._fst[_T0]) / float(self._fst[_T]) - 1.0) * 1e6
+
+    @property
+    def esn0_db(self) -> float:
+        """Running Es/N0 estimate (dB)."""
+        f = self._fst
+        sig2 = max(f[_ES2] - f[_ES] ** 2, 1e-30)
+        a2 = max(f[_EY2] - sig2, 1e-6 * sig2)
+        return float(10 * np.log10(0.5 * a2 / sig2))
+
+    @property
+    def signal_present(self) -> bool:
+        """Whether the timing loop is tracking a signal (False while searching or during a fade)."""
+        return bool(self._ist[_STATE] == _TRACK)
+
+    def process(self, x: np.ndarray) -> Symbols:
+        """Demodulate one chunk: complex (data in the imaginary part, noise reference in the real part) or real."""
+        x = np.asarray(x)
+        if x.ndim != 1:
+            raise UserError(f"the bi-phase demodulator takes one stream (n,), got shape {x.shape}")
+        cplx = np.iscomplexobj(x)
+        if self._use_q is None:
+            self._use_q = cplx
+        elif self._use_q != cplx:
+            raise UserError("the bi-phase demodulator got complex and real chunks mixed")
+        r = np.ascontiguousarray(x.imag if cplx else x, dtype=np.float32)
+        q = np.ascontiguousarray(x.real, dtype=np.float32) if cplx else self._empty
+        if self._tail.size:
+            buf = np.concatenate((self._tail, r))
+            qbuf = np.concatenate((self._qtail, q)) if cplx else q
+        else:
+            buf, qbuf = r, q
+        buf0 = self._tail_start
+        cap = int(buf.size / ((1 - self.max_clock_ppm * 1e-6) * self._fst[_T0])) + 4
+        llr = np.empty(cap, np.float32)
+        soft = np.empty(cap, np.float32)
+        pos = np.empty(cap, np.float64)
+        esn0 = np.empty(cap, np.float32)
+        nout = _biphase_kernel(
+            buf, qbuf, cplx, _TABLE, float(buf0), self._fst, self._ist, self.bandwidth, self.acq_bandwidth,
+            self.warmup_symbols, self._alpha, self._alpha_mon, self.hop_margin, self.max_clock_ppm * 1e-6,
+            llr, soft, pos, esn0,
+        )
+        self.n_processed += r.size
+        keep_from = int(math.floor(self._fst[_TAU] - self._fst[_T] / 4)) - _W - 2
+        keep_from = max(keep_from, buf0)
+        self._tail = buf[keep_from - buf0:].copy()
+        if cplx:
+            self._qtail = qbuf[keep_from - buf0:].copy()
+        self._tail_start = keep_from
+        return Symbols(llr[:nout], soft[:nout], pos[:nout], (10 * np.log10(esn0[:nout])).astype(np.float32))
+
+
+def demodulate_biphase(x: np.ndarray, samp_rate: float, symbol_rate: float, **kwargs) -> Symbols:
+    """One-shot :class:`BiphaseDemodulator` over a whole array (the last partial symbols are dropped)."""
+    return BiphaseDemodulator(samp_rate, symbol_rate, **kwargs).process(x)

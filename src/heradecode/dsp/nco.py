@@ -1,0 +1,256 @@
+"""Numerically controlled oscillator: remove a Doppler profile and/or a fixed offset, phase-continuously.
+
+The phase removed at sample ``n`` is a pure function of the integer sample index
+(``tau = n / samp_rate`` seconds after ``start_time``), evaluated exactly in float64
+at the edges of fixed blocks of 512 samples and interpolated linearly inside them
+(deviation below 1e-5 cycles at 768 ksps and 100 Hz/s, far less at higher rates),
+so splitting the stream into chunks changes nothing and no phase drift builds up
+over hours.  For a Doppler profile (piecewise-linear frequency) the integrated phase is
+piecewise quadratic and is evaluated in closed form.
+
+The NCO may run at any sample rate: before the decimator or, cheaper, after it
+(the decimator in :mod:`heradecode.dsp.decimate` maps output sample ``m`` exactly to
+input sample ``m * factor``, so the time of decimated sample ``m`` is
+``start_time + m / samp_rate_out``).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from heradecode.errors import UserError
+
+__all__ = ["Nco", "remove_doppler", "DopplerPhase"]
+
+_BLOCK = 512  # samples between exact phase evaluations
+_TAB = 32  # inner phasor table length (fill_phasor)
+
+
+@njit(cache=True, fastmath=True)
+def fill_phasor(out_re, out_im, n, phase0, dphase):  # pragma: no cover - numba
+    """out[i] = exp(-j*2*pi*(phase0 + i*dphase)) for i < n (phases in cycles, float64).
+
+    Two-level table: a short table of exp(-j2pi j dphase) times a coarse phasor that
+    advances by recursion; relative error stays below 1e-13 for n up to ~1e5.
+    """
+    a = -2.0 * math.pi * dphase
+    wr = math.cos(a)
+    wi = math.sin(a)
+    t1r = np.empty(_TAB)
+    t1i = np.empty(_TAB)
+    t1r[0] = 1.0
+    t1i[0] = 0.0
+    for j in range(1, _TAB):
+        t1r[j] = t1r[j - 1] * wr - t1i[j - 1] * wi
+        t1i[j] = t1r[j - 1] * wi + t1i[j - 1] * wr
+    a = -2.0 * math.pi * (_TAB * dphase)
+    Wr = math.cos(a)
+    Wi = math.sin(a)
+    a = -2.0 * math.pi * phase0
+    cr = math.cos(a)
+    ci = math.sin(a)
+    nb = (n + _TAB - 1) // _TAB
+    for k in range(nb):
+        lo = k * _TAB
+        m = min(_TAB, n - lo)
+        ore = out_re[lo:lo + m]
+        oim = out_im[lo:lo + m]
+        for j in range(m):
+            ore[j] = cr * t1r[j] - ci * t1i[j]
+            oim[j] = cr * t1i[j] + ci * t1r[j]
+        tr = cr * Wr - ci * Wi
+        ci = cr * Wi + ci * Wr
+        cr = tr
+
+
+@njit(cache=True, fastmath=True)
+def _nco_apply(x, y, seg_start, seg_len, seg_phase, seg_dphase):  # pragma: no cover - numba
+    """y[c, i] = x[c, i] * exp(-j2pi phase(i)); x, y interleaved IQ float32 (nch, 2n); segments cover [0, n)."""
+    nch = x.shape[0]
+    maxlen = 0
+    for s in range(seg_len.shape[0]):
+        maxlen = max(maxlen, seg_len[s])
+    pr = np.empty(maxlen)
+    pi = np.empty(maxlen)
+    prf = np.empty(maxlen, np.float32)
+    pif = np.empty(maxlen, np.float32)
+    for s in range(seg_len.shape[0]):
+        n = seg_len[s]
+        i0 = seg_start[s]
+        fill_phasor(pr, pi, n, seg_phase[s], seg_dphase[s])
+        for i in range(n):
+            prf[i] = pr[i]
+            pif[i] = pi[i]
+        for c in range(nch):
+            xs = x[c, 2 * i0:2 * (i0 + n)]
+            ys = y[c, 2 * i0:2 * (i0 + n)]
+            for i in range(n):
+                a = xs[2 * i]
+                b = xs[2 * i + 1]
+                ys[2 * i] = a * prf[i] - b * pif[i]
+                ys[2 * i + 1] = a * pif[i] + b * prf[i]
+
+
+class DopplerPhase:
+    """Integrated phase (cycles) of a frequency law: a Doppler profile plus a fixed offset.
+
+    ``phase(n)`` returns the phase at integer sample indices ``n`` (counted from
+    ``start_time``), reduced modulo 1 cycle; ``freq_hz(n)`` the frequency there.
+    """
+
+    def __init__(self, samp_rate: float, doppler=None, offset_hz: float = 0.0, start_time: float = 0.0):
+        if not samp_rate > 0:
+            raise UserError(f"sample rate must be positive, got {samp_rate}")
+        self.samp_rate = float(samp_rate)
+        self.start_time = float(start_time)
+        self._offset_hz = float(offset_hz)
+        self._anchor_n = 0  # offset phase = anchor_phase + (n - anchor_n) * offset / fs
+        self._anchor_phase = 0.0
+        self.doppler = doppler
+        if doppler is not None:
+            t = np.asarray(doppler.unix_time, dtype=np.float64) - self.start_time
+            f = np.asarray(doppler.freq_hz, dtype=np.float64)
+            if t.ndim != 1 or t.size < 2 or t.shape != f.shape:
+                raise UserError("a Doppler profile needs at least two (unix_time, hz) points")
+            dt = np.diff(t)
+            seg = 0.5 * (f[:-1] + f[1:]) * dt  # cycles per segment
+            cum = np.zeros(t.size)
+            acc = 0.0
+            for k in range(seg.size):  # reduce mod 1 as we go to keep precision
+                acc = acc + seg[k]
+                acc -= math.floor(acc)
+                cum[k + 1] = acc
+            self._t = t
+            self._f = f
+            self._slope = np.append(np.diff(f) / dt, 0.0)
+            self._cum = cum
+
+    @property
+    def offset_hz(self) -> float:
+        """Fixed frequency offset (Hz) added to the Doppler profile."""
+        return self._offset_hz
+
+    def retune(self, offset_hz: float, at_sample: int) -> None:
+        """Change the fixed offset from sample ``at_sample`` on without a phase jump."""
+        at_sample = int(at_sample)
+        self._anchor_phase = float(self._offset_phase(np.array([at_sample]))[0])
+        self._anchor_n = at_sample
+        self._offset_hz = float(offset_hz)
+
+    def _offset_phase(self, n: np.ndarray) -> np.ndarray:
+        k = (np.asarray(n, dtype=np.int64) - self._anchor_n).astype(np.float64)
+        ph = self._anchor_phase + k * (self._offset_hz / self.samp_rate)
+        return ph - np.floor(ph)
+
+    def _doppler_phase(self, n: np.ndarray) -> np.ndarray:
+        tau = np.asarray(n, dtype=np.float64) / self.samp_rate
+        t = self._t
+        k = np.clip(np.searchsorted(t, tau, side="right") - 1, 0, t.size - 1)
+        u = tau - t[k]
+        before = tau < t[0]
+        slope = np.where(before, 0.0, self._slope[k])
+        ph = self._cum[k] + self._f[k] * u + 0.5 * slope * u * u
+        return ph - np.floor(ph)
+
+    def phase(self, n: np.ndarray) -> np.ndarray:
+        """Phase (cycles, in [0, 1)) at absolute integer sample indices."""
+        ph = self._offset_phase(n)
+        if self.doppler is not None:
+            ph = ph + self._doppler_phase(n)
+        return ph - np.floor(ph)
+
+    def freq_hz(self, n: np.ndarray) -> np.ndarray:
+        """Frequency (Hz) at absolute sample indices."""
+        n = np.asarray(n, dtype=np.float64)
+        f = np.full(n.shape, self._offset_hz)
+        if self.doppler is not None:
+            f = f + np.interp(n / self.samp_rate, self._t, self._f)
+        return f
+
+
+class Nco:
+    """Mix samples down by ``exp(-j*2*pi*phase)``; the phase integrates a Doppler profile plus an offset.
+
+    ``process(chunk)`` takes complex samples shaped ``(n,)`` or ``(n_channels, n)`` and
+    returns complex64 of the same shape; successive calls continue the phase.
+    ``start_time`` is the UNIX time (s) of the first sample given to ``process``.
+    """
+
+    def __init__(self, samp_rate: float, *, doppler=None, offset_hz: float = 0.0, start_time: float = 0.0):
+        self._law = DopplerPhase(samp_rate, doppler, offset_hz, start_time)
+        self.samp_rate = float(samp_rate)
+        self.start_time = float(start_time)
+        self.n_processed = 0
+
+    @property
+    def offset_hz(self) -> float:
+        """Fixed offset (Hz) removed on top of the Doppler profile."""
+        return self._law.offset_hz
+
+    @property
+    def time(self) -> float:
+        """UNIX time (s) of the next sample to be processed."""
+        return self.start_time + self.n_processed / self.samp_rate
+
+    def retune(self, offset_hz: float) -> None:
+        """Change the fixed offset (Hz) from the next sample on, keeping the phase continuous."""
+        self._law.retune(offset_hz, self.n_processed)
+
+    def freq_hz(self, sample) -> np.ndarray:
+        """Frequency (Hz) removed at absolute sample indices."""
+        return self._law.freq_hz(sample)
+
+    def phase_cycles(self, sample) -> np.ndarray:
+        """Phase (cycles, modulo 1) removed at absolute sample indices."""
+        return self._law.phase(sample)
+
+    def skip(self, n: int) -> None:
+        """Advance the sample counter by ``n`` without processing (a gap of known length)."""
+        self.n_processed += int(n)
+
+    def process(self, x: np.ndarray) -> np.ndarray:
+        """Frequency-shift one chunk; returns complex64 with the shape of ``x``."""
+        x = np.asarray(x)
+        if x.ndim not in (1, 2):
+            raise UserError(f"Nco.process expects (n,) or (channels, n) samples, got shape {x.shape}")
+        squeeze = x.ndim == 1
+        x2 = np.ascontiguousarray(x.reshape(1, -1) if squeeze else x, dtype=np.complex64)
+        n = x2.shape[1]
+        y2 = np.empty_like(x2)
+        if n:
+            n0 = self.n_processed
+            # absolute blocks [b, b + _BLOCK): the phase is exact at block edges and linear in between,
+            # so the result does not depend on where chunks start
+            b0 = (n0 // _BLOCK) * _BLOCK
+            edges = np.arange(b0, n0 + n + _BLOCK, _BLOCK, dtype=np.int64)
+            ph = self._law.phase(edges)
+            dph = np.diff(ph)
+            mid = edges[:-1] + _BLOCK / 2
+            dph -= np.round(dph - self._law.freq_hz(mid) * _BLOCK / self.samp_rate)  # add whole cycles
+            slope = dph / _BLOCK
+            start = np.maximum(edges[:-1], n0)
+            stop = np.minimum(edges[1:], n0 + n)
+            keep = stop > start
+            start, stop, slope = start[keep], stop[keep], slope[keep]
+            phase0 = ph[:-1][keep] + (start - edges[:-1][keep]) * slope
+            phase0 -= np.floor(phase0)
+            _nco_apply(
+                x2.view(np.float32),
+                y2.view(np.float32),
+                (start - n0).astype(np.int64),
+                (stop - start).astype(np.int64),
+                phase0,
+                slope,
+            )
+        self.n_processed += n
+        return y2[0] if squeeze else y2
+
+
+def remove_doppler(
+    x: np.ndarray, samp_rate: float, *, doppler=None, offset_hz: float = 0.0, start_time: float = 0.0
+) -> np.ndarray:
+    """One-shot :class:`Nco`: mix a whole array down by the Doppler profile plus ``offset_hz`` (Hz)."""
+    return Nco(samp_rate, doppler=doppler, offset_hz=offset_hz, start_time=start_time).process(x)

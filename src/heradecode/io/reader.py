@@ -1,0 +1,136 @@
+"""``open_recording``: one entry point for every supported recording layout."""
+
+from __future__ import annotations
+
+import json
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from heradecode.errors import UserError
+from heradecode.io import sigmffile as sm
+from heradecode.io.raw import open_raw
+from heradecode.io.recording import Recording
+
+PathLike = str | Path
+
+
+def _as_paths(paths: PathLike | Sequence[PathLike]) -> list[Path]:
+    if isinstance(paths, (str, Path)):
+        return [Path(paths)]
+    out = [Path(p) for p in paths]
+    if not out:
+        raise UserError("no recording given")
+    return out
+
+
+def _wrapping_meta(path: Path) -> Path | None:
+    """A SigMF metadata file beside a raw file that names it as its dataset (what sigmf-wrap writes)."""
+    candidates = [path.with_name(path.name + sm.META_EXT)]
+    if "." in path.name:
+        candidates.append(path.with_name(path.name.rsplit(".", 1)[0] + sm.META_EXT))
+    for meta in candidates:
+        if meta.is_file():
+            try:
+                ds = json.loads(meta.read_text(encoding="utf-8")).get("global", {}).get("core:dataset")
+            except (json.JSONDecodeError, UnicodeDecodeError, AttributeError):
+                continue
+            if ds == path.name:
+                return meta
+    return None
+
+
+def _classify(path: Path) -> tuple[str, Path]:
+    """('collection' | 'sigmf' | 'raw', path to use)."""
+    name = path.name.lower()
+    if name.endswith(sm.COLLECTION_EXT):
+        return "collection", path
+    if name.endswith(sm.ARCHIVE_EXT) or name.endswith((".sigmf.gz", ".sigmf.xz", ".sigmf.zip")):
+        raise UserError(f"{path}: SigMF archives are not read directly; extract them first (tar xf {path.name})")
+    if name.endswith((sm.META_EXT, sm.DATA_EXT)):
+        meta = sm.meta_path_of(path)
+        if not meta.is_file():
+            if name.endswith(sm.DATA_EXT):
+                raise UserError(f"{path}: its SigMF metadata {meta.name} is missing")
+            raise UserError(f"SigMF metadata file not found: {meta}")
+        return "sigmf", meta
+    if path.is_file():
+        meta = _wrapping_meta(path)
+        return ("sigmf", meta) if meta is not None else ("raw", path)
+    meta = path.with_name(path.name + sm.META_EXT)
+    if meta.is_file():
+        return "sigmf", meta
+    coll = path.with_name(path.name + sm.COLLECTION_EXT)
+    if coll.is_file():
+        return "collection", coll
+    raise UserError(f"recording not found: {path}")
+
+
+def _num_channels(meta: Path) -> int:
+    try:
+        n = json.loads(meta.read_text(encoding="utf-8")).get("global", {}).get("core:num_channels", 1)
+    except (json.JSONDecodeError, UnicodeDecodeError, AttributeError):
+        return 1  # read_stream reports the real problem
+    return n if isinstance(n, int) else 1
+
+
+def open_recording(
+    paths: PathLike | Sequence[PathLike],
+    *,
+    samp_rate: float | None = None,
+    center_freq_hz: float | None = None,
+    start_time: Any = None,
+    datatype: str | None = None,
+    allow_truncated: bool = False,
+) -> Recording:
+    """Open a recording: a 2-channel SigMF file, an X/Y SigMF pair or collection, or raw I/Q files.
+
+    ``paths`` is one path or two.  SigMF may be named by its ``.sigmf-meta``,
+    ``.sigmf-data`` or base name; a lone ``…_0x`` recording is paired with the
+    ``…_0y`` beside it.  Raw files need ``samp_rate`` (samples/s),
+    ``center_freq_hz`` and ``start_time`` (ISO-8601 UTC, datetime64 or UNIX s);
+    ``datatype`` defaults to ci16_le.  For SigMF these options fill in or
+    override the metadata.  A data file shorter than its metadata raises
+    UserError unless ``allow_truncated`` (then a TruncatedRecordingWarning is
+    issued and the whole samples present are read).
+    """
+    plist = _as_paths(paths)
+    if len(plist) > 2:
+        raise UserError(f"give one recording or an X/Y pair, not {len(plist)} files")
+    kinds = [_classify(p) for p in plist]
+    kind_set = {k for k, _ in kinds}
+    opts = dict(samp_rate=samp_rate, center_freq_hz=center_freq_hz, start_time=start_time,
+                allow_truncated=allow_truncated)
+
+    if kind_set == {"raw"}:
+        return open_raw([p for _, p in kinds], datatype=datatype or "ci16_le", **opts)
+    if "raw" in kind_set:
+        raise UserError("cannot mix raw files and SigMF recordings: " + ", ".join(p.name for p in plist))
+    if datatype is not None:
+        warnings.warn("datatype is taken from the SigMF metadata; the given datatype is ignored", stacklevel=2)
+
+    if "collection" in kind_set:
+        if len(plist) != 1:
+            raise UserError("give a SigMF collection on its own")
+        metas = sm.read_collection(kinds[0][1])
+    else:
+        metas = [p for _, p in kinds]
+
+    if len(metas) == 2:
+        if metas[0].resolve() == metas[1].resolve():
+            raise UserError(f"the X and Y recordings are the same recording: {metas[0]}")
+        x, y = sm.order_pair(metas[0], metas[1])
+        return sm.open_pair(x, y, **opts)
+
+    meta = metas[0]
+    if _num_channels(meta) == 1 and sm.polarization_of(meta) is not None:
+        partner = sm.partner_of(meta)
+        if partner.is_file():
+            x, y = sm.order_pair(meta, partner)
+            return sm.open_pair(x, y, **opts)
+        warnings.warn(
+            f"{meta.name}: its partner {partner.name} is not there; reading one polarization only", stacklevel=2
+        )
+        return sm.open_single(meta, channel_name=sm.polarization_of(meta)[1], **opts)  # type: ignore[index]
+    return sm.open_single(meta, **opts)

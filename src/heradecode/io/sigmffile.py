@@ -1,0 +1,594 @@
+"""SigMF recordings (metadata via the ``sigmf`` package): one 2-channel file, or an X/Y pair.
+
+Accepted layouts:
+
+* one recording with ``core:num_channels = 2``: X and Y interleaved per sample
+  (``X0 Y0 X1 Y1 ...``, each a complex I/Q pair);
+* two single-channel recordings for X and Y, matched by a ``.sigmf-collection``
+  or by the ``_0x`` / ``_0y`` name suffixes used by the Allen Telescope Array
+  captures (the digit is the antenna slot, the letter the polarization);
+* a single single-channel recording (one polarization).
+
+Non-conforming datasets (``core:dataset`` naming a raw file beside the
+metadata, with optional ``core:header_bytes`` / ``core:trailing_bytes``) are
+read in place; this is what ``heradecode sigmf-wrap`` writes for raw captures.
+
+The writers here (:func:`write_meta`, :func:`write_collection`) are shared by
+the simulator and ``sigmf-wrap``.  Besides core fields they record the total
+sample count as ``heradecode:sample_count`` so that a truncated copy of the
+data file is detected exactly.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import sigmf
+from sigmf import SigMFFile
+from sigmf.error import SigMFError
+
+from heradecode.errors import UserError
+from heradecode.io.recording import (
+    Annotation,
+    ChannelSource,
+    Recording,
+    format_utc,
+    parse_utc,
+    sample_format,
+    warn_truncated,
+)
+
+META_EXT = ".sigmf-meta"
+DATA_EXT = ".sigmf-data"
+COLLECTION_EXT = ".sigmf-collection"
+ARCHIVE_EXT = ".sigmf"
+SIGMF_EXTS = (META_EXT, DATA_EXT, COLLECTION_EXT)
+
+SAMPLE_COUNT_KEY = "heradecode:sample_count"
+EXTENSION_HERADECODE = {"name": "heradecode", "version": "0.1.0", "optional": True}
+EXTENSION_ANTENNA = {"name": "antenna", "version": "1.0.0", "optional": True}
+
+_POL_RE = re.compile(r"^(?P<base>.*_\d*)(?P<pol>[xXyY])$")
+
+
+# --------------------------------------------------------------------------- names
+def strip_sigmf_ext(path: Path) -> Path:
+    """``a/b.sigmf-meta`` → ``a/b``; names with dots (``..._16:24:20.35_0x``) are left intact."""
+    name = path.name
+    for ext in SIGMF_EXTS + (ARCHIVE_EXT,):
+        if name.lower().endswith(ext):
+            return path.with_name(name[: -len(ext)])
+    return path
+
+
+def is_sigmf_path(path: Path) -> bool:
+    """True when the name ends in a SigMF extension."""
+    return path.name.lower().endswith(SIGMF_EXTS + (ARCHIVE_EXT,))
+
+
+def meta_path_of(path: Path) -> Path:
+    """The metadata file of a SigMF recording given any of its names."""
+    return strip_sigmf_ext(path).with_name(strip_sigmf_ext(path).name + META_EXT)
+
+
+def polarization_of(path: Path) -> tuple[str, str] | None:
+    """``('…_0', 'X')`` for a name ending ``_0x`` (any SigMF extension), else None."""
+    m = _POL_RE.match(strip_sigmf_ext(path).name)
+    if m is None:
+        return None
+    return m.group("base"), m.group("pol").upper()
+
+
+def partner_of(path: Path) -> Path:
+    """The metadata path of the other polarization of an ``_0x``/``_0y`` recording."""
+    stem = strip_sigmf_ext(path)
+    pol = polarization_of(path)
+    assert pol is not None
+    base, p = pol
+    letter = stem.name[-1]
+    other = {"x": "y", "y": "x", "X": "Y", "Y": "X"}[letter]
+    return stem.with_name(base + other + META_EXT)
+
+
+# --------------------------------------------------------------------------- one stream
+@dataclass
+class SigmfStream:
+    """One SigMF recording's parsed metadata and its data file."""
+
+    meta_path: Path
+    data_path: Path
+    datatype: str
+    samp_rate: float
+    num_channels: int
+    center_freq_hz: float | None
+    start_time: np.datetime64 | None
+    offset_bytes: int
+    num_samples: int  # whole samples present in the data file
+    expected_num_samples: int  # what the metadata implies (>= num_samples if truncated)
+    expected_reason: str
+    partial_bytes: int
+    annotations: tuple[Annotation, ...]
+    global_fields: dict[str, Any]
+
+    @property
+    def truncated(self) -> bool:
+        """True when the data file holds fewer samples (or a partial sample) than the metadata says."""
+        return self.num_samples < self.expected_num_samples or self.partial_bytes > 0
+
+
+def _load_meta_json(meta_path: Path) -> dict[str, Any]:
+    try:
+        text = meta_path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UserError(f"SigMF metadata file not found: {meta_path}") from None
+    except UnicodeDecodeError:
+        raise UserError(f"{meta_path}: not a SigMF metadata file (not UTF-8 text)") from None
+    try:
+        meta = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise UserError(f"{meta_path}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
+    if not isinstance(meta, dict) or not isinstance(meta.get("global"), dict):
+        raise UserError(f"{meta_path}: not SigMF metadata (no 'global' object)")
+    for section in ("captures", "annotations"):
+        items = meta.setdefault(section, [])
+        if not isinstance(items, list) or not all(isinstance(x, dict) for x in items):
+            raise UserError(f"{meta_path}: '{section}' must be a list of objects")
+    return meta
+
+
+def _number(meta_path: Path, where: str, key: str, value: Any, *, positive: bool = False) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value):
+        raise UserError(f"{meta_path}: {where} {key} must be a number, got {value!r}")
+    if positive and value <= 0:
+        raise UserError(f"{meta_path}: {where} {key} must be positive, got {value!r}")
+    return float(value)
+
+
+def _count(meta_path: Path, where: str, key: str, value: Any, default: int | None = 0) -> int | None:
+    """A non-negative integer field (None/absent gives ``default``)."""
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise UserError(f"{meta_path}: {where} {key} must be a non-negative integer, got {value!r}")
+    return value
+
+
+def read_stream(meta_path: Path) -> SigmfStream:
+    """Parse one SigMF metadata file and size its data file; UserError on missing or inconsistent fields."""
+    meta_path = Path(meta_path)
+    meta = _load_meta_json(meta_path)
+    try:
+        handle = SigMFFile(metadata=meta, skip_checksum=True)
+    except (SigMFError, ValueError, TypeError, KeyError) as exc:
+        raise UserError(f"{meta_path}: invalid SigMF metadata: {exc}") from None
+    glob = handle.get_global_info()
+
+    datatype = glob.get("core:datatype")
+    if datatype is None:
+        raise UserError(f"{meta_path}: global core:datatype is missing")
+    if not str(datatype).lower().startswith("c"):
+        raise UserError(
+            f"{meta_path}: unsupported datatype {datatype!r}: only complex (I/Q) samples can be decoded"
+        )
+    try:
+        fmt = sample_format(str(datatype))
+    except UserError as exc:
+        raise UserError(f"{meta_path}: {exc}") from None
+    if "core:sample_rate" not in glob:
+        raise UserError(f"{meta_path}: global core:sample_rate is missing")
+    samp_rate = _number(meta_path, "global", "core:sample_rate", glob["core:sample_rate"], positive=True)
+    num_channels = glob.get("core:num_channels", 1)
+    if isinstance(num_channels, bool) or not isinstance(num_channels, int) or num_channels < 1:
+        raise UserError(f"{meta_path}: global core:num_channels must be a positive integer, got {num_channels!r}")
+    if num_channels > 2:
+        raise UserError(
+            f"{meta_path}: {num_channels} channels per sample; only 1 or 2 (X, Y) are supported"
+        )
+
+    captures = handle.get_captures()
+    if not captures:
+        raise UserError(f"{meta_path}: no capture segment (the captures list is empty)")
+    starts = []
+    for i, cap in enumerate(captures):
+        s = cap.get("core:sample_start")
+        if isinstance(s, bool) or not isinstance(s, int) or s < 0:
+            raise UserError(f"{meta_path}: capture {i} core:sample_start must be a non-negative integer, got {s!r}")
+        starts.append(s)
+    if starts[0] != 0:
+        raise UserError(f"{meta_path}: the first capture starts at sample {starts[0]}, not 0")
+    if any(b <= a for a, b in zip(starts, starts[1:])):
+        raise UserError(f"{meta_path}: capture sample_start values do not increase: {starts}")
+
+    first = captures[0]
+    center = first.get("core:frequency")
+    center_hz = None if center is None else _number(meta_path, "capture 0", "core:frequency", center)
+    start_time = None
+    if first.get("core:datetime") is not None:
+        try:
+            start_time = parse_utc(str(first["core:datetime"]))
+        except UserError as exc:
+            raise UserError(f"{meta_path}: capture 0 core:datetime: {exc}") from None
+    for i, cap in enumerate(captures[1:], 1):
+        f = cap.get("core:frequency")
+        if f is not None:
+            f = _number(meta_path, f"capture {i}", "core:frequency", f)
+        if f is not None and center_hz is not None and f != center_hz:
+            raise UserError(
+                f"{meta_path}: capture {i} retunes to {float(f):.0f} Hz (capture 0: {center_hz:.0f} Hz); "
+                "recordings with several frequencies are not supported"
+            )
+        if cap.get("core:datetime") is not None and start_time is not None:
+            try:
+                t = parse_utc(str(cap["core:datetime"]))
+            except UserError as exc:
+                raise UserError(f"{meta_path}: capture {i} core:datetime: {exc}") from None
+            expected_ns = round(starts[i] * 1e9 / samp_rate)
+            got_ns = int((t - start_time) // np.timedelta64(1, "ns"))
+            if abs(got_ns - expected_ns) > max(1000, 1e9 / samp_rate):
+                raise UserError(
+                    f"{meta_path}: capture {i} datetime is {(got_ns - expected_ns) / 1e3:.1f} µs off continuous "
+                    "sampling (a gap in the recording); recordings with gaps are not supported"
+                )
+        if cap.get("core:header_bytes"):
+            raise UserError(f"{meta_path}: capture {i} has core:header_bytes; only a header before the "
+                            "first capture is supported")
+
+    # data file
+    dataset = glob.get("core:dataset")
+    if dataset is not None and (not isinstance(dataset, str) or not dataset or "/" in dataset or "\\" in dataset):
+        raise UserError(f"{meta_path}: global core:dataset must name a file beside the metadata, got {dataset!r}")
+    try:
+        data_path = sigmf.sigmffile.get_dataset_filename_from_metadata(meta_path, meta)
+    except SigMFError as exc:
+        raise UserError(f"{meta_path}: {exc}") from None
+    if data_path is None:
+        expected = strip_sigmf_ext(meta_path).with_name(strip_sigmf_ext(meta_path).name + DATA_EXT)
+        raise UserError(f"{meta_path}: data file not found (expected {expected})")
+    data_path = Path(data_path)
+    header = _count(meta_path, "capture 0", "core:header_bytes", first.get("core:header_bytes"))
+    trailing = _count(meta_path, "global", "core:trailing_bytes", glob.get("core:trailing_bytes"))
+    size = data_path.stat().st_size
+    usable = size - header - trailing
+    if usable < 0:
+        raise UserError(
+            f"{data_path}: {size} bytes, but the metadata skips {header} header and {trailing} trailing bytes"
+        )
+    stride = fmt.sample_bytes * num_channels
+    num_samples, partial = divmod(usable, stride)
+
+    annotations = []
+    ann_end = 0
+    for a in handle.get_annotations():
+        s0 = a.get("core:sample_start")
+        if isinstance(s0, bool) or not isinstance(s0, int) or s0 < 0:
+            raise UserError(f"{meta_path}: an annotation has core:sample_start {s0!r}")
+        n = a.get("core:sample_count")
+        if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 0):
+            raise UserError(f"{meta_path}: an annotation has core:sample_count {n!r}")
+        ann_end = max(ann_end, s0 + (n or 0))
+        annotations.append(
+            Annotation(s0, n, a.get("core:label"), a.get("core:comment"), dict(a))
+        )
+
+    expected, reason = num_samples, ""
+    declared = glob.get(SAMPLE_COUNT_KEY)
+    if declared is not None:
+        if isinstance(declared, bool) or not isinstance(declared, int) or declared < 0:
+            raise UserError(f"{meta_path}: {SAMPLE_COUNT_KEY} must be a non-negative integer, got {declared!r}")
+        if declared > num_samples:
+            expected, reason = declared, f"{SAMPLE_COUNT_KEY} = {declared}"
+        elif declared < num_samples:
+            warnings.warn(
+                f"{data_path}: holds {num_samples} samples, more than the {declared} its metadata declares",
+                stacklevel=3,
+            )
+    if ann_end > expected:
+        expected, reason = ann_end, f"an annotation ends at sample {ann_end}"
+    if starts[-1] >= expected and starts[-1] > 0:
+        expected, reason = starts[-1] + 1, f"a capture starts at sample {starts[-1]}"
+    if partial and expected == num_samples:
+        reason = f"{partial} stray bytes after the last whole {stride}-byte sample"
+
+    return SigmfStream(
+        meta_path=meta_path,
+        data_path=data_path,
+        datatype=fmt.name,
+        samp_rate=samp_rate,
+        num_channels=num_channels,
+        center_freq_hz=center_hz,
+        start_time=start_time,
+        offset_bytes=header,
+        num_samples=int(num_samples),
+        expected_num_samples=int(expected),
+        expected_reason=reason,
+        partial_bytes=int(partial),
+        annotations=tuple(annotations),
+        global_fields=dict(glob),
+    )
+
+
+def _check_truncation(stream: SigmfStream, allow_truncated: bool) -> None:
+    if not stream.truncated:
+        return
+    msg = (
+        f"{stream.data_path.name} is truncated: it holds {stream.num_samples} whole samples "
+        f"but the metadata says {stream.expected_num_samples} ({stream.expected_reason})"
+    )
+    if not allow_truncated:
+        raise UserError(msg + "; pass allow_truncated=True (--allow-truncated) to read what is there")
+    warn_truncated(msg + f"; reading the {stream.num_samples} whole samples")
+
+
+# --------------------------------------------------------------------------- assembling
+def _resolve_time_and_freq(
+    streams: list[SigmfStream], center_freq_hz: float | None, start_time: Any, samp_rate: float | None
+) -> tuple[float, np.datetime64, float]:
+    s0 = streams[0]
+    rate = s0.samp_rate
+    if samp_rate is not None and float(samp_rate) != rate:
+        raise UserError(
+            f"{s0.meta_path.name}: the metadata says {rate:g} samples/s but {float(samp_rate):g} was given"
+        )
+    if center_freq_hz is not None:
+        freq = float(center_freq_hz)
+        if s0.center_freq_hz is not None and s0.center_freq_hz != freq:
+            warnings.warn(
+                f"{s0.meta_path.name}: using the given centre frequency {freq:.0f} Hz instead of the "
+                f"metadata's {s0.center_freq_hz:.0f} Hz",
+                stacklevel=3,
+            )
+    elif s0.center_freq_hz is None:
+        raise UserError(
+            f"{s0.meta_path}: capture 0 core:frequency (centre frequency) is missing; give it with --center-freq"
+        )
+    else:
+        freq = s0.center_freq_hz
+    if start_time is not None:
+        t0 = parse_utc(start_time)
+        if s0.start_time is not None and s0.start_time != t0:
+            warnings.warn(
+                f"{s0.meta_path.name}: using the given start time {format_utc(t0)} instead of the "
+                f"metadata's {format_utc(s0.start_time)}",
+                stacklevel=3,
+            )
+    elif s0.start_time is None:
+        raise UserError(
+            f"{s0.meta_path}: capture 0 core:datetime (start time) is missing; give it with --start-time"
+        )
+    else:
+        t0 = s0.start_time
+    return freq, t0, rate
+
+
+def open_single(
+    meta_path: Path,
+    *,
+    samp_rate: float | None = None,
+    center_freq_hz: float | None = None,
+    start_time: Any = None,
+    allow_truncated: bool = False,
+    channel_name: str | None = None,
+) -> Recording:
+    """Open one SigMF recording (1 or 2 channels)."""
+    s = read_stream(meta_path)
+    _check_truncation(s, allow_truncated)
+    freq, t0, rate = _resolve_time_and_freq([s], center_freq_hz, start_time, samp_rate)
+    sources = [ChannelSource(s.data_path, s.offset_bytes, s.num_channels, c) for c in range(s.num_channels)]
+    names = ("X", "Y") if s.num_channels == 2 else ((channel_name,) if channel_name else None)
+    return Recording(
+        sources=sources,
+        datatype=s.datatype,
+        samp_rate=rate,
+        center_freq_hz=freq,
+        start_time=t0,
+        num_samples=s.num_samples,
+        channel_names=names,
+        annotations=s.annotations,
+        metadata=s.global_fields,
+        meta_paths=(s.meta_path,),
+        truncated=s.truncated,
+        expected_num_samples=s.expected_num_samples,
+    )
+
+
+def open_pair(
+    meta_x: Path,
+    meta_y: Path,
+    *,
+    samp_rate: float | None = None,
+    center_freq_hz: float | None = None,
+    start_time: Any = None,
+    allow_truncated: bool = False,
+) -> Recording:
+    """Open two single-channel SigMF recordings as channels X and Y; they must agree on format and timing."""
+    sx, sy = read_stream(meta_x), read_stream(meta_y)
+    for s in (sx, sy):
+        if s.num_channels != 1:
+            raise UserError(
+                f"{s.meta_path.name} has {s.num_channels} channels; an X/Y pair needs two single-channel recordings"
+            )
+    if sx.meta_path.resolve() == sy.meta_path.resolve():
+        raise UserError(f"the X and Y recordings are the same file: {sx.meta_path}")
+    if sx.samp_rate != sy.samp_rate:
+        raise UserError(
+            f"X and Y recordings have different sample rates: {sx.samp_rate:g} ({sx.meta_path.name}) vs "
+            f"{sy.samp_rate:g} ({sy.meta_path.name}) samples/s"
+        )
+    if sx.datatype != sy.datatype:
+        raise UserError(
+            f"X and Y recordings have different datatypes: {sx.datatype} ({sx.meta_path.name}) vs "
+            f"{sy.datatype} ({sy.meta_path.name})"
+        )
+    if sx.center_freq_hz is not None and sy.center_freq_hz is not None and sx.center_freq_hz != sy.center_freq_hz:
+        raise UserError(
+            f"X and Y recordings have different centre frequencies: {sx.center_freq_hz:.0f} vs "
+            f"{sy.center_freq_hz:.0f} Hz"
+        )
+    if sx.start_time is not None and sy.start_time is not None:
+        dt_ns = abs(int((sx.start_time - sy.start_time) // np.timedelta64(1, "ns")))
+        if dt_ns > 1e9 / sx.samp_rate / 2:
+            raise UserError(
+                f"X and Y recordings start at different times: {format_utc(sx.start_time)} vs "
+                f"{format_utc(sy.start_time)} ({dt_ns / 1e3:.3f} µs apart)"
+            )
+    for s in (sx, sy):
+        _check_truncation(s, allow_truncated)
+    n = min(sx.num_samples, sy.num_samples)
+    if sx.num_samples != sy.num_samples:
+        msg = (
+            f"X and Y recordings have different lengths: {sx.num_samples} samples ({sx.data_path.name}) vs "
+            f"{sy.num_samples} ({sy.data_path.name})"
+        )
+        if not allow_truncated:
+            raise UserError(msg + "; pass allow_truncated=True (--allow-truncated) to read the common part")
+        warn_truncated(msg + f"; reading the first {n} samples of both")
+    if sx.center_freq_hz is None and sy.center_freq_hz is not None:
+        sx.center_freq_hz = sy.center_freq_hz
+    if sx.start_time is None and sy.start_time is not None:
+        sx.start_time = sy.start_time
+    freq, t0, rate = _resolve_time_and_freq([sx, sy], center_freq_hz, start_time, samp_rate)
+    return Recording(
+        sources=[
+            ChannelSource(sx.data_path, sx.offset_bytes, 1, 0),
+            ChannelSource(sy.data_path, sy.offset_bytes, 1, 0),
+        ],
+        datatype=sx.datatype,
+        samp_rate=rate,
+        center_freq_hz=freq,
+        start_time=t0,
+        num_samples=n,
+        channel_names=("X", "Y"),
+        annotations=sx.annotations or sy.annotations,
+        metadata=sx.global_fields,
+        meta_paths=(sx.meta_path, sy.meta_path),
+        truncated=sx.truncated or sy.truncated or sx.num_samples != sy.num_samples,
+        expected_num_samples=max(sx.expected_num_samples, sy.expected_num_samples),
+    )
+
+
+def order_pair(a: Path, b: Path) -> tuple[Path, Path]:
+    """Put two recordings in X, Y order by their ``_0x``/``_0y`` suffixes (given order if unmarked)."""
+    pa, pb = polarization_of(a), polarization_of(b)
+    if pa and pb and pa[1] != pb[1]:
+        return (a, b) if pa[1] == "X" else (b, a)
+    if pa and pb and pa[1] == pb[1]:
+        raise UserError(f"both recordings are {pa[1]} polarization: {a.name}, {b.name}")
+    return a, b
+
+
+def read_collection(path: Path) -> list[Path]:
+    """Metadata paths of the streams of a ``.sigmf-collection`` file, in X, Y order."""
+    path = Path(path)
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UserError(f"SigMF collection not found: {path}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise UserError(f"{path}: not a valid SigMF collection ({exc})") from None
+    if not isinstance(meta, dict) or not isinstance(meta.get("collection"), dict):
+        raise UserError(f"{path}: not a SigMF collection (no 'collection' object)")
+    try:
+        coll = sigmf.SigMFCollection(metadata=meta, base_path=path.parent, skip_checksums=True)
+        names = coll.get_stream_names()
+    except (SigMFError, KeyError, TypeError, AttributeError) as exc:
+        raise UserError(f"{path}: invalid SigMF collection: {exc}") from None
+    if not names:
+        raise UserError(f"{path}: the collection lists no streams (core:streams)")
+    if len(names) > 2:
+        raise UserError(f"{path}: the collection lists {len(names)} streams; only an X/Y pair is supported")
+    metas = [meta_path_of(path.parent / str(n)) for n in names]
+    for m in metas:
+        if not m.is_file():
+            raise UserError(f"{path}: stream metadata not found: {m}")
+    if len(metas) == 2:
+        return list(order_pair(metas[0], metas[1]))
+    return metas
+
+
+# --------------------------------------------------------------------------- writing
+def write_meta(
+    meta_path: Path,
+    *,
+    datatype: str,
+    samp_rate: float,
+    num_channels: int,
+    center_freq_hz: float,
+    start_time: Any,
+    num_samples: int,
+    hw: str | None = None,
+    antenna: str | None = None,
+    description: str | None = None,
+    author: str | None = None,
+    dataset: str | None = None,
+    annotations: list[dict[str, Any]] | None = None,
+    extra_global: dict[str, Any] | None = None,
+    overwrite: bool = True,
+) -> Path:
+    """Write a validated SigMF metadata file; ``dataset`` names a raw (non-conforming) data file beside it."""
+    fmt = sample_format(datatype)
+    meta_path = meta_path_of(Path(meta_path))
+    if not overwrite and meta_path.exists():
+        raise UserError(f"{meta_path} exists; refusing to overwrite it")
+    rate: float | int = int(samp_rate) if float(samp_rate).is_integer() else float(samp_rate)
+    glob: dict[str, Any] = {
+        "core:datatype": fmt.name,
+        "core:sample_rate": rate,
+        "core:num_channels": int(num_channels),
+        "core:recorder": "heradecode",
+        SAMPLE_COUNT_KEY: int(num_samples),
+    }
+    exts = [dict(EXTENSION_HERADECODE)]
+    if hw:
+        glob["core:hw"] = hw
+    if antenna:
+        glob["antenna:model"] = antenna
+        exts.append(dict(EXTENSION_ANTENNA))
+    if description:
+        glob["core:description"] = description
+    if author:
+        glob["core:author"] = author
+    if dataset:
+        glob["core:dataset"] = dataset
+    glob["core:extensions"] = exts
+    if extra_global:
+        glob.update(extra_global)
+    handle = SigMFFile(global_info=glob)
+    freq: float | int = int(center_freq_hz) if float(center_freq_hz).is_integer() else float(center_freq_hz)
+    handle.add_capture(0, metadata={"core:frequency": freq, "core:datetime": format_utc(parse_utc(start_time))})
+    for ann in annotations or []:
+        fields = {k: v for k, v in ann.items() if k not in ("core:sample_start", "core:sample_count")}
+        handle.add_annotation(int(ann["core:sample_start"]), ann.get("core:sample_count"), metadata=fields)
+    try:
+        handle.validate()
+    except SigMFError as exc:  # our own bug if it happens
+        raise UserError(f"{meta_path}: metadata failed SigMF validation: {exc}") from None
+    tmp = meta_path.with_name(meta_path.name + ".tmp")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        handle.dump(fh, pretty=True)
+        fh.write("\n")
+    tmp.replace(meta_path)
+    return meta_path
+
+
+def write_collection(path: Path, meta_paths: list[Path], *, description: str | None = None) -> Path:
+    """Write a ``.sigmf-collection`` naming the given recordings (X first) as its streams, with their hashes."""
+    path = Path(path)
+    coll_path = strip_sigmf_ext(path).with_name(strip_sigmf_ext(path).name + COLLECTION_EXT)
+    names = []
+    for m in meta_paths:
+        m = meta_path_of(Path(m))
+        if m.parent.resolve() != coll_path.parent.resolve():
+            raise UserError(f"the collection {coll_path} and its stream {m} must be in the same directory")
+        names.append(m.name)
+    body: dict[str, Any] = {"collection": {"core:streams": []}}
+    if description:
+        body["collection"]["core:description"] = description
+    coll = sigmf.SigMFCollection(metafiles=names, metadata=body, base_path=coll_path.parent)
+    coll.tofile(coll_path, overwrite=True)
+    return coll_path

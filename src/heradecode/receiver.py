@@ -1,0 +1,464 @@
+"""The receiver: from a dual-polarization IQ recording to decoded, CRC-checked TM frames.
+
+Stages, each an object with state carried across chunks (usable alone on numpy arrays):
+
+1. :class:`~heradecode.dsp.decimate.Decimator` to a rate that suits the mode (after an
+   optional coarse frequency shift when the carrier sits far from the centre);
+2. :class:`~heradecode.dsp.nco.Nco` removing the Doppler profile and the expected carrier
+   offset, phase-continuously;
+3. :class:`~heradecode.dsp.acquisition.CarrierAcquirer`: FFT search for the residual carrier;
+4. :class:`~heradecode.dsp.polcombine.PolCombiner`: maximal-ratio combining of X and Y;
+5. :class:`~heradecode.dsp.pll.CarrierPll`: residual-carrier PLL (re-acquires after fades);
+6. :class:`~heradecode.dsp.biphase.BiphaseDemodulator`: Manchester matched filter, timing, LLRs;
+7. :class:`~heradecode.fec.asm.FrameSync`: soft 128-bit ASM search, both polarities;
+8. derandomization and :class:`~heradecode.fec.turbo.TurboDecoder`, CRC-16.
+
+:class:`Receiver` runs them over a :class:`~heradecode.io.Recording` (or a span of it)
+and yields :class:`DecodedCodeblock` records as codeblocks are decoded.  The receiver is
+an edge module: it assembles the layers ``io`` → ``dsp`` → ``fec`` → ``ccsds``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+import multiprocessing
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from heradecode.ccsds.mission import HERA, MissionProfile
+from heradecode.dsp.acquisition import CarrierAcquirer, CarrierAcquisition
+from heradecode.dsp.biphase import BiphaseDemodulator
+from heradecode.dsp.decimate import Decimator, mode_decimation
+from heradecode.dsp.nco import Nco
+from heradecode.dsp.pll import TRACK_DTYPE, CarrierPll
+from heradecode.dsp.polcombine import PolCombiner
+from heradecode.errors import UserError
+from heradecode.fec.asm import Codeblock, FrameSync
+from heradecode.fec.randomizer import derandomize_llr
+from heradecode.fec.turbo import TurboDecoder
+from heradecode.io.dopplerfile import DopplerProfile
+from heradecode.io.recording import Recording
+from heradecode.products.decodelog import CARRIER_DTYPE, DecodedCodeblock
+
+#: Hera's two symbol rates (baud), as observed on launch day.
+SYMBOL_RATES = {"low": 60237.5, "high": 322560.0}
+
+LLR_CLIP = 64.0
+
+@dataclass(frozen=True)
+class ReceiverConfig:
+    """Receiver settings; every field has a sensible default for Hera."""
+
+    mode: str = "high"  #: 'low' or 'high' (see :func:`detect_mode` for auto)
+    symbol_rate: float | None = None  #: baud; overrides the mode's rate
+    carrier_offset_hz: float | None = None  #: carrier offset (Hz) from the centre after Doppler removal
+    downlink_freq_hz: float = HERA.downlink_freq_hz  #: nominal downlink frequency (Hz)
+    acq_window_hz: float = 25e3  #: carrier search window (± Hz)
+    acq_time_s: float = 0.25  #: time averaged per carrier search (s)
+    pll_bandwidth_hz: float = 15.0  #: PLL noise bandwidth (Hz)
+    pll_order: int = 3  #: PLL order (2 or 3)
+    chunk_s: float = 0.1  #: input seconds per processing chunk
+    k: int = 8920  #: turbo information block length (bits)
+    inv_rate: int = 4  #: turbo code inverse rate
+    max_iterations: int = 10  #: turbo iterations at most
+    algorithm: str = "max-log"  #: turbo SISO algorithm
+    decoder_threads: int | None = 1  #: threads for batch turbo decoding (None: all cores)
+
+    @property
+    def rate_baud(self) -> float:
+        """The symbol rate used (baud)."""
+        if self.symbol_rate is not None:
+            return float(self.symbol_rate)
+        if self.mode not in SYMBOL_RATES:
+            raise UserError(f"mode must be one of {', '.join(SYMBOL_RATES)} (or auto), got {self.mode!r}")
+        return SYMBOL_RATES[self.mode]
+
+
+def esn0_from_soft(soft: np.ndarray) -> float:
+    """Es/N0 (dB) of BPSK soft values by the moments method (M2/M4; independent of scaling)."""
+    y = np.asarray(soft, dtype=np.float64)
+    m2 = float(np.mean(y * y))
+    m4 = float(np.mean(y ** 4))
+    a2 = math.sqrt(max(0.5 * (3 * m2 * m2 - m4), 0.0))
+    s2 = max(m2 - a2, 1e-30)
+    if a2 <= 0:
+        return -30.0
+    return 10 * math.log10(max(a2 / (2 * s2), 1e-3))
+
+
+class Receiver:
+    """Runs the receiver stages over a recording; iterate :meth:`run` for decoded codeblocks.
+
+    ``doppler`` is the Doppler profile to remove (Hz versus UNIX time); the carrier is
+    expected at ``carrier_offset_hz`` from the centre frequency after Doppler removal,
+    by default ``downlink_freq_hz - recording.center_freq_hz``.
+    """
+
+    def __init__(self, recording: Recording, config: ReceiverConfig = ReceiverConfig(), *,
+                 doppler: DopplerProfile | None = None, mission: MissionProfile = HERA) -> None:
+        self.recording = recording
+        self.config = config
+        self.mission = mission
+        self.doppler = doppler
+        self.symbol_rate = config.rate_baud
+        fs = recording.samp_rate
+        if fs < 4 * self.symbol_rate:
+            raise UserError(f"a recording at {fs:.0f} samples/s cannot carry {self.symbol_rate / 1e3:g} kbaud "
+                            f"bi-phase-L (4 samples per symbol at least); wrong --mode?")
+        offset = (config.carrier_offset_hz if config.carrier_offset_hz is not None
+                  else config.downlink_freq_hz - recording.center_freq_hz)
+        self.offset_hz = float(offset)
+        # Where the carrier lies before any correction, over the whole recording (for the filter plan).
+        t0 = recording.sample_unix_time(0)
+        span = np.linspace(t0, t0 + recording.duration_s, 64)
+        f_exp = self.offset_hz + (doppler.freq_at(span) if doppler is not None else np.zeros_like(span))
+        margin = config.acq_window_hz + 5e3
+        self.pre_shift_hz = 0.0
+        if float(np.max(np.abs(f_exp))) + margin > 60e3:
+            self.pre_shift_hz = float(np.round(np.mean(f_exp), -3))
+        spread = float(np.max(np.abs(f_exp - self.pre_shift_hz)))
+        factor, passband = mode_decimation(self.symbol_rate, fs, max_offset_hz=spread + margin)
+        self.factor = factor
+        self.samp_rate = fs / factor
+        self._passband_hz = passband
+        self.codeblock_symbols = (config.k + 4) * config.inv_rate
+        self.decoder = TurboDecoder(config.k, config.inv_rate, algorithm=config.algorithm,
+                                    max_iterations=config.max_iterations)
+        self.stats = ReceiverStats()
+        self._track_rows: list[np.ndarray] = []
+        self.acquisition: CarrierAcquisition | None = None
+
+    # ------------------------------------------------------------------ stage set-up
+    def _start(self, first_sample: int) -> None:
+        """Create every stage for a stream starting at recording sample ``first_sample``."""
+        cfg = self.config
+        fs_in = self.recording.samp_rate
+        t0 = self.recording.sample_unix_time(first_sample)
+        self._first_sample = first_sample
+        self._t0 = t0
+        self.pre_nco = Nco(fs_in, offset_hz=self.pre_shift_hz, start_time=t0) if self.pre_shift_hz else None
+        self.decimator = Decimator(fs_in, self.factor, passband_hz=self._passband_hz) if self.factor > 1 else None
+        self.nco = Nco(self.samp_rate, doppler=self.doppler, offset_hz=self.offset_hz - self.pre_shift_hz,
+                       start_time=t0)
+        self.acquirer = CarrierAcquirer(self.samp_rate, window_hz=cfg.acq_window_hz)
+        self._acq_buffer: list[np.ndarray] = []
+        self._acq_len = int(cfg.acq_time_s * self.samp_rate)
+        self.combiner: PolCombiner | None = None
+        self.pll: CarrierPll | None = None
+        self.demod = BiphaseDemodulator(self.samp_rate, self.symbol_rate)
+        self.framesync = FrameSync(cfg.k, cfg.inv_rate)
+        self._n_dec = 0  # decimated samples produced
+        self._sym_base = 0  # absolute index of _sym_pos[0]
+        self._sym_pos = np.zeros(0)
+
+    # ------------------------------------------------------------------ processing
+    def run(self, start_sample: int = 0, stop_sample: int | None = None, *,
+            on_chunk: Callable[["Receiver"], None] | None = None) -> Iterator[DecodedCodeblock]:
+        """Decode samples [start_sample, stop_sample) and yield codeblocks as they are decoded.
+
+        ``on_chunk`` is called with the receiver after every chunk (progress display).
+        """
+        rec = self.recording
+        stop = rec.num_samples if stop_sample is None else min(int(stop_sample), rec.num_samples)
+        self._start(int(start_sample))
+        chunk_len = max(int(self.config.chunk_s * rec.samp_rate) // self.factor * self.factor, self.factor)
+        for chunk in rec.chunks(chunk_len, start=start_sample, stop=stop):
+            yield from self.process(chunk.data)
+            if on_chunk is not None:
+                on_chunk(self)
+        yield from self.finish()
+
+    def process(self, x: np.ndarray) -> list[DecodedCodeblock]:
+        """Feed the next chunk of recording samples ((channels, n) complex); return codeblocks decoded."""
+        self.stats.samples += x.shape[-1]
+        if self.pre_nco is not None:
+            x = self.pre_nco.process(x)
+        y = self.decimator.process(x) if self.decimator is not None else np.asarray(x, np.complex64)
+        return self._process_decimated(y)
+
+    def finish(self) -> list[DecodedCodeblock]:
+        """End of stream: flush the filters and the frame synchronizer."""
+        out: list[DecodedCodeblock] = []
+        if self.decimator is not None:
+            out += self._process_decimated(self.decimator.flush())
+        if self.pll is None and self._acq_buffer:
+            out += self._try_acquire(final=True)
+        out += self._decode(self.framesync.flush())
+        self.stats.truncated_codeblocks += self.framesync.n_truncated
+        return out
+
+    def _process_decimated(self, y: np.ndarray) -> list[DecodedCodeblock]:
+        if y.shape[-1] == 0:
+            return []
+        y = self.nco.process(y)
+        if y.ndim == 1:
+            y = y[None, :]
+        if self.pll is None:
+            self._acq_buffer.append(y)
+            self.acquirer.feed(y)
+            return self._try_acquire(final=False)
+        return self._demodulate(y)
+
+    def _try_acquire(self, final: bool) -> list[DecodedCodeblock]:
+        buffered = sum(b.shape[-1] for b in self._acq_buffer)
+        if buffered < self._acq_len and not final:
+            return []
+        res = self.acquirer.result() if self.acquirer.n_spectra else None
+        if res is None or not res.detected:
+            # No carrier in this span: drop it (nothing to demodulate) and search the next one.
+            self.stats.acquisition_failures += 1
+            self._n_dec += buffered
+            self._acq_buffer = []
+            self.acquirer.reset()
+            return []
+        self.acquisition = res
+        data = np.concatenate(self._acq_buffer, axis=1)
+        self._acq_buffer = []
+        t_data = self._t0 + self._n_dec / self.samp_rate
+        if data.shape[0] == 2:
+            self.combiner = PolCombiner(self.samp_rate, res.freq_hz, prior=res)
+        self.pll = CarrierPll(self.samp_rate, res.freq_hz, bandwidth_hz=self.config.pll_bandwidth_hz,
+                              order=self.config.pll_order, start_time=t_data,
+                              acq_window_hz=self.config.acq_window_hz,
+                              amplitude=float(abs(res.channel_gain[0])) if data.shape[0] == 1 else None)
+        self._pll_first = self._n_dec
+        self._derotate = np.complex64(1.0)
+        z0 = self.combiner.process(data) if self.combiner is not None else data[0]
+        # Start the PLL phase-aligned: estimate the carrier phase on the first 20 ms (the Manchester data has
+        # no power at the carrier) and rotate the stream by it, so the loop needs no pull-in.
+        n = min(z0.size, max(16, int(0.02 * self.samp_rate)))
+        ph = np.exp(-2j * np.pi * res.freq_hz * np.arange(n) / self.samp_rate)
+        c = np.mean(z0[:n] * ph)
+        if abs(c) > 0:
+            self._derotate = np.complex64(np.conj(c) / abs(c))
+        return self._demodulate(z0, combined=True)
+
+    def _demodulate(self, y: np.ndarray, combined: bool = False) -> list[DecodedCodeblock]:
+        if combined:
+            z = y
+        else:
+            z = self.combiner.process(y) if self.combiner is not None else y[0]
+        c = self.pll.process(z * self._derotate)
+        track = self.pll.pop_track()
+        if track.size:
+            self._store_track(track)
+            if self.combiner is not None and self.pll.locked:
+                self.combiner.set_carrier_hz(self.pll.freq_hz)
+        sym = self.demod.process(c)
+        self._n_dec += z.shape[-1]
+        if len(sym):
+            self._append_positions(sym.sample + self._pll_first)
+        # LLRs beyond +-LLR_CLIP carry no more certainty; clipping also bounds the demodulator's warm-up
+        blocks = self.framesync.feed(np.clip(sym.llr, -LLR_CLIP, LLR_CLIP))
+        return self._decode(blocks)
+
+    # ------------------------------------------------------------------ bookkeeping
+    def _append_positions(self, pos_dec: np.ndarray) -> None:
+        keep = 3 * (self.codeblock_symbols + 256)
+        self._sym_pos = np.concatenate((self._sym_pos, pos_dec))
+        if self._sym_pos.size > keep:
+            drop = self._sym_pos.size - keep
+            self._sym_pos = self._sym_pos[drop:]
+            self._sym_base += drop
+
+    def _symbol_sample(self, index: int) -> int:
+        i = index - self._sym_base
+        if not 0 <= i < self._sym_pos.size:
+            return self._first_sample
+        return self._first_sample + int(round(self._sym_pos[i] * self.factor))
+
+    def _store_track(self, track: np.ndarray) -> None:
+        rows = np.empty(track.size, CARRIER_DTYPE)
+        rows["sample"] = self._first_sample + (track["sample"] + self._pll_first) * self.factor
+        rows["unix_time"] = track["time"]
+        # received carrier = centre + coarse shift + NCO frequency + PLL frequency; Doppler w.r.t. nominal
+        removed = self.nco.freq_hz(track["sample"] + self._pll_first)
+        rows["doppler_hz"] = (self.recording.center_freq_hz + self.pre_shift_hz + removed + track["freq_hz"]
+                              - self.config.downlink_freq_hz)
+        rows["phase_cycles"] = track["phase_cycles"]
+        rows["locked"] = track["locked"]
+        rows["cn0_dbhz"] = track["cn0_dbhz"]
+        self._track_rows.append(rows)
+        self.stats.cn0_dbhz = float(track["cn0_dbhz"][-1])
+        self.stats.locked = bool(track["locked"][-1])
+
+    def pop_track(self) -> np.ndarray:
+        """Carrier track rows (:data:`CARRIER_DTYPE`) produced since the last call."""
+        if not self._track_rows:
+            return np.zeros(0, CARRIER_DTYPE)
+        out = np.concatenate(self._track_rows)
+        self._track_rows = []
+        return out
+
+    # ------------------------------------------------------------------ decoding
+    def _decode(self, blocks: list[Codeblock]) -> list[DecodedCodeblock]:
+        if not blocks:
+            return []
+        llrs = derandomize_llr(np.stack([b.soft for b in blocks]))
+        bad = ~np.isfinite(llrs)
+        if bad.any():
+            llrs[bad] = 0.0
+        results = self.decoder.decode_batch(llrs, workers=self.config.decoder_threads)
+        out = []
+        rate = self.config.k / self.codeblock_symbols
+        for b, r in zip(blocks, results):
+            esn0 = esn0_from_soft(b.soft)
+            start = self._symbol_sample(b.asm_index)
+            cb = DecodedCodeblock(
+                start_sample=start,
+                unix_time=self.recording.sample_unix_time(start),
+                polarity=b.polarity,
+                sync_score=float(b.score),
+                sync_reason=b.reason,
+                esn0_db=esn0,
+                ebn0_db=esn0 - 10 * math.log10(rate),
+                iterations=int(r.iterations),
+                crc_ok=bool(r.crc_ok),
+            )
+            if r.crc_ok:
+                frame = r.frame()
+                version = frame[0] >> 6
+                scid = ((frame[0] & 0x3F) << 4) | (frame[1] >> 4)
+                cb = replace(cb, frame=frame, scid=scid, vcid=(frame[1] >> 1) & 7, vc_count=frame[3],
+                             suspect=version != 0 or scid != self.mission.scid)
+                self.stats.frames_ok += 1
+                self.stats.suspect += int(cb.suspect)
+            else:
+                self.stats.frames_failed += 1
+            out.append(cb)
+        return out
+
+
+@dataclass
+class ReceiverStats:
+    """Live figures of a receiver (progress display)."""
+
+    samples: int = 0
+    frames_ok: int = 0
+    frames_failed: int = 0
+    suspect: int = 0
+    truncated_codeblocks: int = 0
+    acquisition_failures: int = 0
+    cn0_dbhz: float = float("nan")
+    locked: bool = False
+    extra: dict = field(default_factory=dict)
+
+
+# ---------------------------------------------------------------------- whole recordings
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A span of the recording decoded by one worker: run [run_start, run_stop), keep [start, stop)."""
+
+    start: int
+    stop: int
+    run_start: int
+    run_stop: int
+
+
+def plan_segments(recording: Recording, config: ReceiverConfig, workers: int,
+                  segment_s: float = 60.0) -> list[Segment]:
+    """Split a recording into overlapping spans so that workers can decode them independently."""
+    fs = recording.samp_rate
+    n = recording.num_samples
+    period_s = ((config.k + 4) * config.inv_rate + 32 * config.inv_rate) / config.rate_baud
+    lead = int((config.acq_time_s + 0.2 + 2 * period_s) * fs)
+    tail = int((period_s + 0.05) * fs)
+    if workers <= 1 or n < 4 * lead:
+        return [Segment(0, n, 0, n)]
+    count = max(workers, math.ceil(n / (segment_s * fs)))
+    count = min(count, max(1, n // (4 * lead)))
+    edges = np.linspace(0, n, count + 1).astype(np.int64)
+    return [Segment(int(a), int(b), int(max(0, a - lead)), int(min(n, b + tail))) for a, b in zip(edges, edges[1:])]
+
+
+def _decode_segment(args) -> tuple[list[DecodedCodeblock], np.ndarray, "ReceiverStats"]:
+    recording, config, doppler, mission, seg = args
+    rx = Receiver(recording, config, doppler=doppler, mission=mission)
+    out = [cb for cb in rx.run(seg.run_start, seg.run_stop) if seg.start <= cb.start_sample < seg.stop]
+    track = rx.pop_track()
+    track = track[(track["sample"] >= seg.start) & (track["sample"] < seg.stop)]
+    return out, track, rx.stats
+
+
+@dataclass
+class DecodeProgress:
+    """What a progress display shows: samples done, frames, carrier state."""
+
+    samples_done: int = 0
+    samples_total: int = 0
+    frames_ok: int = 0
+    frames_failed: int = 0
+    cn0_dbhz: float = float("nan")
+    locked: bool = False
+
+
+def decode_recording(recording: Recording, config: ReceiverConfig = ReceiverConfig(), *,
+                     doppler: DopplerProfile | None = None, mission: MissionProfile = HERA, workers: int = 1,
+                     on_progress: Callable[[DecodeProgress], None] | None = None,
+                     ) -> Iterator[tuple[list[DecodedCodeblock], np.ndarray]]:
+    """Decode a whole recording; yields (codeblocks, carrier track rows) in reception order.
+
+    With ``workers`` > 1 the recording is cut into overlapping segments decoded in parallel
+    processes; codeblocks are kept by the segment their marker starts in, so none is lost
+    or repeated at the seams.
+    """
+    progress = DecodeProgress(samples_total=recording.num_samples)
+    segments = plan_segments(recording, config, workers)
+    if len(segments) == 1:
+        rx = Receiver(recording, config, doppler=doppler, mission=mission)
+        pending: list[DecodedCodeblock] = []
+
+        def tick(r: Receiver) -> None:
+            st = r.stats
+            progress.samples_done, progress.frames_ok, progress.frames_failed = st.samples, st.frames_ok, st.frames_failed
+            progress.cn0_dbhz, progress.locked = st.cn0_dbhz, st.locked
+            if on_progress is not None:
+                on_progress(progress)
+
+        for cb in rx.run(on_chunk=tick):
+            pending.append(cb)
+            if len(pending) >= 8:
+                yield pending, rx.pop_track()
+                pending = []
+        yield pending, rx.pop_track()
+        return
+    ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+        futures = [pool.submit(_decode_segment, (recording, config, doppler, mission, seg)) for seg in segments]
+        for seg, fut in zip(segments, futures):
+            cbs, track, st = fut.result()
+            progress.samples_done += seg.stop - seg.start
+            progress.frames_ok += sum(1 for c in cbs if c.crc_ok)
+            progress.frames_failed += sum(1 for c in cbs if not c.crc_ok)
+            progress.cn0_dbhz, progress.locked = st.cn0_dbhz, st.locked
+            if on_progress is not None:
+                on_progress(progress)
+            yield cbs, track
+
+
+def detect_mode(recording: Recording, config: ReceiverConfig = ReceiverConfig(), *,
+                doppler: DopplerProfile | None = None, span_s: float = 1.5) -> str:
+    """Which of Hera's symbol rates the recording carries: the mode whose demodulator sees the higher Es/N0."""
+    fs = recording.samp_rate
+    n_span = int(span_s * fs)
+    starts = sorted({0, *(int(f * recording.num_samples) for f in (0.25, 0.5, 0.75))})
+    for start in starts:
+        scores = {}
+        for mode, baud in SYMBOL_RATES.items():
+            if fs < 4 * baud:
+                continue
+            cfg = replace(config, mode=mode, symbol_rate=None)
+            rx = Receiver(recording, cfg, doppler=doppler)
+            for _ in rx.run(start, start + n_span):
+                pass
+            if rx.pll is not None:
+                scores[mode] = rx.demod.esn0_db
+        if scores and max(scores.values()) > -10.0:
+            return max(scores, key=scores.get)
+    raise UserError("no Hera signal found to tell the mode from (no carrier, or no data on it); "
+                    "give --mode low or --mode high")

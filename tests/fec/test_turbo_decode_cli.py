@@ -1,0 +1,113 @@
+"""The ``heradecode turbo-decode`` command on synthetic soft-symbol files made from real Hera frames."""
+
+import json
+
+import numpy as np
+import pytest
+
+from heradecode.cli import main
+from heradecode.fec.asm import asm_bits
+from heradecode.fec.crc import append_fecf
+from heradecode.fec.randomizer import randomize_bits
+from heradecode.fec.turbo import encode
+from tests.conftest import LOW_1
+
+FRAME_LEN = 1113
+
+
+def _real_frames(n):
+    raw = LOW_1.read_bytes()
+    return [raw[i * FRAME_LEN : (i + 1) * FRAME_LEN] for i in range(n)]
+
+
+def _soft_file(path, frames, *, esn0_db=-2.0, polarity=1, fmt="f32", seed=0, amplitude=1.0, return_starts=False):
+    """Soft symbols in GNU Radio's convention (positive = bit 1) with noise and gaps between CADUs."""
+    rng = np.random.default_rng(seed)
+    sigma = amplitude * np.sqrt(1.0 / (2.0 * 10 ** (esn0_db / 10)))
+    parts, starts, pos = [], [], 0
+    for frame in frames:
+        gap = int(rng.integers(0, 4000))
+        parts.append(np.zeros(gap))
+        starts.append(pos + gap)
+        pos += gap + 128 + 35696
+        bits = np.unpackbits(np.frombuffer(append_fecf(frame), dtype=np.uint8))
+        cadu = np.concatenate([asm_bits(4), randomize_bits(encode(bits, 4))])
+        parts.append(amplitude * (2.0 * cadu - 1.0))  # GNU Radio: bit 1 -> +1
+    parts.append(np.zeros(1500))
+    clean = polarity * np.concatenate(parts)
+    y = clean + sigma * rng.standard_normal(clean.size)
+    if fmt == "i8":
+        y = np.clip(np.round(y), -127, 127).astype(np.int8)
+    else:
+        y = y.astype(np.float32)
+    y.tofile(path)
+    return (path, starts) if return_starts else path
+
+
+@pytest.fixture(scope="module")
+def frames():
+    return _real_frames(6)
+
+
+def test_float_file_decodes_to_the_input_frames(tmp_path, frames, capsys):
+    soft = _soft_file(tmp_path / "soft.f32", frames)
+    out = tmp_path / "frames.u8"
+    assert main(["turbo-decode", str(soft), "--out", str(out)]) == 0
+    assert out.read_bytes() == b"".join(frames)
+    text = capsys.readouterr().out
+    assert "6 codeblocks found (0 inverted), 6 decoded, 0 failed CRC" in text
+    assert "Hera telemetry: 6 frames read, 6 accepted" in text
+
+
+def test_json_counts_negative_polarity_and_log_map(tmp_path, frames, capsys):
+    soft = _soft_file(tmp_path / "soft.f32", frames[:4], polarity=-1, amplitude=0.01, seed=1)
+    out = tmp_path / "frames.u8"
+    assert main(["turbo-decode", str(soft), "--json", "--out", str(out), "--algorithm", "log-map"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["codeblocks_found"] == 4 and d["codeblocks_inverted"] == 4
+    assert d["decoded"] == 4 and d["failed"] == 0 and d["frames_written"] == 4
+    assert 1 <= d["mean_iterations"] <= 10
+    assert d["telemetry"]["frames_total"] == 4 and d["telemetry"]["spacecraft_ids"] == {"181": 4}
+    assert out.read_bytes() == b"".join(frames[:4])
+
+
+def test_int8_file(tmp_path, frames, capsys):
+    soft = _soft_file(tmp_path / "soft.i8", frames[:3], fmt="i8", amplitude=20.0, seed=2)
+    out = tmp_path / "frames.u8"
+    args = ["turbo-decode", str(soft), "--format", "i8", "--out", str(out), "--json", "--algorithm", "max-log"]
+    assert main(args) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert (d["codeblocks_found"], d["decoded"], d["failed"]) == (3, 3, 0)
+    assert out.read_bytes() == b"".join(frames[:3])
+
+
+def test_corrupted_codeblock_counted_as_failed(tmp_path, frames, capsys):
+    soft, starts = _soft_file(tmp_path / "soft.f32", frames[:3], seed=3, return_starts=True)
+    y = np.fromfile(soft, dtype=np.float32)
+    # replace most of the second codeblock (its marker kept) by noise of the same power
+    rng = np.random.default_rng(9)
+    lo, hi = starts[1] + 128 + 2000, starts[1] + 128 + 35696
+    y[lo:hi] = (rng.standard_normal(hi - lo) * y[lo:hi].std()).astype(np.float32)
+    y.tofile(soft)
+    out = tmp_path / "frames.u8"
+    assert main(["turbo-decode", str(soft), "--json", "--out", str(out), "--iterations", "4"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert (d["codeblocks_found"], d["decoded"], d["failed"]) == (3, 2, 1)
+    assert out.read_bytes() == frames[0] + frames[2]
+
+
+def test_empty_and_bad_files(tmp_path, capsys):
+    empty = tmp_path / "empty.f32"
+    empty.write_bytes(b"")
+    assert main(["turbo-decode", str(empty), "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["codeblocks_found"] == 0 and d["decoded"] == 0
+    odd = tmp_path / "odd.f32"
+    odd.write_bytes(b"\x00" * 7)
+    assert main(["turbo-decode", str(odd)]) == 2
+    assert "whole number of f32 samples" in capsys.readouterr().err
+    assert main(["turbo-decode", str(tmp_path / "missing.f32")]) == 2
+    assert "no such file" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["turbo-decode", str(empty), "--rate", "1/5"])
+    assert main(["turbo-decode", str(empty), "--iterations", "0"]) == 2
