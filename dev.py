@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Set up heradecode in a local virtual environment and run its jobs.
 
-Usage:  python3 dev.py demo    decode the bundled recording
+Usage:  python3 dev.py demo    decode the bundled (simulated, real-frame) recording
         python3 dev.py test    run the test suite
         python3 dev.py setup   only create/refresh the environment
 
@@ -24,7 +24,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent
 VENV = Path(os.environ.get("HERADECODE_VENV", ROOT / ".venv"))
 STAMP = VENV / ".heradecode-installed"
-DEMO_FRAMES = ROOT / "recordings" / "hera" / "hera_high_rate_frames_2024_10_07_17_06_31.u8"
+DEMO_ARGS = [
+    str(ROOT / "recordings" / "sim" / "hera_high_sim_0x.sigmf-meta"),  # its _0y partner is found
+    "--doppler", str(ROOT / "recordings" / "hera" / "hera_doppler.txt"),  # the launch-day profile
+    "--out", str(ROOT / "out" / "demo"),
+]
 
 
 def _say(msg: str) -> None:
@@ -86,7 +90,7 @@ def main(argv: list[str]) -> int:
     if job == "setup":
         return 0
     if job == "demo":
-        cmd = [str(bindir / "heradecode"), "frames", str(DEMO_FRAMES), *rest]
+        cmd = [str(bindir / "heradecode"), "decode", *DEMO_ARGS, *rest]
     else:
         cmd = [str(py), "-m", "pytest", *(rest or ["-q"])]
     _say(" ".join(cmd))

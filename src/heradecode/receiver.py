@@ -57,7 +57,8 @@ class ReceiverConfig:
     carrier_offset_hz: float | None = None  #: carrier offset (Hz) from the centre after Doppler removal
     downlink_freq_hz: float = HERA.downlink_freq_hz  #: nominal downlink frequency (Hz)
     acq_window_hz: float = 25e3  #: carrier search window (± Hz)
-    acq_time_s: float = 0.25  #: time averaged per carrier search (s)
+    acq_time_s: float = 0.25  #: time averaged by the first carrier search (s)
+    reacq_time_s: float = 0.1  #: after loss of lock: search this often, on this much signal (s)
     pll_bandwidth_hz: float = 15.0  #: PLL noise bandwidth (Hz)
     pll_order: int = 3  #: PLL order (2 or 3)
     chunk_s: float = 0.1  #: input seconds per processing chunk
@@ -79,9 +80,10 @@ class ReceiverConfig:
 
 def esn0_from_soft(soft: np.ndarray) -> float:
     """Es/N0 (dB) of BPSK soft values by the moments method (M2/M4; independent of scaling)."""
-    y = np.asarray(soft, dtype=np.float64)
-    m2 = float(np.mean(y * y))
-    m4 = float(np.mean(y ** 4))
+    y = np.asarray(soft, dtype=np.float32)
+    y2 = y * y
+    m2 = float(np.mean(y2, dtype=np.float64))
+    m4 = float(np.dot(y2, y2)) / max(y.size, 1)
     a2 = math.sqrt(max(0.5 * (3 * m2 * m2 - m4), 0.0))
     s2 = max(m2 - a2, 1e-30)
     if a2 <= 0:
@@ -165,15 +167,21 @@ class Receiver:
         stop = rec.num_samples if stop_sample is None else min(int(stop_sample), rec.num_samples)
         self._start(int(start_sample))
         chunk_len = max(int(self.config.chunk_s * rec.samp_rate) // self.factor * self.factor, self.factor)
-        for chunk in rec.chunks(chunk_len, start=start_sample, stop=stop):
-            yield from self.process(chunk.data)
+        # ci16 goes to the decimator as raw int16 I/Q: it converts while filtering (no float copy of the input)
+        raw = rec.datatype == "ci16_le" and self.decimator is not None and self.pre_nco is None
+        for pos in range(int(start_sample), stop, chunk_len):
+            n = min(chunk_len, stop - pos)
+            yield from self.process(rec.read_ci16(pos, n) if raw else rec.read(pos, n))
             if on_chunk is not None:
                 on_chunk(self)
         yield from self.finish()
 
     def process(self, x: np.ndarray) -> list[DecodedCodeblock]:
-        """Feed the next chunk of recording samples ((channels, n) complex); return codeblocks decoded."""
-        self.stats.samples += x.shape[-1]
+        """Feed the next chunk of recording samples; return the codeblocks decoded.
+
+        ``x`` is complex (channels, n) or, for the decimator's fast path, int16 I/Q (channels, n, 2).
+        """
+        self.stats.samples += x.shape[1]
         if self.pre_nco is not None:
             x = self.pre_nco.process(x)
         y = self.decimator.process(x) if self.decimator is not None else np.asarray(x, np.complex64)
@@ -222,7 +230,8 @@ class Receiver:
             self.combiner = PolCombiner(self.samp_rate, res.freq_hz, prior=res)
         self.pll = CarrierPll(self.samp_rate, res.freq_hz, bandwidth_hz=self.config.pll_bandwidth_hz,
                               order=self.config.pll_order, start_time=t_data,
-                              acq_window_hz=self.config.acq_window_hz,
+                              acq_window_hz=self.config.acq_window_hz, acq_time=self.config.reacq_time_s,
+                              acq_interval=self.config.reacq_time_s,
                               amplitude=float(abs(res.channel_gain[0])) if data.shape[0] == 1 else None)
         self._pll_first = self._n_dec
         self._derotate = np.complex64(1.0)

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from dsp_synth import align_symbols, amplitude_for_esn0, bpsk_ber, esn0_from_ber, noise, pm_signal
+from tests.dsp.dsp_synth import align_symbols, amplitude_for_esn0, bpsk_ber, esn0_from_ber, noise, pm_signal
 from heradecode.dsp.biphase import BiphaseDemodulator, Symbols, demodulate_biphase
 from heradecode.errors import UserError
 

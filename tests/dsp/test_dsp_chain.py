@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from dsp_synth import align_symbols, amplitude_for_esn0, esn0_from_ber, pm_signal
+from tests.dsp.dsp_synth import align_symbols, amplitude_for_esn0, esn0_from_ber, pm_signal
+from tests.conftest import HERA_DOPPLER
 from heradecode.dsp.acquisition import acquire_carrier
 from heradecode.dsp.biphase import BiphaseDemodulator, Symbols
 from heradecode.dsp.decimate import Decimator, mode_decimation
@@ -18,7 +19,7 @@ FS = 6.144e6
 @pytest.mark.parametrize("rs,seconds", [(60237.5, 1.2), (322560.0, 0.6)])
 def test_recording_to_soft_symbols(rs, seconds):
     rng = np.random.default_rng(int(rs))
-    prof = read_doppler_profile("recordings/hera/hera_doppler.txt")
+    prof = read_doppler_profile(HERA_DOPPLER)
     t0 = prof.start + 2.0  # launch day: -52 Hz/s
     n = int(FS * seconds)
     t = np.arange(n) / FS

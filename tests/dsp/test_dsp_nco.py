@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.conftest import HERA_DOPPLER
 from heradecode.dsp.nco import Nco, remove_doppler
 from heradecode.errors import UserError
 from heradecode.io.dopplerfile import DopplerProfile, read_doppler_profile
@@ -82,7 +83,7 @@ def test_retune_keeps_phase_continuous():
 
 
 def test_real_profile_and_shapes():
-    prof = read_doppler_profile("recordings/hera/hera_doppler.txt")
+    prof = read_doppler_profile(HERA_DOPPLER)
     nco = Nco(6.144e6, doppler=prof, start_time=prof.start + 100)
     y = nco.process(np.ones(1000, np.complex64))
     assert y.shape == (1000,) and y.dtype == np.complex64

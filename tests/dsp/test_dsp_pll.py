@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from dsp_synth import amplitude_for_cn0, manchester_chips, noise, pm_signal
+from tests.dsp.dsp_synth import amplitude_for_cn0, manchester_chips, noise, pm_signal
 from heradecode.dsp.pll import TRACK_DTYPE, CarrierPll, track_carrier
 from heradecode.errors import UserError
 

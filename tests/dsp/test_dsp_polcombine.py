@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from dsp_synth import amplitude_for_cn0, noise, pm_signal
+from tests.dsp.dsp_synth import amplitude_for_cn0, noise, pm_signal
 from heradecode.dsp.acquisition import acquire_carrier
 from heradecode.dsp.polcombine import PolCombiner, combine_polarizations
 from heradecode.errors import UserError

@@ -38,6 +38,11 @@ def test_reads_the_documented_schema(tmp_path):
     assert log.ebn0_db.tolist() == [0.4, 3.1] and log.esn0_db.tolist() == [-5.6, -2.9]
     assert log.unix_time[1] == 1728320791.25
     assert log.vcid.dtype == np.int32 and log.time_utc.dtype == np.dtype("datetime64[ns]")
+    assert np.isnan(log.downlink_freq_hz) and np.isnan(log.center_freq_hz)
+    data = json.loads(SCHEMA_EXAMPLE)
+    data.update(center_freq_hz=8435.7e6, downlink_freq_hz=8435.75e6)
+    log = decode_log_from_dict(data)
+    assert (log.center_freq_hz, log.downlink_freq_hz) == (8435.7e6, 8435.75e6)
 
 
 def test_unreadable_entries_are_skipped_and_counted():

@@ -1,42 +1,45 @@
 """Bi-phase-L (Manchester) demodulation: full-energy matched filter, symbol timing recovery, LLRs.
 
-Input is the real baseband carrying the chips, i.e. the imaginary part of the PLL's
-phase-corrected output (PM: ``Im(exp(j m d(t))) = sin(m) d(t)``); complex input is
-reduced to its imaginary part.
+Input is the PLL's phase-corrected output: the chips are in the imaginary part (PM:
+``Im(exp(j m d(t))) = sin(m) d(t)``) and the real part holds the carrier and the same
+noise, which serves as the noise reference.  Real input (the chips only) also works.
 
-Matched filter.  With ``S(t)`` the running integral of the input (cumulative sum of
-samples, each held for one sample period, interpolated at fractional times), the
-output for a symbol starting at ``tau`` of length ``T`` samples is
+Matched filter.  With ``I(t)`` the running integral of the band-limited signal that the
+samples represent (cumulative sum plus a 16-tap windowed-sinc step-response correction
+at the fractional end point, table of 128 phases), the output for a symbol starting at
+``tau`` of length ``T`` samples is
 
-    y = [S(tau + T/2) - S(tau)] - [S(tau + T) - S(tau + T/2)]
+    y = [I(tau + T/2) - I(tau)] - [I(tau + T) - I(tau + T/2)]
 
-i.e. the correlation with the whole (+1, -1) chip pair: all the symbol energy, not
-only the fundamental.  Bit 0 (chips +1, -1) gives y > 0.
+i.e. the correlation with the whole (+1, -1) chip pair: all the symbol energy in the
+band, not only the fundamental; its loss is the Manchester energy outside the band
+kept by the decimator (see :func:`heradecode.dsp.decimate.manchester_loss_db`).
+Bit 0 (chips +1, -1) gives y > 0.
 
-Timing.  An early-late detector ``y * (y(tau + d) - y(tau - d))`` (d = T/8),
-normalised by the estimated amplitude so its gain is one sample per sample of
-error, drives a 2nd-order loop (proportional plus integral on the symbol period),
-so a clock offset (e.g. +-100 ppm, Doppler on the symbol rate) leaves no steady
-error.  The bandwidth starts wide (``acq_bandwidth``, as a fraction of the symbol
-rate) and narrows to ``bandwidth`` over a few thousand symbols.
+Timing.  An early-late detector ``y * (y(tau + d) - y(tau - d))`` (d = T/8, piecewise-
+linear integrals), normalised by the estimated amplitude so its gain is one sample per
+sample of error, drives a 2nd-order loop (proportional plus integral on the symbol
+period), so a clock offset (+-100 ppm, Doppler on the symbol rate) leaves no steady
+error.  The loop bandwidth (fraction of the symbol rate) starts at ``acq_bandwidth``
+and anneals towards ``bandwidth`` (about 4 / symbols tracked); the period stays within
+``max_clock_ppm`` of nominal.
 
-Half-symbol ambiguity.  The Manchester matched-filter energy as a function of the
-timing offset has its maximum on the symbol boundaries but also a local maximum
-(half as high) in mid-symbol, where an energy-seeking loop can settle.  The
-demodulator therefore keeps running averages of the energy at eight timing phases
-(0, T/8, ..., 7T/8) and, after a warm-up and whenever another phase is clearly
-stronger (by ``hop_margin``), jumps to it: this finds the symbol boundaries at
-start-up, escapes a mid-symbol lock and re-finds timing after a fade.  No second
+Half-symbol ambiguity.  The Manchester matched-filter energy against the timing offset
+peaks on the symbol boundaries but has a second, half-height maximum in mid-symbol,
+where an energy-seeking loop can settle.  The demodulator keeps running averages of
+the energy at eight timing phases (0, T/8, ..., 7T/8): a warm-up with the loop open
+(``warmup_symbols``) picks the best phase, and while tracking it jumps to another
+phase whenever that is stronger by ``hop_margin``.  This finds the boundaries at
+start-up, escapes a mid-symbol lock and re-finds timing after a fade, so no second
 decoding attempt with a half-symbol shift is needed downstream.  The remaining sign
-ambiguity (PLL 180 degrees, spectrum inversion) is resolved by the ASM polarity.
+ambiguity (spectrum inversion, a 180-degree PLL slip) is resolved by the ASM polarity.
 
-Soft output.  ``d = S(tau + T) - S(tau)`` (whole-symbol sum) has the same noise as
-``y`` but no Manchester signal, so its variance gives the noise ``sigma^2``
-directly and the amplitude follows as ``a^2 = <y^2> - sigma^2``; LLR =
-``2 a y / sigma^2`` (positive = bit 0), Es/N0 = ``a^2 / (2 sigma^2)``.  While the
-estimated Es/N0 stays below about -12 dB the signal is deemed absent: the timing
-loop coasts and the LLRs are close to zero (erasures); when it returns the
-demodulator re-runs its warm-up.
+Soft output.  The same matched filter on the real part (every 8th symbol) measures the
+noise ``sigma^2`` (whole-symbol sums for real input), the amplitude is
+``a^2 = <y^2> - sigma^2``, LLR = ``2 a y / sigma^2`` (positive = bit 0) and
+Es/N0 = ``a^2 / (2 sigma^2)``.  When the contrast between the best and the worst timing
+phase vanishes the signal is absent: the loop coasts, the LLRs fall to about zero
+(erasures) and the warm-up runs again once the signal is back.
 """
 
 from __future__ import annotations
@@ -240,9 +243,10 @@ def _biphase_kernel(r, q, use_q, tab, buf0, fst, ist, blt_track, blt_acq, warm_l
         esn0[nout] = 0.5 * a2 / sig2  # linear here, dB in the caller
         nout += 1
         state = ist[_STATE]
-        # ---- phase monitor: energy at 8 timing phases (every symbol while searching, else every 8th) ----
+        # ---- phase monitor: energy at 8 timing phases (every 2nd symbol in warm-up, 4th when absent, 8th tracking) ----
         hop = 0.0
-        if state != _TRACK or ist[_NSYM] % 8 == 0:
+        cadence = 8 if state == _TRACK else (4 if state == _ABSENT else 2)
+        if ist[_NSYM] % cadence == 0:
             ist[_NMON] += 1
             am = max(alpha_mon if state == _TRACK or state == _ABSENT else 0.0, 1.0 / ist[_NMON])
             for j in range(8):
@@ -420,7 +424,7 @@ class BiphaseDemodulator:
         esn0 = np.empty(cap, np.float32)
         nout = _biphase_kernel(
             buf, qbuf, cplx, _TABLE, float(buf0), self._fst, self._ist, self.bandwidth, self.acq_bandwidth,
-            self.warmup_symbols, self._alpha, self._alpha_mon, self.hop_margin, self.max_clock_ppm * 1e-6,
+            max(16, self.warmup_symbols // 2), self._alpha, self._alpha_mon, self.hop_margin, self.max_clock_ppm * 1e-6,
             llr, soft, pos, esn0,
         )
         self.n_processed += r.size

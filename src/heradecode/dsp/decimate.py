@@ -91,7 +91,7 @@ def design_stages(samp_rate: float, factor: int, passband_hz: float, atten_db: f
     if rest > 1:
         out = rate / rest
         width = out - 2 * passband_hz
-        stages.append(DecimatorStage(rest, _kaiser_taps(rate, (passband_hz + out - passband_hz) / 2, width, atten_db, False), rate))
+        stages.append(DecimatorStage(rest, _kaiser_taps(rate, out / 2, width, atten_db, False), rate))
     return stages
 
 

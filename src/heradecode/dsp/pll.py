@@ -6,20 +6,23 @@ accumulation); at each block end the phase detector
 
     e = Im(sum of the block's derotated samples) / (block length * carrier amplitude)
 
-(radians, linear, independent of the signal level) drives a 2nd-order (damping 0.707) or 3rd-order loop filter of noise bandwidth
-``bandwidth_hz``.  (The 3rd-order loop filter b w0 + a w0^2/s + w0^3/s^2 uses
-a = b = 1 + sqrt(2), i.e. closed-loop poles at w0 {-1, (-1 +- j)/sqrt(2)}: well damped,
-unlike the textbook a = 1.1, b = 2.4 whose complex poles have a damping of only 0.21.)
-With PM the data sits in the quadrature arm; the Manchester
-spectrum has no power near the carrier, so the loop filter averages it out.
+(radians, linear, independent of the signal level) drives a 2nd-order (damping 0.707)
+or 3rd-order loop filter of noise bandwidth ``bandwidth_hz``.  The 3rd-order filter
+``b w0 + a w0^2/s + w0^3/s^2`` uses a = b = 1 + sqrt(2), i.e. closed-loop poles at
+``w0 {-1, (-1 +- j)/sqrt(2)}``, Bn = 0.903 w0: well damped, unlike the textbook
+a = 1.1, b = 2.4 whose complex poles have a damping of only 0.21 (slow ringing).  A
+3rd-order loop follows a frequency ramp (Doppler rate) with no steady phase error; the
+2nd-order one lags by ``2 pi rate / w0^2`` rad.  With PM the data sits in the
+quadrature arm; the Manchester spectrum has no power near the carrier, so the loop
+filter averages it out.
 
 Lock detector and C/N0 use coherent sums over ~2 ms intervals: I (carrier arm) and
-Q (quadrature arm, noise only when locked).  With exponential averages over
-``lock_time``: lock metric = (<I^2> - <Q^2>) / (<I^2> + <Q^2>) (1 when strong and
-locked, 0 for noise or no lock; hysteresis 0.4 / 0.2) and
-C/N0 = fs (<I^2> - s^2) / (2 N s^2) (residual-carrier power over noise density), where
-the noise s^2 = <(I_k - I_k-1)^2> / 2 comes from successive in-phase sums (the carrier
-cancels and, unlike Q, they hold no data leaking from partial symbols).
+Q (quadrature arm).  With exponential averages over ``lock_time``: lock metric =
+(<I^2> - <Q^2>) / (<I^2> + <Q^2>) (near 1 when locked on a strong carrier, 0 for noise
+or no lock; hysteresis 0.4 / 0.2) and C/N0 = fs (<I^2> - s^2) / (2 N s^2)
+(residual-carrier power over noise density), where the noise s^2 = <(I_k - I_k-1)^2> / 2
+comes from successive in-phase sums (the carrier cancels and, unlike Q, they hold no
+data leaking from partial symbols).
 
 When lock has been lost for ``hold_time`` the loop stops integrating noise and
 coasts on the last locked frequency and rate; with ``reacquire`` it then runs an
@@ -29,14 +32,15 @@ frequency found.  A loop created without a frequency starts this way.
 
 Phase-corrected output: ``y = x * exp(-j * carrier phase)``, so the carrier lies on
 the positive real axis and the PM data in the imaginary part.  The track (a
-structured array, one row per ``track_interval``) gives the NCO frequency and
-unwrapped phase relative to the input's 0 Hz: add the phase removed upstream
-(Doppler NCO) to get the received carrier phase.
+structured array, one row per ``track_interval``) gives the mean NCO frequency since
+the previous row and the unwrapped NCO phase, relative to the input's 0 Hz: add the
+phase removed upstream (Doppler NCO) to get the received carrier phase.
 """
 
 from __future__ import annotations
 
 import math
+from collections import deque
 
 import numpy as np
 from numba import njit
@@ -221,9 +225,14 @@ class CarrierPll:
     """Residual-carrier PLL over a complex stream; ``process(chunk)`` returns phase-corrected complex64.
 
     ``freq_hz`` is the initial carrier frequency (Hz, from acquisition); ``None`` makes the
-    loop acquire by itself once ``acq_time`` seconds of input have arrived.  ``amplitude``
-    is the carrier amplitude per sample (input units), estimated from the input if omitted.
-    ``start_time`` is the UNIX time (s) of the first sample, used for the track.
+    loop acquire by itself once ``acq_time`` seconds of input have arrived.  ``rate_hz_s``
+    seeds the 3rd-order loop's frequency rate (Hz/s).  ``amplitude`` is the carrier
+    amplitude per sample (input units); if omitted the loop stays open for the first 2 ms
+    and measures it.  ``start_time`` is the UNIX time (s) of the first sample (track
+    times).  ``lock_time`` (s) smooths the lock detector and C/N0; after ``hold_time`` (s)
+    without lock the loop coasts, and with ``reacquire`` it searches ``acq_window_hz``
+    around the coasting frequency every ``acq_interval`` s on the last ``acq_time`` s.
+    Track rows accumulate until :meth:`pop_track`; call it regularly.
     """
 
     def __init__(
@@ -282,7 +291,9 @@ class CarrierPll:
         self._ph_re = np.empty(self._L)
         self._ph_im = np.empty(self._L)
         self._tracks: list[np.ndarray] = []
-        self.acquisitions: list[tuple[int, CarrierAcquisition]] = []  #: (sample, result) of every search
+        #: (sample, result) of the latest 32 carrier searches; ``n_acquisitions`` counts all of them
+        self.acquisitions: deque[tuple[int, CarrierAcquisition]] = deque(maxlen=32)
+        self.n_acquisitions = 0
         self._fst[_LASTACQ] = -1e18
         if freq_hz is None:
             self._ist[_MODE] = 1
@@ -359,9 +370,11 @@ class CarrierPll:
             self._fst[_LASTACQ] = n_abs - self._acq_every + (need - buf.size)  # retry once enough data
             return
         center = self._fst[_FINT]
-        res = acquire_carrier(buf, self.samp_rate, center_hz=center, window_hz=self.acq_window_hz,
+        window = min(self.acq_window_hz, 0.45 * self.samp_rate - 60 * self.acq_bin_hz)
+        res = acquire_carrier(buf, self.samp_rate, center_hz=center, window_hz=window,
                               bin_hz=self.acq_bin_hz, pfa=self.pfa)
         self.acquisitions.append((n_abs, res))
+        self.n_acquisitions += 1
         if res.detected:
             rate = self._fst[_RINT]
             lag = (buf.size - res.center_sample) / self.samp_rate

@@ -2,21 +2,22 @@
 
 Both channels carry the same signal with complex gains g_x, g_y plus independent
 noise of powers s_x^2, s_y^2.  The combiner isolates the carrier in each channel
-(derotation by the carrier frequency, 1 ms coherent sums c_x, c_y), and keeps exponential averages (``time_constant``) of
+(derotation by the carrier frequency, 1 ms coherent sums c_x, c_y) and keeps
+exponential averages (``time_constant``) of
 
     c_x conj(c_y)  -> relative phase arg(g_x) - arg(g_y) (the common carrier phase cancels),
     |c_x|^2, |c_y|^2 and the wideband powers -> carrier amplitudes |g| (noise subtracted).
 
 The noise power is the wideband power less the signal power (carrier power times the
-total/carrier power ratio, measured as |<X Y*>| / |<c_x c_y*>| when both channels carry
-the carrier).  The weights ``w = conj(g) / s^2`` (maximal ratio) are normalised so that
-the combined noise has unit power per sample.  A channel carrying only noise gets a weight near 0.
-The phase reference slides smoothly towards the stronger channel, so the combined
-carrier phase does not jump when one channel fades.  A fast (0.1 s), weight-independent
-test of carrier power in either channel freezes the averages and holds the weights
-during fades and before any signal.  A slow frequency-locked loop on
-the combined 1 ms carrier samples follows the carrier frequency (ramps of tens of
-Hz/s); the caller may also set it, e.g. from the PLL's track.
+total/carrier power ratio, measured as |<X Y*>| / |<c_x c_y*>| when both channels
+carry the carrier).  The weights ``w = conj(g) / s^2`` (maximal ratio) are normalised
+so that the combined noise has unit power per sample; a channel carrying only noise
+gets a weight near 0.  The phase reference slides smoothly towards the stronger
+channel, so the combined carrier phase does not jump when one channel fades.  A fast
+(0.1 s), weight-independent test of carrier power in either channel freezes the
+averages and holds the weights during fades and before any signal.  A slow
+frequency-locked loop on the combined 1 ms carrier samples follows the carrier
+frequency (ramps of tens of Hz/s); the caller may also set it, e.g. from the PLL.
 
 The carrier frequency only needs to be known to within ~±100 Hz (the 1 ms sums
 decorrelate beyond), so a frequency from acquisition or from the PLL is ample.

@@ -24,10 +24,10 @@ def _reference(ref: DopplerProfile | DopplerPrediction, unix_time: np.ndarray) -
     return out
 
 
-def _cell_edges(x: np.ndarray) -> np.ndarray:
-    """Boundaries half-way between points (n + 1 values), the ends half a spacing out."""
+def _cell_edges(x: np.ndarray, half_width: float = 0.5 / 86400.0) -> np.ndarray:
+    """Boundaries half-way between points (n + 1 values), the ends half a spacing (or half_width) out."""
     if x.size == 1:
-        return np.array([x[0] - 0.5 / 86400.0, x[0] + 0.5 / 86400.0])
+        return np.array([x[0] - half_width, x[0] + half_width])
     mid = 0.5 * (x[1:] + x[:-1])
     return np.concatenate([[x[0] - (mid[0] - x[0])], mid, [x[-1] + (x[-1] - mid[-1])]])
 
@@ -73,16 +73,23 @@ def plot_carrier_track(
     ax_of = dict(zip(panels, axes))
 
     div, unit = _freq_unit([f_obs] + [r for r in (used, pred) if r is not None])
+    ms = 5.0 if t.size < 60 else 3.0
+    edges_unix = _cell_edges(t_unix, half_width=0.5)
+    # reference curves on a dense grid over the whole plotted span (also with a single carrier point)
+    grid_unix = np.linspace(edges_unix[0], edges_unix[-1], 400)
+    grid_t = unix_to_datetime64(grid_unix)
     ax = ax_of["freq"]
-    if used is not None:
-        ax.plot(t, used / div, color=_USED, lw=1.6, label="Doppler used (profile)")
-    if pred is not None:
-        ax.plot(t, pred / div, color=_PRED, lw=1.4, ls="--", label=f"Doppler predicted ({prediction.backend})")
+    if doppler_profile is not None:
+        ax.plot(grid_t, _reference(doppler_profile, grid_unix) / div, color=_USED, lw=1.6,
+                label="Doppler used (profile)")
+    if prediction is not None:
+        ax.plot(grid_t, _reference(prediction, grid_unix) / div, color=_PRED, lw=1.4, ls="--",
+                label=f"Doppler predicted ({prediction.backend})")
     obs_locked = np.where(locked, f_obs, np.nan)
     obs_unlocked = np.where(~locked, f_obs, np.nan)
-    ax.plot(t, obs_locked / div, ".", color=_OBS, ms=3, label="carrier tracked (PLL locked)")
+    ax.plot(t, obs_locked / div, ".", color=_OBS, ms=ms, label="carrier tracked (PLL locked)")
     if np.any(~locked):
-        ax.plot(t, obs_unlocked / div, ".", color=_UNLOCKED, ms=3, label="carrier tracked (unlocked)")
+        ax.plot(t, obs_unlocked / div, ".", color=_UNLOCKED, ms=ms, label="carrier tracked (unlocked)")
     ax.set_ylabel(f"carrier offset from\nnominal downlink ({unit})")
     ax.legend(loc="best", fontsize=8)
     ax.grid(True, alpha=0.3)
@@ -94,10 +101,10 @@ def plot_carrier_track(
         good = locked & np.isfinite(res)
         rms = float(np.sqrt(np.mean(res[good] ** 2))) if good.any() else float("nan")
         mean = float(np.mean(res[good])) if good.any() else float("nan")
-        ax.plot(t, np.where(good, res, np.nan), ".", color="tab:red", ms=3,
+        ax.plot(t, np.where(good, res, np.nan), ".", color="tab:red", ms=ms,
                 label=f"observed − {ref_name} (locked): mean {mean:+.2f} Hz, rms {rms:.2f} Hz")
         if np.any(~locked & np.isfinite(res)):
-            ax.plot(t, np.where(~locked, res, np.nan), ".", color=_UNLOCKED, ms=3, label="unlocked points")
+            ax.plot(t, np.where(~locked, res, np.nan), ".", color=_UNLOCKED, ms=ms, label="unlocked points")
             if good.any():  # keep the locked residuals readable when unlocked points stray far
                 lo, hi = np.percentile(res[good], [0.5, 99.5])
                 pad = max(0.15 * (hi - lo), 1.0)
@@ -109,15 +116,15 @@ def plot_carrier_track(
         ax.set_title(f"tracked carrier minus {ref_name}", fontsize=10)
 
     ax = ax_of["cn0"]
-    ax.plot(t, np.where(locked, cn0, np.nan), ".-", color="tab:purple", ms=3, lw=0.8, label="C/N0 (locked)")
+    ax.plot(t, np.where(locked, cn0, np.nan), ".-", color="tab:purple", ms=ms, lw=0.8, label="C/N0 (locked)")
     if np.any(~locked):
-        ax.plot(t, np.where(~locked, cn0, np.nan), ".", color=_UNLOCKED, ms=3, label="C/N0 (unlocked)")
+        ax.plot(t, np.where(~locked, cn0, np.nan), ".", color=_UNLOCKED, ms=ms, label="C/N0 (unlocked)")
         ax.legend(loc="best", fontsize=8)
     ax.set_ylabel("C/N0 (dB-Hz)")
     ax.grid(True, alpha=0.3)
 
     ax = ax_of["lock"]
-    edges = _cell_edges(datenum(t))
+    edges = datenum(unix_to_datetime64(edges_unix))
     change = np.flatnonzero(np.diff(locked.astype(np.int8))) + 1
     starts = np.concatenate([[0], change])
     stops = np.concatenate([change, [locked.size]])

@@ -10,7 +10,8 @@ Schema (one JSON object)::
         "crc_ok": true, "scid": 181, "vcid": 3, "vc_count": 17, "suspect": false}]}
 
 ``scid``/``vcid``/``vc_count`` are null when the CRC failed; they are -1 in
-:class:`DecodeLog`.  Unknown keys are ignored.  A codeblock without a usable
+:class:`DecodeLog`.  Optional top-level ``center_freq_hz`` and ``downlink_freq_hz``
+(Hz) are kept when present.  Unknown keys are ignored.  A codeblock without a usable
 time (``time_utc`` or ``unix_time``) or ``crc_ok`` is skipped and counted in
 ``DecodeLog.skipped``.
 """
@@ -52,6 +53,8 @@ class DecodeLog:
     vc_count: np.ndarray  # int64, -1 when the CRC failed
     suspect: np.ndarray  # bool
     skipped: int = 0  # codeblock entries that could not be read
+    center_freq_hz: float = float("nan")  # recording centre frequency (Hz), if the log gives it
+    downlink_freq_hz: float = float("nan")  # nominal downlink the Doppler is relative to (Hz), if given
 
     @property
     def num_codeblocks(self) -> int:
@@ -162,6 +165,8 @@ def decode_log_from_dict(data: Any, *, source: str = "decode.json") -> DecodeLog
         vc_count=arr(11, np.int64),
         suspect=arr(12, bool),
         skipped=skipped,
+        center_freq_hz=_num(data.get("center_freq_hz")),
+        downlink_freq_hz=_num(data.get("downlink_freq_hz")),
     )
 
 

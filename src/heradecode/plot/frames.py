@@ -21,7 +21,10 @@ def _need_codeblocks(decode: DecodeLog) -> None:
 
 
 def _subject(decode: DecodeLog) -> str:
-    parts = [p for p in (decode.recording, f"{decode.mode} rate" if decode.mode else "") if p]
+    name = decode.recording
+    for suffix in (".sigmf-data", ".sigmf-meta"):
+        name = name[: -len(suffix)] if name.endswith(suffix) else name
+    parts = [p for p in (name, f"{decode.mode} rate" if decode.mode else "") if p]
     if np.isfinite(decode.symbol_rate):
         parts.append(f"{decode.symbol_rate / 1e3:g} kBd")
     return ("\n" + ", ".join(parts)) if parts else ""
@@ -60,6 +63,7 @@ def plot_codeblocks(decode: DecodeLog, *, title: str | None = None, path: str | 
     if it.size:
         ax2.set_ylim(0, max(int(it.max()), 1) + 1)
         ax2.yaxis.get_major_locator().set_params(integer=True)
+    ax2.margins(x=0.03)
     ax2.set_ylabel("turbo iterations")
     ax2.grid(True, alpha=0.3)
     ax2.set_title("decoder iterations used per codeblock", fontsize=10)

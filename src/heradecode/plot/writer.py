@@ -100,7 +100,7 @@ def write_plots(
     zoom_hz: float | None = None,
     carrier_offset_hz: float | None = None,
     symbol_rate: float | None = None,
-    downlink_hz: float = HERA.downlink_freq_hz,
+    downlink_hz: float | None = None,
 ) -> list[Path]:
     """Write the PNGs of ``which`` (default: all whose inputs exist) into ``out_dir``; return their paths.
 
@@ -108,7 +108,8 @@ def write_plots(
     codeblocks, frames timeline) and a Doppler profile (overlaid on the
     spectrum and the carrier track; default: the one named in the decode
     directory's doppler.json).  Asking for a plot whose input is missing is a
-    UserError.
+    UserError.  ``downlink_hz`` (the nominal downlink the Doppler profile is
+    relative to) defaults to decode.json's ``downlink_freq_hz``, else Hera's.
     """
     rec = _as_recording(recording)
     ddir = _check_decode_dir(decode_dir) if decode_dir is not None else None
@@ -145,6 +146,9 @@ def write_plots(
     log: DecodeLog | None = read_decode_log(ddir / "decode.json") if ddir is not None else None
     if log is not None and log.skipped:
         warnings.warn(f"{ddir / 'decode.json'}: skipped {log.skipped} unreadable codeblock entries", stacklevel=2)
+    if downlink_hz is None:
+        ok_log = log is not None and np.isfinite(log.downlink_freq_hz)
+        downlink_hz = log.downlink_freq_hz if ok_log else HERA.downlink_freq_hz
     if symbol_rate is None and log is not None and np.isfinite(log.symbol_rate):
         symbol_rate = log.symbol_rate
     if symbol_rate is None and log is not None and log.mode in MODE_SYMBOL_RATES:
