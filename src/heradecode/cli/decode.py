@@ -11,6 +11,8 @@ import time
 import warnings
 from pathlib import Path
 
+import numpy as np
+
 from heradecode.ccsds.mission import HERA
 from heradecode.cli.doppler import add_ephemeris_arguments, has_ephemeris_source, profile_from_args, \
     request_from_args, save_request
@@ -104,6 +106,24 @@ class _Progress:
             print(file=sys.stderr)
 
 
+def _write_residuals(out: Path, carrier, profile) -> None:
+    """Observed minus predicted Doppler on the 1 s carrier points: residuals.csv and doppler_residuals.png."""
+    from heradecode.ephem.doppler import CarrierObservable, compute_residuals
+    from heradecode.plot import plot_residuals
+
+    inside = (carrier.unix_time >= profile.start) & (carrier.unix_time <= profile.end)
+    if not inside.any():
+        return
+    sub = CarrierObservable(*(np.asarray(a)[inside] for a in (carrier.unix_time, carrier.doppler_hz,
+                                                               carrier.cn0_dbhz, carrier.locked)))
+    res = compute_residuals(sub, profile)
+    res.write_csv(out / "residuals.csv")
+    if res.n_locked:
+        plot_residuals(res, title="Carrier Doppler: observed − predicted", path=out / "doppler_residuals.png")
+        print(f"Doppler residual (observed − predicted) on {res.n_locked} locked 1 s points: "
+              f"mean {res.mean_hz():+.2f} Hz, rms {res.rms_hz():.2f} Hz")
+
+
 def run(args: argparse.Namespace) -> int:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -155,6 +175,8 @@ def run(args: argparse.Namespace) -> int:
         if request is not None or args.doppler is not None:
             save_request(out / "doppler.json", request,
                          doppler_file=str(args.doppler.resolve()) if args.doppler is not None else None)
+        if profile is not None:
+            _write_residuals(out, carrier, profile)
     elapsed = time.monotonic() - t_start
     summary = telemetry.summary()
     print(summary.format_text())
