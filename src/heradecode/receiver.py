@@ -24,7 +24,7 @@ import math
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 import multiprocessing
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -353,7 +353,6 @@ class ReceiverStats:
     acquisition_failures: int = 0
     cn0_dbhz: float = float("nan")
     locked: bool = False
-    extra: dict = field(default_factory=dict)
 
 
 # ---------------------------------------------------------------------- whole recordings
