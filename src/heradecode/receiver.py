@@ -47,6 +47,7 @@ from heradecode.products.decodelog import CARRIER_DTYPE, DecodedCodeblock
 SYMBOL_RATES = {"low": 60237.5, "high": 322560.0}
 
 LLR_CLIP = 64.0
+MIN_ESN0_DB = -12.0  #: below this running Es/N0 the demodulator's symbols are treated as erasures
 
 @dataclass(frozen=True)
 class ReceiverConfig:
@@ -260,8 +261,11 @@ class Receiver:
         self._n_dec += z.shape[-1]
         if len(sym):
             self._append_positions(sym.sample + self._pll_first)
-        # LLRs beyond +-LLR_CLIP carry no more certainty; clipping also bounds the demodulator's warm-up
-        blocks = self.framesync.feed(np.clip(sym.llr, -LLR_CLIP, LLR_CLIP))
+        # LLRs beyond +-LLR_CLIP carry no more certainty; clipping also bounds the demodulator's warm-up.
+        # Where the demodulator sees no data (Es/N0 below MIN_ESN0_DB, e.g. a bare carrier) its LLR scale is
+        # meaningless and bursts of it fake sync markers: those symbols become erasures.
+        llr = np.where(sym.esn0_db > MIN_ESN0_DB, np.clip(sym.llr, -LLR_CLIP, LLR_CLIP), np.float32(0.0))
+        blocks = self.framesync.feed(llr)
         return self._decode(blocks)
 
     # ------------------------------------------------------------------ bookkeeping
