@@ -21,9 +21,9 @@ an edge module: it assembles the layers ``io`` → ``dsp`` → ``fec`` → ``ccs
 from __future__ import annotations
 
 import math
+import multiprocessing
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
-import multiprocessing
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -347,9 +347,10 @@ class Receiver:
 
 @dataclass
 class ReceiverStats:
-    """Live figures of a receiver (progress display)."""
+    """Live figures of a receiver or of a whole decode (progress display)."""
 
-    samples: int = 0
+    samples: int = 0  #: recording samples processed
+    samples_total: int = 0  #: samples of the recording (0 when unknown)
     frames_ok: int = 0
     frames_failed: int = 0
     suspect: int = 0
@@ -397,21 +398,9 @@ def _decode_segment(args) -> tuple[list[DecodedCodeblock], np.ndarray, "Receiver
     return out, track, rx.stats
 
 
-@dataclass
-class DecodeProgress:
-    """What a progress display shows: samples done, frames, carrier state."""
-
-    samples_done: int = 0
-    samples_total: int = 0
-    frames_ok: int = 0
-    frames_failed: int = 0
-    cn0_dbhz: float = float("nan")
-    locked: bool = False
-
-
 def decode_recording(recording: Recording, config: ReceiverConfig = ReceiverConfig(), *,
                      doppler: DopplerProfile | None = None, mission: MissionProfile = HERA, workers: int = 1,
-                     on_progress: Callable[[DecodeProgress], None] | None = None,
+                     on_progress: Callable[[ReceiverStats], None] | None = None,
                      ) -> Iterator[tuple[list[DecodedCodeblock], np.ndarray]]:
     """Decode a whole recording; yields (codeblocks, carrier track rows) in reception order.
 
@@ -419,19 +408,12 @@ def decode_recording(recording: Recording, config: ReceiverConfig = ReceiverConf
     processes; codeblocks are kept by the segment their marker starts in, so none is lost
     or repeated at the seams.
     """
-    progress = DecodeProgress(samples_total=recording.num_samples)
     segments = plan_segments(recording, config, workers)
     if len(segments) == 1:
         rx = Receiver(recording, config, doppler=doppler, mission=mission)
+        rx.stats.samples_total = recording.num_samples
         pending: list[DecodedCodeblock] = []
-
-        def tick(r: Receiver) -> None:
-            st = r.stats
-            progress.samples_done, progress.frames_ok, progress.frames_failed = st.samples, st.frames_ok, st.frames_failed
-            progress.cn0_dbhz, progress.locked = st.cn0_dbhz, st.locked
-            if on_progress is not None:
-                on_progress(progress)
-
+        tick = (lambda r: on_progress(r.stats)) if on_progress is not None else None
         for cb in rx.run(on_chunk=tick):
             pending.append(cb)
             if len(pending) >= 8:
@@ -439,14 +421,17 @@ def decode_recording(recording: Recording, config: ReceiverConfig = ReceiverConf
                 pending = []
         yield pending, rx.pop_track()
         return
+    progress = ReceiverStats(samples_total=recording.num_samples)
     ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
     with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
         futures = [pool.submit(_decode_segment, (recording, config, doppler, mission, seg)) for seg in segments]
         for seg, fut in zip(segments, futures):
             cbs, track, st = fut.result()
-            progress.samples_done += seg.stop - seg.start
+            progress.samples += seg.stop - seg.start
+            # count the codeblocks kept: the worker's own stats include its overlap with the neighbours
             progress.frames_ok += sum(1 for c in cbs if c.crc_ok)
             progress.frames_failed += sum(1 for c in cbs if not c.crc_ok)
+            progress.suspect += sum(1 for c in cbs if c.suspect)
             progress.cn0_dbhz, progress.locked = st.cn0_dbhz, st.locked
             if on_progress is not None:
                 on_progress(progress)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
 import sys
@@ -13,15 +12,10 @@ from pathlib import Path
 
 import numpy as np
 
-from heradecode.ccsds.mission import HERA
 from heradecode.cli.doppler import add_ephemeris_arguments, has_ephemeris_source, profile_from_args, \
     request_from_args, save_request
 from heradecode.errors import UserError
-from heradecode.io import open_recording
 from heradecode.io.dopplerfile import read_doppler_profile
-from heradecode.products.decodelog import DecodeWriter
-from heradecode.products.telemetry import TelemetryProcessor
-from heradecode.receiver import SYMBOL_RATES, ReceiverConfig, decode_recording, detect_mode
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -93,7 +87,7 @@ class _Progress:
         if not self.enabled or now - self.last < 0.5:
             return
         self.last = now
-        done = p.samples_done / max(p.samples_total, 1)
+        done = p.samples / max(p.samples_total, 1)
         speed = done * self.total_s / max(now - self.t0, 1e-9)
         cn0 = f"{p.cn0_dbhz:5.1f} dB-Hz" if math.isfinite(p.cn0_dbhz) else "  --- dB-Hz"
         bar = "#" * int(20 * done)
@@ -125,6 +119,13 @@ def _write_residuals(out: Path, carrier, profile) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # The receiver pulls in numba and scipy: imported here so that other commands start quickly.
+    from heradecode.ccsds.mission import HERA
+    from heradecode.io import open_recording
+    from heradecode.products.decodelog import DecodeWriter
+    from heradecode.products.telemetry import TelemetryProcessor
+    from heradecode.receiver import SYMBOL_RATES, ReceiverConfig, decode_recording, detect_mode
+
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         rec = open_recording(args.recording, samp_rate=args.samp_rate, center_freq_hz=args.center_freq,
@@ -135,7 +136,7 @@ def run(args: argparse.Namespace) -> int:
         raise UserError("the recording holds no samples")
     profile, request = _doppler_profile(args, rec)
     downlink_hz = args.downlink_mhz * 1e6 if args.downlink_mhz else HERA.downlink_freq_hz
-    workers = os.cpu_count() or 1 if args.workers == 0 else max(1, args.workers)
+    workers = (os.cpu_count() or 1) if args.workers == 0 else max(1, args.workers)
     base = ReceiverConfig(carrier_offset_hz=args.carrier_offset, downlink_freq_hz=downlink_hz,
                           acq_window_hz=args.acq_window, pll_bandwidth_hz=args.pll_bandwidth,
                           max_iterations=args.iterations, symbol_rate=args.symbol_rate,
@@ -196,5 +197,4 @@ def run(args: argparse.Namespace) -> int:
         why = "no carrier found" if not locked.any() else "carrier found but no frame decoded (wrong mode?)"
         print(f"heradecode decode: no frames decoded: {why}", file=sys.stderr)
         return 1
-    json.dumps(summary.to_dict())
     return 0
