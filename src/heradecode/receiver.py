@@ -6,10 +6,9 @@ Stages, each an object with state carried across chunks (usable alone on numpy a
    optional coarse frequency shift when the carrier sits far from the centre);
 2. :class:`~heradecode.dsp.nco.Nco` removing the Doppler profile and the expected carrier
    offset, phase-continuously;
-3. :class:`~heradecode.dsp.acquisition.CarrierAcquirer`: FFT search for the residual carrier;
-4. :class:`~heradecode.dsp.polcombine.PolCombiner`: maximal-ratio combining of X and Y;
-5. :class:`~heradecode.dsp.pll.CarrierPll`: residual-carrier PLL (re-acquires after fades);
-6. :class:`~heradecode.dsp.biphase.BiphaseDemodulator`: Manchester matched filter, timing, LLRs;
+3. :class:`~heradecode.dsp.demod.PcmPmDemodulator`: FFT search for the residual carrier,
+   maximal-ratio combining of X and Y, residual-carrier PLL (re-acquires after fades),
+   Manchester matched filter, timing, LLRs;
 7. :class:`~heradecode.fec.asm.FrameSync`: soft 128-bit ASM search, both polarities;
 8. derandomization and :class:`~heradecode.fec.turbo.TurboDecoder`, CRC-16.
 
@@ -29,12 +28,11 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from heradecode.ccsds.mission import HERA, MissionProfile
-from heradecode.dsp.acquisition import CarrierAcquirer, CarrierAcquisition
-from heradecode.dsp.biphase import BiphaseDemodulator
+from heradecode.dsp.acquisition import CarrierAcquisition
 from heradecode.dsp.decimate import Decimator, mode_decimation
+from heradecode.dsp.demod import DemodOutput, PcmPmDemodulator
 from heradecode.dsp.nco import Nco
-from heradecode.dsp.pll import TRACK_DTYPE, CarrierPll
-from heradecode.dsp.polcombine import PolCombiner
+from heradecode.dsp.pll import CarrierPll
 from heradecode.errors import UserError
 from heradecode.fec.asm import Codeblock, FrameSync
 from heradecode.fec.randomizer import derandomize_llr
@@ -46,8 +44,6 @@ from heradecode.products.decodelog import CARRIER_DTYPE, DecodedCodeblock
 #: Hera's two symbol rates (baud), as observed on launch day.
 SYMBOL_RATES = {"low": 60237.5, "high": 322560.0}
 
-LLR_CLIP = 64.0
-MIN_ESN0_DB = -12.0  #: below this running Es/N0 the demodulator's symbols are treated as erasures
 
 @dataclass(frozen=True)
 class ReceiverConfig:
@@ -132,7 +128,6 @@ class Receiver:
                                     max_iterations=config.max_iterations)
         self.stats = ReceiverStats()
         self._track_rows: list[np.ndarray] = []
-        self.acquisition: CarrierAcquisition | None = None
 
     # ------------------------------------------------------------------ stage set-up
     def _start(self, first_sample: int) -> None:
@@ -146,14 +141,11 @@ class Receiver:
         self.decimator = Decimator(fs_in, self.factor, passband_hz=self._passband_hz) if self.factor > 1 else None
         self.nco = Nco(self.samp_rate, doppler=self.doppler, offset_hz=self.offset_hz - self.pre_shift_hz,
                        start_time=t0)
-        self.acquirer = CarrierAcquirer(self.samp_rate, window_hz=cfg.acq_window_hz)
-        self._acq_buffer: list[np.ndarray] = []
-        self._acq_len = int(cfg.acq_time_s * self.samp_rate)
-        self.combiner: PolCombiner | None = None
-        self.pll: CarrierPll | None = None
-        self.demod = BiphaseDemodulator(self.samp_rate, self.symbol_rate)
+        self.demod = PcmPmDemodulator(self.samp_rate, self.symbol_rate, start_time=t0,
+                                      acq_window_hz=cfg.acq_window_hz, acq_time_s=cfg.acq_time_s,
+                                      reacq_time_s=cfg.reacq_time_s, pll_bandwidth_hz=cfg.pll_bandwidth_hz,
+                                      pll_order=cfg.pll_order)
         self.framesync = FrameSync(cfg.k, cfg.inv_rate)
-        self._n_dec = 0  # decimated samples produced
         self._sym_base = 0  # absolute index of _sym_pos[0]
         self._sym_pos = np.zeros(0)
 
@@ -193,80 +185,33 @@ class Receiver:
         out: list[DecodedCodeblock] = []
         if self.decimator is not None:
             out += self._process_decimated(self.decimator.flush())
-        if self.pll is None and self._acq_buffer:
-            out += self._try_acquire(final=True)
+        out += self._symbols(self.demod.finish())
         out += self._decode(self.framesync.flush())
         self.stats.truncated_codeblocks += self.framesync.n_truncated
         return out
 
+    @property
+    def pll(self) -> CarrierPll | None:
+        """The carrier PLL (None until the carrier is acquired)."""
+        return self.demod.pll
+
+    @property
+    def acquisition(self) -> CarrierAcquisition | None:
+        """The first successful carrier search (None before)."""
+        return self.demod.acquisition
+
     def _process_decimated(self, y: np.ndarray) -> list[DecodedCodeblock]:
         if y.shape[-1] == 0:
             return []
-        y = self.nco.process(y)
-        if y.ndim == 1:
-            y = y[None, :]
-        if self.pll is None:
-            self._acq_buffer.append(y)
-            self.acquirer.feed(y)
-            return self._try_acquire(final=False)
-        return self._demodulate(y)
+        return self._symbols(self.demod.process(self.nco.process(y)))
 
-    def _try_acquire(self, final: bool) -> list[DecodedCodeblock]:
-        buffered = sum(b.shape[-1] for b in self._acq_buffer)
-        if buffered < self._acq_len and not final:
-            return []
-        res = self.acquirer.result() if self.acquirer.n_spectra else None
-        if res is None or not res.detected:
-            # No carrier in this span: drop it (nothing to demodulate) and search the next one.
-            self.stats.acquisition_failures += 1
-            self._n_dec += buffered
-            self._acq_buffer = []
-            self.acquirer.reset()
-            return []
-        self.acquisition = res
-        data = np.concatenate(self._acq_buffer, axis=1)
-        self._acq_buffer = []
-        t_data = self._t0 + self._n_dec / self.samp_rate
-        if data.shape[0] == 2:
-            self.combiner = PolCombiner(self.samp_rate, res.freq_hz, prior=res)
-        self.pll = CarrierPll(self.samp_rate, res.freq_hz, bandwidth_hz=self.config.pll_bandwidth_hz,
-                              order=self.config.pll_order, start_time=t_data,
-                              acq_window_hz=self.config.acq_window_hz, acq_time=self.config.reacq_time_s,
-                              acq_interval=self.config.reacq_time_s,
-                              amplitude=float(abs(res.channel_gain[0])) if data.shape[0] == 1 else None)
-        self._pll_first = self._n_dec
-        self._derotate = np.complex64(1.0)
-        z0 = self.combiner.process(data) if self.combiner is not None else data[0]
-        # Start the PLL phase-aligned: estimate the carrier phase on the first 20 ms (the Manchester data has
-        # no power at the carrier) and rotate the stream by it, so the loop needs no pull-in.
-        n = min(z0.size, max(16, int(0.02 * self.samp_rate)))
-        ph = np.exp(-2j * np.pi * res.freq_hz * np.arange(n) / self.samp_rate)
-        c = np.mean(z0[:n] * ph)
-        if abs(c) > 0:
-            self._derotate = np.complex64(np.conj(c) / abs(c))
-        return self._demodulate(z0, combined=True)
-
-    def _demodulate(self, y: np.ndarray, combined: bool = False) -> list[DecodedCodeblock]:
-        if combined:
-            z = y
-        else:
-            z = self.combiner.process(y) if self.combiner is not None else y[0]
-        c = self.pll.process(z * self._derotate)
-        track = self.pll.pop_track()
-        if track.size:
-            self._store_track(track)
-            if self.combiner is not None and self.pll.locked:
-                self.combiner.set_carrier_hz(self.pll.freq_hz)
-        sym = self.demod.process(c)
-        self._n_dec += z.shape[-1]
-        if len(sym):
-            self._append_positions(sym.sample + self._pll_first)
-        # LLRs beyond +-LLR_CLIP carry no more certainty; clipping also bounds the demodulator's warm-up.
-        # Where the demodulator sees no data (Es/N0 below MIN_ESN0_DB, e.g. a bare carrier) its LLR scale is
-        # meaningless and bursts of it fake sync markers: those symbols become erasures.
-        llr = np.where(sym.esn0_db > MIN_ESN0_DB, np.clip(sym.llr, -LLR_CLIP, LLR_CLIP), np.float32(0.0))
-        blocks = self.framesync.feed(llr)
-        return self._decode(blocks)
+    def _symbols(self, out: DemodOutput) -> list[DecodedCodeblock]:
+        self.stats.acquisition_failures = self.demod.acquisition_failures
+        if out.track.size:
+            self._store_track(out.track)
+        if len(out):
+            self._append_positions(out.sample)
+        return self._decode(self.framesync.feed(out.llr))
 
     # ------------------------------------------------------------------ bookkeeping
     def _append_positions(self, pos_dec: np.ndarray) -> None:
@@ -285,10 +230,10 @@ class Receiver:
 
     def _store_track(self, track: np.ndarray) -> None:
         rows = np.empty(track.size, CARRIER_DTYPE)
-        rows["sample"] = self._first_sample + (track["sample"] + self._pll_first) * self.factor
+        rows["sample"] = self._first_sample + track["sample"] * self.factor
         rows["unix_time"] = track["time"]
         # received carrier = centre + coarse shift + NCO frequency + PLL frequency; Doppler w.r.t. nominal
-        removed = self.nco.freq_hz(track["sample"] + self._pll_first)
+        removed = self.nco.freq_hz(track["sample"])
         rows["doppler_hz"] = (self.recording.center_freq_hz + self.pre_shift_hz + removed + track["freq_hz"]
                               - self.config.downlink_freq_hz)
         rows["phase_cycles"] = track["phase_cycles"]
@@ -332,11 +277,7 @@ class Receiver:
                 crc_ok=bool(r.crc_ok),
             )
             if r.crc_ok:
-                frame = r.frame()
-                version = frame[0] >> 6
-                scid = ((frame[0] & 0x3F) << 4) | (frame[1] >> 4)
-                cb = replace(cb, frame=frame, scid=scid, vcid=(frame[1] >> 1) & 7, vc_count=frame[3],
-                             suspect=version != 0 or scid != self.mission.scid)
+                cb = cb.with_frame(r.frame(), self.mission.scid)
                 self.stats.frames_ok += 1
                 self.stats.suspect += int(cb.suspect)
             else:

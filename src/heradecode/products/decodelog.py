@@ -15,7 +15,7 @@ Products of ``heradecode decode --out DIR``:
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO, Any
 
@@ -48,6 +48,13 @@ class DecodedCodeblock:
     vcid: int | None = None
     vc_count: int | None = None
     suspect: bool = False  #: CRC passed but version or spacecraft ID is wrong
+
+    def with_frame(self, frame: bytes, mission_scid: int) -> "DecodedCodeblock":
+        """This record with its CRC-valid frame and the identity read from the frame's primary header."""
+        version = frame[0] >> 6
+        scid = ((frame[0] & 0x3F) << 4) | (frame[1] >> 4)
+        return replace(self, crc_ok=True, frame=bytes(frame), scid=scid, vcid=(frame[1] >> 1) & 7,
+                       vc_count=frame[3], suspect=version != 0 or scid != mission_scid)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready record (the decode.json schema, without time_utc)."""

@@ -1,0 +1,69 @@
+"""GNU Radio soft frame synchronizer: LLR soft symbols in, turbo codeblock PDUs out."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pmt
+from gnuradio import gr
+
+from heradecode.fec.asm import Codeblock, FrameSync
+from heradecode.fec.randomizer import derandomize_llr
+from heradecode.gr.tags import EOS, SYMBOL_TIME, meta_to_pmt
+from heradecode.receiver import esn0_from_soft
+
+CODEBLOCKS = pmt.intern("codeblocks")
+
+
+class asm_sync(gr.sync_block):  # noqa: N801 - GNU Radio block naming
+    """Finds the turbo ASM (soft correlation, both polarities) and publishes each codeblock on ``codeblocks``.
+
+    A PDU's vector holds the codeblock's float32 LLRs, sign-corrected and (``derandomize``)
+    derandomized; its metadata: ``asm_index`` (symbol index), ``polarity``, ``sync_score``
+    (sigmas), ``sync_reason``, ``esn0_db`` and, when the symbols carry ``heradecode_time`` tags,
+    ``start_sample`` and ``unix_time``.  On ``heradecode_eos`` the synchronizer is flushed.
+    """
+
+    def __init__(self, k: int = 8920, inv_rate: int = 4, threshold: float = 6.0, derandomize: bool = True) -> None:
+        gr.sync_block.__init__(self, name="heradecode_asm_sync", in_sig=[np.float32], out_sig=None)
+        self.framesync = FrameSync(int(k), int(inv_rate), threshold=float(threshold))
+        self.derandomize = bool(derandomize)
+        self.rate = int(k) / self.framesync.codeblock_len
+        self.message_port_register_out(CODEBLOCKS)
+        self._time: tuple[int, int, float, float, float] | None = None  # symbol, sample, time, sps, samp_rate
+        self.n_codeblocks = 0
+
+    def work(self, input_items, output_items):
+        """Feed the symbols to the synchronizer and publish the codeblocks completed."""
+        x = input_items[0]
+        n = len(x)
+        first = self.nitems_read(0)
+        eos = False
+        for t in self.get_tags_in_range(0, first, first + n):
+            if pmt.eq(t.key, SYMBOL_TIME):
+                v = t.value
+                self._time = (int(t.offset), pmt.to_uint64(pmt.tuple_ref(v, 0)), pmt.to_double(pmt.tuple_ref(v, 1)),
+                              pmt.to_double(pmt.tuple_ref(v, 2)), pmt.to_double(pmt.tuple_ref(v, 3)))
+            elif pmt.eq(t.key, EOS):
+                eos = True
+        blocks = self.framesync.feed(np.array(x[:n], dtype=np.float32))
+        if eos:
+            blocks += self.framesync.flush()
+        for b in blocks:
+            self._publish(b)
+        return n
+
+    def _publish(self, b: Codeblock) -> None:
+        soft = derandomize_llr(b.soft) if self.derandomize else b.soft
+        esn0 = esn0_from_soft(b.soft)
+        meta = {"asm_index": b.asm_index, "polarity": b.polarity, "sync_score": b.score, "sync_reason": b.reason,
+                "esn0_db": esn0, "ebn0_db": esn0 - 10 * math.log10(self.rate)}
+        if self._time is not None:
+            sym0, sample0, time0, sps, fs = self._time
+            sample = sample0 + (b.asm_index - sym0) * sps
+            meta["start_sample"] = int(round(sample))
+            meta["unix_time"] = time0 + (sample - sample0) / fs
+        self.n_codeblocks += 1
+        vec = pmt.init_f32vector(soft.size, np.ascontiguousarray(soft, dtype=np.float32).tolist())
+        self.message_port_pub(CODEBLOCKS, pmt.cons(meta_to_pmt(meta), vec))

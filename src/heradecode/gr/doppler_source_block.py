@@ -1,0 +1,32 @@
+"""GNU Radio source of a Doppler-correction phasor from a ``unix_time hz`` profile."""
+
+from __future__ import annotations
+
+import numpy as np
+from gnuradio import gr
+
+from heradecode.dsp.nco import Nco
+from heradecode.io.dopplerfile import read_doppler_profile
+
+
+class doppler_source(gr.sync_block):  # noqa: N801 - GNU Radio block naming
+    """Emits ``exp(-j 2 pi phase(t))``, the phase integrating the profile plus ``offset_hz``, from ``start_unix_time``.
+
+    Multiply a recording by it (stock Multiply block) to remove the Doppler phase-continuously:
+    the carrier then sits near 0 Hz.  An empty ``profile`` removes ``offset_hz`` only.
+    """
+
+    def __init__(self, samp_rate: float, start_unix_time: float, profile: str = "", offset_hz: float = 0.0) -> None:
+        gr.sync_block.__init__(self, name="heradecode_doppler_source", in_sig=None, out_sig=[np.complex64])
+        doppler = read_doppler_profile(profile) if profile else None
+        self.nco = Nco(float(samp_rate), doppler=doppler, offset_hz=float(offset_hz), start_time=float(start_unix_time))
+        self._ones = np.ones(0, np.complex64)
+
+    def work(self, input_items, output_items):
+        """Fill the output with the next phasor samples."""
+        out = output_items[0]
+        n = len(out)
+        if self._ones.size < n:
+            self._ones = np.ones(n, np.complex64)
+        out[:] = self.nco.process(self._ones[:n])
+        return n
