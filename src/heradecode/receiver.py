@@ -97,7 +97,7 @@ class Receiver:
     """
 
     def __init__(self, recording: Recording, config: ReceiverConfig = ReceiverConfig(), *,
-                 doppler: DopplerProfile | None = None, mission: MissionProfile = HERA) -> None:
+                 doppler: DopplerProfile | None = None, mission: MissionProfile = HERA, keep_soft: int = 0) -> None:
         self.recording = recording
         self.config = config
         self.mission = mission
@@ -128,6 +128,9 @@ class Receiver:
                                     max_iterations=config.max_iterations)
         self.stats = ReceiverStats()
         self._track_rows: list[np.ndarray] = []
+        self.keep_soft = int(keep_soft)  #: soft symbols (LLRs) to keep from the start of demodulation
+        self._soft: list[np.ndarray] = []
+        self._soft_count = 0
 
     # ------------------------------------------------------------------ stage set-up
     def _start(self, first_sample: int) -> None:
@@ -211,7 +214,15 @@ class Receiver:
             self._store_track(out.track)
         if len(out):
             self._append_positions(out.sample)
+            if self._soft_count < self.keep_soft:
+                self._soft.append(out.llr[:self.keep_soft - self._soft_count].copy())
+                self._soft_count += self._soft[-1].size
         return self._decode(self.framesync.feed(out.llr))
+
+    @property
+    def soft_symbols(self) -> np.ndarray:
+        """The first ``keep_soft`` soft symbols (float32 LLRs, positive = bit 0) demodulated so far."""
+        return np.concatenate(self._soft) if self._soft else np.zeros(0, np.float32)
 
     # ------------------------------------------------------------------ bookkeeping
     def _append_positions(self, pos_dec: np.ndarray) -> None:
@@ -377,6 +388,33 @@ def decode_recording(recording: Recording, config: ReceiverConfig = ReceiverConf
             if on_progress is not None:
                 on_progress(progress)
             yield cbs, track
+
+
+class _Enough(Exception):
+    pass
+
+
+def soft_symbol_sample(recording: Recording, config: ReceiverConfig = ReceiverConfig(), *,
+                       doppler: DopplerProfile | None = None, n_symbols: int = 50_000, warmup: int = 4096,
+                       max_seconds: float = 30.0) -> np.ndarray:
+    """``n_symbols`` soft symbols (LLRs) demodulated from the recording after the demodulator's ``warmup`` symbols.
+
+    Only the first ``max_seconds`` of the recording are searched: fewer symbols come back when the
+    signal is shorter or starts later.
+    """
+    total = n_symbols + warmup
+    rx = Receiver(recording, config, doppler=doppler, keep_soft=total)
+
+    def enough(r: Receiver) -> None:
+        if r._soft_count >= total:
+            raise _Enough
+
+    try:
+        for _ in rx.run(0, int(max_seconds * recording.samp_rate), on_chunk=enough):
+            pass
+    except _Enough:
+        pass
+    return rx.soft_symbols[warmup:]
 
 
 def detect_mode(recording: Recording, config: ReceiverConfig = ReceiverConfig(), *,

@@ -190,7 +190,9 @@ def run(args: argparse.Namespace) -> int:
     print(f"products written to {out}/")
     if args.plots:
         from heradecode.plot import write_decode_plots
+        from heradecode.receiver import soft_symbol_sample
 
+        np.save(out / "soft_symbols.npy", soft_symbol_sample(rec, config, doppler=profile))
         for path in write_decode_plots(out, recording=rec, doppler_profile=profile):
             print(f"plot: {path}")
     if n_ok == 0:

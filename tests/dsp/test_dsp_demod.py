@@ -1,0 +1,62 @@
+"""PcmPmDemodulator: acquisition, combining, PLL and bi-phase-L in one streaming object."""
+
+import numpy as np
+import pytest
+
+from heradecode.dsp.demod import LLR_CLIP, PcmPmDemodulator
+from tests.dsp.dsp_synth import align_symbols, amplitude_for_esn0, esn0_from_ber, noise, pm_signal
+
+FS = 384_000.0
+RS = 60237.5
+
+
+def _signal(rng, n, f_hz, esn0_db, channels):
+    s, bits = pm_signal(rng, n, FS, RS, mod_index=1.1, sym_offset=0.3)
+    sig = amplitude_for_esn0(esn0_db, FS, RS, 1.1, noise_power=2.0 if channels == 2 else 1.0) * s
+    sig = sig * np.exp(2j * np.pi * f_hz * np.arange(n) / FS)
+    if channels == 1:
+        return (sig + noise(rng, n))[None, :].astype(np.complex64), bits
+    gains = (np.cos(0.6), np.sin(0.6) * np.exp(0.8j))
+    return np.stack([g * sig + noise(rng, n) for g in gains]).astype(np.complex64), bits
+
+
+@pytest.mark.parametrize("channels", [1, 2])
+def test_demodulates_in_chunks_with_positions_and_track(channels):
+    rng = np.random.default_rng(7 + channels)
+    n = int(1.0 * FS)
+    x, bits = _signal(rng, n, 2100.0, 2.0, channels)
+    dm = PcmPmDemodulator(FS, RS, start_time=1000.0)
+    outs = [dm.process(x[:, a:a + 9973]) for a in range(0, n, 9973)] + [dm.finish()]
+    assert dm.acquisition is not None and dm.acquisition.freq_hz == pytest.approx(2100.0, abs=10)
+    assert (dm.combiner is not None) == (channels == 2) and dm.locked
+    llr = np.concatenate([o.llr for o in outs])
+    pos = np.concatenate([o.sample for o in outs])
+    track = np.concatenate([o.track for o in outs])
+    assert np.all(np.diff(pos) > 0) and np.abs(llr).max() <= LLR_CLIP
+    k, frac = align_symbols(pos, FS, RS, 0.3)
+    sel = (np.arange(k.size) > k.size // 3) & (k < bits.size)
+    ber = np.mean((llr[sel] < 0) != (bits[k[sel]] == 1))
+    assert esn0_from_ber(max(ber, 1e-6)) > 2.0 - 0.7
+    # track rows count input samples and time from start_time; the PLL holds the carrier
+    assert track["sample"].max() < n and np.all(np.diff(track["sample"]) > 0)
+    assert track["time"][-1] == pytest.approx(1000.0 + track["sample"][-1] / FS, abs=1e-3)
+    assert np.all(np.abs(track["freq_hz"][track["locked"]] - 2100.0) < 5.0)
+
+
+def test_no_carrier_is_dropped_and_counted():
+    rng = np.random.default_rng(3)
+    dm = PcmPmDemodulator(FS, RS, acq_time_s=0.1)
+    for _ in range(5):
+        out = dm.process(noise(rng, (2, int(0.05 * FS))).astype(np.complex64))
+        assert len(out) == 0
+    assert dm.finish().llr.size == 0
+    assert dm.pll is None and dm.acquisition_failures >= 2 and dm.n_samples >= int(0.2 * FS)
+
+
+def test_bare_carrier_gives_erasures_not_symbols():
+    rng = np.random.default_rng(4)
+    n = int(0.6 * FS)
+    x = (0.3 * np.exp(2j * np.pi * 800.0 * np.arange(n) / FS) + noise(rng, n)).astype(np.complex64)
+    dm = PcmPmDemodulator(FS, RS)
+    llr = np.concatenate([dm.process(x[a:a + 20000]).llr for a in range(0, n, 20000)])
+    assert llr.size > 0 and np.count_nonzero(llr) < 0.05 * llr.size
