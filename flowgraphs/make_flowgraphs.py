@@ -22,6 +22,7 @@ FLOWGRAPHS = {
                            recording="recordings/sim/hera_high_sim_0x.sigmf-meta"),
 }
 
+BIG = str(1 << 17)  # output buffer (items) of the full-rate Multiply blocks: ~20 ms at 6.144 Msps per call
 DESCRIPTION = ("Headless heradecode receiver: SigMF recording -> Doppler removal (profile phasor x stock "
                "Multiply) -> bi-phase-L demodulator (X/Y combining, PLL, timing) -> soft ASM sync -> "
                "CCSDS turbo decoder -> TM sink writing frames, virtual channels and packets.")
@@ -75,8 +76,10 @@ def flowgraph(name: str, title: str, symbol_rate: str, recording: str) -> str:
         _block("doppler_phasor", "heradecode_doppler_source",
                dict(samp_rate="samp_rate", start_unix_time="info.start_unix_time", profile="doppler",
                     offset_hz="offset_hz"), (8, 376)),
-        _block("mix_x", "blocks_multiply_xx", dict(type="complex", num_inputs="2", vlen="1"), (280, 216)),
-        _block("mix_y", "blocks_multiply_xx", dict(type="complex", num_inputs="2", vlen="1"), (280, 312)),
+        _block("mix_x", "blocks_multiply_xx", dict(type="complex", num_inputs="2", vlen="1", minoutbuf=BIG),
+               (280, 216)),
+        _block("mix_y", "blocks_multiply_xx", dict(type="complex", num_inputs="2", vlen="1", minoutbuf=BIG),
+               (280, 312)),
         _block("demod", "heradecode_biphase_demod",
                dict(samp_rate="samp_rate", symbol_rate="symbol_rate", channels="2", start_unix_time="0",
                     acq_window_hz="25e3", pll_bandwidth_hz="15", decimation="0"), (448, 240)),

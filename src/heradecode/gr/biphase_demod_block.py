@@ -28,6 +28,7 @@ class biphase_demod(gr.basic_block):  # noqa: N801 - GNU Radio block naming
         gr.basic_block.__init__(self, name="heradecode_biphase_demod", in_sig=[np.complex64] * int(channels),
                                 out_sig=[np.float32])
         self.set_tag_propagation_policy(gr.TPP_DONT)
+        self.set_min_output_buffer(1 << 16)  # symbols: fewer, larger calls of the synchronizer
         self.samp_rate = float(samp_rate)
         self.symbol_rate = float(symbol_rate)
         if self.samp_rate < 4 * self.symbol_rate:

@@ -6,6 +6,7 @@ import numpy as np
 from gnuradio import gr
 
 from heradecode.dsp.nco import Nco
+from heradecode.gr.tags import BIG_BUFFER
 from heradecode.io.dopplerfile import read_doppler_profile
 
 
@@ -21,6 +22,7 @@ class doppler_source(gr.sync_block):  # noqa: N801 - GNU Radio block naming
         doppler = read_doppler_profile(profile) if profile else None
         self.nco = Nco(float(samp_rate), doppler=doppler, offset_hz=float(offset_hz), start_time=float(start_unix_time))
         self._ones = np.ones(0, np.complex64)
+        self.set_min_output_buffer(BIG_BUFFER)
 
     def work(self, input_items, output_items):
         """Fill the output with the next phasor samples."""

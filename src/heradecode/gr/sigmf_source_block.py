@@ -6,7 +6,7 @@ import numpy as np
 import pmt
 from gnuradio import gr
 
-from heradecode.gr.tags import EOS, RX_FREQ, RX_RATE, RX_TIME, rx_time_pmt
+from heradecode.gr.tags import BIG_BUFFER, EOS, RX_FREQ, RX_RATE, RX_TIME, rx_time_pmt
 from heradecode.io.reader import open_recording
 
 
@@ -27,6 +27,7 @@ class sigmf_source(gr.sync_block):  # noqa: N801 - GNU Radio block naming
         if int(channels) != n_ch:
             raise ValueError(f"{recording}: the recording has {n_ch} channel(s), the block is set to {channels}")
         gr.sync_block.__init__(self, name="heradecode_sigmf_source", in_sig=None, out_sig=[np.complex64] * n_ch)
+        self.set_min_output_buffer(BIG_BUFFER)
         self._pos = 0
         self._chunk = max(1024, int(chunk_s * self.recording.samp_rate))
 

@@ -18,6 +18,10 @@ SYMBOL_TIME = pmt.intern("heradecode_time")
 RX_TIME = pmt.intern("rx_time")
 RX_RATE = pmt.intern("rx_rate")
 RX_FREQ = pmt.intern("rx_freq")
+#: output buffer (items) of heradecode's full-rate blocks: large enough that a work call moves
+#: ~20 ms of a 6.144 Msps recording (GNU Radio's default of a few thousand items makes the
+#: per-call Python overhead dominate)
+BIG_BUFFER = 1 << 17
 
 
 @dataclass(frozen=True)
