@@ -26,7 +26,12 @@ def test_soft_symbol_sample_is_the_demodulated_signal():
 def test_decode_plots_include_soft_symbols(tmp_path, capsys):
     out = tmp_path / "out"
     assert main(["decode", str(LOW), "--doppler", str(HERA_DOPPLER), "--out", str(out), "--quiet", "--plots"]) == 0
+    import matplotlib.image
+
     for png in ("spectrum.png", "carrier.png", "soft_symbols.png", "codeblocks.png", "frames_timeline.png"):
         assert (out / png).stat().st_size > 20_000, png
+        img = matplotlib.image.imread(out / png)
+        assert img.shape[0] >= 300 and img.shape[1] >= 600, png  # readable size
+        assert float(img[..., :3].std()) > 0.05, f"{png} looks blank"
     assert np.load(out / "soft_symbols.npy").size == 50_000
     assert "soft_symbols.png" in capsys.readouterr().out
