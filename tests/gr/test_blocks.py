@@ -88,6 +88,11 @@ def test_doppler_source_is_the_library_nco():
     assert f == pytest.approx(-(f_profile + 1500.0), abs=0.5)
 
 
+def test_doppler_source_refuses_a_profile_that_misses_the_start():
+    with pytest.raises(ValueError, match="not the start time"):
+        hg.doppler_source(48_000.0, 1.0e9, str(HERA_DOPPLER), 0.0)
+
+
 def _codeblock_pdu(frame: bytes, noise_sigma: float, seed: int):
     bits = np.unpackbits(np.frombuffer(append_fecf(frame), np.uint8))
     sym = 1.0 - 2.0 * encode(bits, 4).astype(np.float32)

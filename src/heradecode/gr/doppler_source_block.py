@@ -20,6 +20,9 @@ class doppler_source(gr.sync_block):  # noqa: N801 - GNU Radio block naming
     def __init__(self, samp_rate: float, start_unix_time: float, profile: str = "", offset_hz: float = 0.0) -> None:
         gr.sync_block.__init__(self, name="heradecode_doppler_source", in_sig=None, out_sig=[np.complex64])
         doppler = read_doppler_profile(profile) if profile else None
+        if doppler is not None and not doppler.covers(float(start_unix_time), float(start_unix_time)):
+            raise ValueError(f"{profile} covers UNIX times {doppler.start:.0f}..{doppler.end:.0f} s, not the start "
+                             f"time {float(start_unix_time):.0f} s (wrong profile or start time?)")
         self.nco = Nco(float(samp_rate), doppler=doppler, offset_hz=float(offset_hz), start_time=float(start_unix_time))
         self._ones = np.ones(0, np.complex64)
         self.set_min_output_buffer(BIG_BUFFER)

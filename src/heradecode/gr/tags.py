@@ -78,6 +78,17 @@ def pmt_to_meta(d: Any) -> dict[str, Any]:
     return {str(k): v for k, v in (pmt.to_python(d) or {}).items()}
 
 
+_IS_VECTOR = {"u8": pmt.is_u8vector, "f32": pmt.is_f32vector}
+
+
+def pdu_vector(msg: Any, kind: str, length: int) -> tuple[dict[str, Any], Any] | None:
+    """(metadata, vector) of a PDU whose vector holds ``length`` items of ``kind`` ('u8' or 'f32'); else None."""
+    parts = pdu_parts(msg)
+    if parts is None or not _IS_VECTOR[kind](parts[1]) or pmt.length(parts[1]) != length:
+        return None
+    return parts
+
+
 def pdu_parts(msg: Any) -> tuple[dict[str, Any], Any] | None:
     """(metadata, vector) of a PDU message, or None when the message is not a PDU."""
     try:

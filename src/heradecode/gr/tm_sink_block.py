@@ -9,7 +9,7 @@ import pmt
 from gnuradio import gr
 
 from heradecode.ccsds.mission import HERA
-from heradecode.gr.tags import pdu_parts
+from heradecode.gr.tags import pdu_parts, pdu_vector
 from heradecode.products.decodelog import DecodedCodeblock, DecodeWriter
 
 FRAMES = pmt.intern("frames")
@@ -53,8 +53,8 @@ class tm_sink(gr.basic_block):  # noqa: N801 - GNU Radio block naming
 
     def handle_frame(self, msg) -> None:
         """Record one CRC-valid frame."""
-        parts = pdu_parts(msg)
-        if parts is None or not pmt.is_u8vector(parts[1]) or pmt.length(parts[1]) != self.frame_length:
+        parts = pdu_vector(msg, "u8", self.frame_length)
+        if parts is None:
             self.n_rejected += 1
             gr.log.warn(f"heradecode tm_sink: skipped a message that is not a {self.frame_length}-octet frame PDU "
                         f"({self.n_rejected} so far)")

@@ -7,7 +7,7 @@ import pmt
 from gnuradio import gr
 
 from heradecode.fec.turbo import TurboDecoder
-from heradecode.gr.tags import meta_to_pmt, pdu_parts
+from heradecode.gr.tags import meta_to_pmt, pdu_vector
 
 IN = pmt.intern("in")
 OUT = pmt.intern("out")
@@ -39,8 +39,8 @@ class turbo_decoder(gr.basic_block):  # noqa: N801 - GNU Radio block naming
 
     def handle(self, msg) -> None:
         """Decode one codeblock PDU."""
-        parts = pdu_parts(msg)
-        if parts is None or not pmt.is_f32vector(parts[1]) or pmt.length(parts[1]) != self.codeblock_len:
+        parts = pdu_vector(msg, "f32", self.codeblock_len)
+        if parts is None:
             self.n_rejected += 1
             gr.log.warn(f"heradecode turbo_decoder: rejected a message that is not a PDU of "
                         f"{self.codeblock_len} float32 LLRs ({self.n_rejected} so far)")
