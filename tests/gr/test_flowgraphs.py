@@ -1,6 +1,5 @@
 """The two GRC flowgraphs compile with grcc and decode the archived recordings to their golden lists."""
 
-import hashlib
 import os
 import subprocess
 import sys
@@ -9,7 +8,7 @@ import time
 import pytest
 
 from heradecode.gr.install import grc_blocks_dir
-from tests.conftest import HERA_DOPPLER, REPO
+from tests.conftest import HERA_DOPPLER, REPO, frame_hashes, golden
 from tests.gr.gnuradio_env import require_gnuradio
 
 require_gnuradio(grcc=True)
@@ -19,11 +18,6 @@ import shutil  # noqa: E402
 SIM = REPO / "recordings" / "sim"
 FLOWGRAPHS = [("hera_low_rate", "hera_low_sim", "hera_low_sim.sigmf-meta"),
               ("hera_high_rate", "hera_high_sim", "hera_high_sim_0x.sigmf-meta")]
-
-
-def golden(name: str) -> list[str]:
-    lines = (SIM / f"{name}.golden.txt").read_text().splitlines()
-    return [ln.split()[2] for ln in lines if ln and not ln.startswith("#")]
 
 
 @pytest.mark.slow
@@ -44,11 +38,9 @@ def test_flowgraph_compiles_runs_and_equals_golden(flowgraph, name, meta, tmp_pa
                           "--out-dir", str(out)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stdout + run.stderr
     t2 = time.perf_counter()
-    data = (out / "frames.u8").read_bytes()
-    frames = [data[i:i + 1113] for i in range(0, len(data), 1113)]
-    got = [hashlib.sha256(f).hexdigest() for f in frames]
+    got = frame_hashes((out / "frames.u8").read_bytes())
     assert got == golden(name)
     assert (out / "packets.csv").is_file() and (out / "summary.json").is_file()
     with capsys.disabled():
         print(f"\n[flowgraph] {flowgraph}.grc: compiled with grcc in {t1 - t0:.1f} s, ran on {meta} in {t2 - t1:.1f} s: "
-              f"{len(frames)} frames, equal to {name}.golden.txt")
+              f"{len(got)} frames, equal to {name}.golden.txt")

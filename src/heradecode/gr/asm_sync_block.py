@@ -47,7 +47,7 @@ class asm_sync(gr.sync_block):  # noqa: N801 - GNU Radio block naming
                               pmt.to_double(pmt.tuple_ref(v, 2)), pmt.to_double(pmt.tuple_ref(v, 3)))
             elif pmt.eq(t.key, EOS):
                 eos = True
-        blocks = self.framesync.feed(np.array(x[:n], dtype=np.float32))
+        blocks = self.framesync.feed(x[:n])  # FrameSync copies what it keeps
         if eos:
             blocks += self.framesync.flush()
         for b in blocks:

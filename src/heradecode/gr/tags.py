@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 import pmt
+from gnuradio import gr
 
 from heradecode.io.reader import open_recording
 
@@ -87,6 +88,12 @@ def pdu_vector(msg: Any, kind: str, length: int) -> tuple[dict[str, Any], Any] |
     if parts is None or not _IS_VECTOR[kind](parts[1]) or pmt.length(parts[1]) != length:
         return None
     return parts
+
+
+def count_rejected(block: Any, what: str) -> None:
+    """Count (``block.n_rejected``) and log a message the block cannot use; never fatal."""
+    block.n_rejected += 1
+    gr.log.warn(f"heradecode {block.name()}: skipped a message that is not {what} ({block.n_rejected} so far)")
 
 
 def pdu_parts(msg: Any) -> tuple[dict[str, Any], Any] | None:

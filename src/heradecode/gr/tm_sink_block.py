@@ -9,7 +9,7 @@ import pmt
 from gnuradio import gr
 
 from heradecode.ccsds.mission import HERA
-from heradecode.gr.tags import pdu_parts, pdu_vector
+from heradecode.gr.tags import count_rejected, pdu_parts, pdu_vector
 from heradecode.products.decodelog import DecodedCodeblock, DecodeWriter
 
 FRAMES = pmt.intern("frames")
@@ -55,9 +55,7 @@ class tm_sink(gr.basic_block):  # noqa: N801 - GNU Radio block naming
         """Record one CRC-valid frame."""
         parts = pdu_vector(msg, "u8", self.frame_length)
         if parts is None:
-            self.n_rejected += 1
-            gr.log.warn(f"heradecode tm_sink: skipped a message that is not a {self.frame_length}-octet frame PDU "
-                        f"({self.n_rejected} so far)")
+            count_rejected(self, f"a {self.frame_length}-octet frame PDU")
             return
         meta, vec = parts
         frame = bytes(pmt.u8vector_elements(vec))

@@ -7,7 +7,7 @@ import pmt
 from gnuradio import gr
 
 from heradecode.fec.turbo import TurboDecoder
-from heradecode.gr.tags import meta_to_pmt, pdu_vector
+from heradecode.gr.tags import count_rejected, meta_to_pmt, pdu_vector
 
 IN = pmt.intern("in")
 OUT = pmt.intern("out")
@@ -41,9 +41,7 @@ class turbo_decoder(gr.basic_block):  # noqa: N801 - GNU Radio block naming
         """Decode one codeblock PDU."""
         parts = pdu_vector(msg, "f32", self.codeblock_len)
         if parts is None:
-            self.n_rejected += 1
-            gr.log.warn(f"heradecode turbo_decoder: rejected a message that is not a PDU of "
-                        f"{self.codeblock_len} float32 LLRs ({self.n_rejected} so far)")
+            count_rejected(self, f"a PDU of {self.codeblock_len} float32 LLRs")
             return
         meta, vec = parts
         llr = np.asarray(pmt.f32vector_elements(vec), dtype=np.float32)
