@@ -103,9 +103,11 @@ def test_empty_and_bad_files(tmp_path, capsys):
     d = json.loads(capsys.readouterr().out)
     assert d["codeblocks_found"] == 0 and d["decoded"] == 0
     odd = tmp_path / "odd.f32"
-    odd.write_bytes(b"\x00" * 7)
-    assert main(["turbo-decode", str(odd)]) == 2
-    assert "whole number of f32 samples" in capsys.readouterr().err
+    odd.write_bytes(b"\x00" * 7)  # one f32 sample and 3 stray bytes: read up to them, and reported
+    assert main(["turbo-decode", str(odd), "--json"]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["trailing_bytes"] == 3
+    assert "the last 3 byte(s) make no whole f32 sample" in captured.err
     assert main(["turbo-decode", str(tmp_path / "missing.f32")]) == 2
     assert "no such file" in capsys.readouterr().err
     with pytest.raises(SystemExit):

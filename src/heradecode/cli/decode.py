@@ -3,19 +3,27 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import math
 import os
 import sys
 import time
-import warnings
 from pathlib import Path
 
 import numpy as np
 
-from heradecode.cli.doppler import add_ephemeris_arguments, has_ephemeris_source, profile_from_args, \
-    request_from_args, save_request
-from heradecode.errors import UserError
+from heradecode.cli.doppler import add_ephemeris_arguments, ephemeris_requested, has_ephemeris_source, \
+    profile_from_args, request_from_args, require_ephemeris_source, save_request
+from heradecode.errors import NothingDecoded, UserError
 from heradecode.io.dopplerfile import read_doppler_profile
+
+log = logging.getLogger("heradecode")
+
+STATED_OFFSET_KEY = "heradecode:carrier_offset_hz"
+"""Global SigMF key: the receiver's known frequency error (Hz) — where the carrier lies from the
+nominal downlink plus Doppler (the simulator writes its LO offset there); residuals are reported
+against it."""
+LARGE_RESIDUAL_HZ = 200.0
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -64,11 +72,11 @@ def _doppler_profile(args, rec):
     if args.doppler is not None:
         prof = read_doppler_profile(args.doppler)
         if not prof.covers(t0, t1):
-            print(f"heradecode decode: warning: the Doppler file covers {prof.start:.0f}..{prof.end:.0f} "
-                  f"(UNIX s) but the recording spans {t0:.0f}..{t1:.0f}; outside it the end values are held",
-                  file=sys.stderr)
+            log.warning(f"the Doppler file covers {prof.start:.0f}..{prof.end:.0f} (UNIX s) but the recording "
+                        f"spans {t0:.0f}..{t1:.0f}; outside it the end values are held")
         return prof, None
-    if has_ephemeris_source(args):
+    if has_ephemeris_source(args) or ephemeris_requested(args):
+        require_ephemeris_source(args)
         return profile_from_args(args, t0 - 2, rec.duration_s + 4), request_from_args(args)
     return None, None
 
@@ -100,7 +108,16 @@ class _Progress:
             print(file=sys.stderr)
 
 
-def _write_residuals(out: Path, carrier, profile) -> None:
+def stated_offset_hz(rec) -> float:
+    """The receiver frequency error the recording's metadata states (``heradecode:carrier_offset_hz``), else 0."""
+    value = rec.metadata.get(STATED_OFFSET_KEY, 0.0)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        log.warning(f"{STATED_OFFSET_KEY} in the metadata is not a number of Hz ({value!r}); ignored")
+        return 0.0
+    return float(value)
+
+
+def _write_residuals(out: Path, carrier, profile, offset_hz: float = 0.0) -> None:
     """Observed minus predicted Doppler on the 1 s carrier points: residuals.csv and doppler_residuals.png."""
     from heradecode.ephem.doppler import CarrierObservable, compute_residuals
     from heradecode.plot import plot_residuals
@@ -110,12 +127,18 @@ def _write_residuals(out: Path, carrier, profile) -> None:
         return
     sub = CarrierObservable(*(np.asarray(a)[inside] for a in (carrier.unix_time, carrier.doppler_hz,
                                                                carrier.cn0_dbhz, carrier.locked)))
-    res = compute_residuals(sub, profile)
+    res = compute_residuals(sub, profile.shifted(offset_hz) if offset_hz else profile)
     res.write_csv(out / "residuals.csv")
     if res.n_locked:
         plot_residuals(res, title="Carrier Doppler: observed − predicted", path=out / "doppler_residuals.png")
-        print(f"Doppler residual (observed − predicted) on {res.n_locked} locked 1 s points: "
+        stated = (f", after the receiver offset of {offset_hz:+.0f} Hz the recording's metadata states"
+                  if offset_hz else "")
+        print(f"Doppler residual (observed − predicted{stated}) on {res.n_locked} locked 1 s points: "
               f"mean {res.mean_hz():+.2f} Hz, rms {res.rms_hz():.2f} Hz")
+        if abs(res.mean_hz()) > LARGE_RESIDUAL_HZ:
+            print(f"  a constant residual this large is the receiver's frequency error (LO offset, or the centre "
+                  f"frequency in the metadata) or an ephemeris error, not a decoding problem; state a known "
+                  f"receiver offset as {STATED_OFFSET_KEY} in the SigMF global metadata")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -126,14 +149,10 @@ def run(args: argparse.Namespace) -> int:
     from heradecode.products.telemetry import TelemetryProcessor
     from heradecode.receiver import SYMBOL_RATES, ReceiverConfig, decode_recording, detect_mode
 
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        rec = open_recording(args.recording, samp_rate=args.samp_rate, center_freq_hz=args.center_freq,
-                             start_time=args.start_time, allow_truncated=True)
-    for w in caught:
-        print(f"heradecode decode: warning: {w.message}", file=sys.stderr)
+    rec = open_recording(args.recording, samp_rate=args.samp_rate, center_freq_hz=args.center_freq,
+                         start_time=args.start_time, allow_truncated=True)
     if rec.num_samples == 0:
-        raise UserError("the recording holds no samples")
+        raise NothingDecoded("the recording holds no samples")
     profile, request = _doppler_profile(args, rec)
     downlink_hz = args.downlink_mhz * 1e6 if args.downlink_mhz else HERA.downlink_freq_hz
     workers = (os.cpu_count() or 1) if args.workers == 0 else max(1, args.workers)
@@ -143,7 +162,10 @@ def run(args: argparse.Namespace) -> int:
                           decoder_threads=1 if workers > 1 else None)
     mode = args.mode
     if mode == "auto" and args.symbol_rate is None:
-        mode = detect_mode(rec, base, doppler=profile)
+        try:
+            mode = detect_mode(rec, base, doppler=profile)
+        except UserError as exc:  # the recording was read but holds no signal we can use
+            raise NothingDecoded(str(exc)) from None
         print(f"heradecode decode: detected {mode} rate ({SYMBOL_RATES[mode] / 1e3:g} kbaud)", file=sys.stderr)
     elif mode == "auto":
         mode = "high"
@@ -177,7 +199,7 @@ def run(args: argparse.Namespace) -> int:
             save_request(out / "doppler.json", request,
                          doppler_file=str(args.doppler.resolve()) if args.doppler is not None else None)
         if profile is not None:
-            _write_residuals(out, carrier, profile)
+            _write_residuals(out, carrier, profile, stated_offset_hz(rec))
     elapsed = time.monotonic() - t_start
     summary = telemetry.summary()
     print(summary.format_text())

@@ -101,6 +101,31 @@ def has_ephemeris_source(args: argparse.Namespace) -> bool:
     return bool(getattr(args, "kernels", None)) or getattr(args, "backend", None) == "horizons"
 
 
+_PREDICTION_OPTIONS = {
+    "spacecraft": "--spacecraft", "rx": "--rx", "tx": "--tx", "doppler_mode": "--doppler-mode",
+    "uplink_mhz": "--uplink-mhz", "turnaround": "--turnaround", "horizons_step": "--horizons-step",
+    "horizons_cache": "--horizons-cache", "offline": "--offline", "relativistic": "--no-relativity",
+    "generic_kernels": "--no-generic-kernels",
+}
+
+
+def ephemeris_requested(args: argparse.Namespace) -> list[str]:
+    """The Doppler-prediction options given on the command line (stations, spacecraft, …), by flag."""
+    return [flag for dest, flag in _PREDICTION_OPTIONS.items() if getattr(args, dest, None) is not None]
+
+
+def require_ephemeris_source(args: argparse.Namespace) -> None:
+    """Refuse, in one line, a Doppler prediction asked for with no kernels, no HORIZONS and no default kernels."""
+    if has_ephemeris_source(args):
+        return
+    from heradecode.ephem.spice import default_kernels
+
+    if not default_kernels():
+        given = " ".join(ephemeris_requested(args)) or "a Doppler prediction"
+        raise UserError(f"{given} asks for a Doppler prediction: give --kernels (the spacecraft SPK or a "
+                        f"meta-kernel, see kernels/README.md) or --horizons, or a --doppler FILE")
+
+
 def request_from_args(args: argparse.Namespace, base: DopplerRequest | None = None) -> DopplerRequest:
     """A DopplerRequest from parsed arguments; given options override ``base`` (e.g. doppler.json)."""
     changes: dict = {}
@@ -281,11 +306,7 @@ def run(args: argparse.Namespace) -> int:
     """Run ``heradecode doppler``."""
     request = request_from_args(args)
     if request.backend == "spice" and not request.kernels:
-        from heradecode.ephem.spice import default_kernels
-
-        if not default_kernels():
-            raise UserError("give --kernels (the spacecraft SPK or a meta-kernel, see kernels/README.md) "
-                            "or --horizons")
+        require_ephemeris_source(args)
     start = parse_utc(args.start)
     pred = predict(request, receive_times(start, args.duration, args.step))
     out = Path(args.output)

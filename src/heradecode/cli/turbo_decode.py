@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 import time
 from pathlib import Path
@@ -23,6 +24,8 @@ from heradecode.fec.asm import FrameSync
 from heradecode.fec.interleaver import K_VALUES
 from heradecode.fec.randomizer import derandomize_llr
 from heradecode.fec.turbo import ALGORITHMS, INV_RATES, TurboDecoder
+
+log = logging.getLogger("heradecode")
 
 _FORMATS = {"f32": np.float32, "i8": np.int8}
 _CHUNK_SYMBOLS = 1 << 20
@@ -76,12 +79,14 @@ def llr_from_soft(y: np.ndarray) -> np.ndarray:
     return (y64 * (2.0 * np.sqrt(a2) / sigma2)).astype(np.float32)
 
 
+def trailing_bytes(path: Path, fmt: str) -> int:
+    """Octets at the end of the file that make no whole sample of ``fmt`` (read up to them, and reported)."""
+    return path.stat().st_size % np.dtype(_FORMATS[fmt]).itemsize
+
+
 def _read_chunks(path: Path, fmt: str):
     dtype = np.dtype(_FORMATS[fmt])
-    size = path.stat().st_size
-    if size % dtype.itemsize:
-        raise UserError(f"{path}: {size} bytes is not a whole number of {fmt} samples ({dtype.itemsize} bytes each)")
-    n = size // dtype.itemsize
+    n = path.stat().st_size // dtype.itemsize
     if n == 0:
         return
     data = np.memmap(path, dtype=dtype, mode="r", shape=(n,))
@@ -101,6 +106,10 @@ def run(args: argparse.Namespace) -> int:
     if args.out is not None and args.out.is_dir():
         raise UserError(f"--out must be a file, {args.out} is a directory")
     frame_len = args.k // 8 - 2
+    stray = trailing_bytes(path, args.format)
+    if stray:
+        log.warning(f"{path}: the last {stray} byte(s) make no whole {args.format} sample; the samples before "
+                    f"them were read")
     decoder = TurboDecoder(args.k, args.rate, algorithm=args.algorithm, max_iterations=args.iterations)
     sync = FrameSync(args.k, args.rate)
     telemetry = _telemetry(frame_len)
@@ -154,6 +163,7 @@ def run(args: argparse.Namespace) -> int:
         "decoded": counts["decoded"],
         "failed": counts["failed"],
         "truncated": sync.n_truncated,
+        "trailing_bytes": stray,
         "mean_iterations": round(counts["iterations_total"] / found, 3) if found else 0.0,
         "frames_written": counts["decoded"] if args.out is not None else 0,
         "elapsed_s": round(elapsed, 3),

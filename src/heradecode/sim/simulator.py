@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from heradecode.ccsds.mission import HERA
 from heradecode.errors import UserError
 from heradecode.fec.crc import crc16
 from heradecode.io import sigmffile as sm
@@ -538,7 +539,9 @@ def simulate(
             antenna=p.antenna + pol,
             description=desc,
             annotations=annotations,
-            extra_global={"heradecode:truth": truth_path.name},
+            extra_global={"heradecode:truth": truth_path.name,
+                          # the simulated receiver's frequency error, stated as a user states a known LO offset
+                          "heradecode:carrier_offset_hz": p.carrier_offset_hz + p.center_freq_hz - HERA.downlink_freq_hz},
         )
     if coll is not None:
         sm.write_collection(coll, meta_paths, description=desc)
