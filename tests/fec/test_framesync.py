@@ -150,3 +150,99 @@ def test_bad_input():
     list(fs.flush())
     with pytest.raises(UserError):
         list(fs.feed(np.zeros(10, np.float32)))
+
+
+# ---------------------------------------------------------------- outliers (issue #11, finding 2)
+
+K_HERA = 8920
+
+
+def _with_lead_in(rng, n_blocks, lead=5000, esn0_db=-2.0):
+    """Hera-size codeblocks (no gaps) after `lead` symbols of noise; returns (stream, marker positions)."""
+    stream, truth = _stream(rng, n_blocks, esn0_db=esn0_db, gaps=False, k=K_HERA)
+    noise = (rng.standard_normal(lead) * stream[:5000].std()).astype(np.float32)
+    return np.concatenate([noise, stream]), [lead + p for p, _, _ in truth]
+
+
+def _found(stream, chunk=1 << 20, **kw):
+    fs = FrameSync(K_HERA, 4, **kw)
+    return [c.asm_index for c in fs.process(stream, chunk_size=chunk)], fs
+
+
+@pytest.mark.parametrize("value", [1e10, 1e30, -3e38])
+def test_one_outlier_in_the_lead_in_costs_nothing(value):
+    rng = np.random.default_rng(21)
+    stream, truth = _with_lead_in(rng, 8)
+    stream[1000] = value
+    found, fs = _found(stream)
+    assert found == truth
+    assert fs.n_clipped >= 1
+
+
+def test_one_outlier_inside_codeblock_3_costs_at_most_that_codeblock():
+    rng = np.random.default_rng(22)
+    stream, truth = _with_lead_in(rng, 8)
+    stream[truth[2] + 128 + 9000] = 1e30
+    found, fs = _found(stream)
+    assert found == truth  # the marker search loses nothing at all
+    cb3 = next(c for c in FrameSync(K_HERA, 4).process(stream) if c.asm_index == truth[2])
+    assert np.all(np.isfinite(cb3.soft)) and np.abs(cb3.soft).max() < 100 * np.median(np.abs(cb3.soft))
+
+
+@pytest.mark.parametrize("before", [1, 100, 2000])
+def test_outlier_just_before_a_marker_does_not_hide_it(before):
+    # the marker's trailing power window holds the outlier: clipping keeps its statistic meaningful
+    rng = np.random.default_rng(23)
+    stream, truth = _with_lead_in(rng, 4)
+    stream[truth[2] - before] = -1e20
+    found, _ = _found(stream, threshold=6.0)
+    assert found == truth
+
+
+def test_outliers_in_a_96_codeblock_stream():
+    rng = np.random.default_rng(24)
+    stream, truth = _with_lead_in(rng, 96, esn0_db=-1.0)
+    stream[2000] = 1e30
+    stream[truth[40] + 5000] = -1e25
+    stream[truth[70] + 30000] = np.inf
+    stream[truth[71] + 3] = np.nan
+    found, fs = _found(stream)
+    assert found == truth
+    assert fs.n_clipped >= 2 and fs.n_nonfinite == 2
+
+
+def test_statistic_is_unit_variance_in_noise_with_outliers():
+    rng = np.random.default_rng(25)
+    y = (5.0 * rng.standard_normal(200_000)).astype(np.float32)
+    y[rng.integers(0, y.size, 20)] = 1e30
+    fs = FrameSync(K_HERA, 4)
+    parts = []
+    for i in range(0, y.size, 10_000):
+        done = fs._zdone
+        fs.feed(y[i : i + 10_000])
+        parts.append(fs._z[done - fs._buf_start : fs._zdone - fs._buf_start].copy())
+    z = np.concatenate(parts)
+    assert z.size > 180_000
+    assert np.all(np.isfinite(z))
+    assert 0.95 < float(np.std(z)) < 1.05 and abs(float(np.mean(z))) < 0.02
+
+
+@pytest.mark.parametrize("where, lost_at_most", [("lead-in", 0), ("codeblock 3", 1)])
+def test_turbo_decode_cli_with_one_outlier(tmp_path, capsys, where, lost_at_most):
+    import json
+
+    from heradecode.cli import main
+    from tests.fec.test_turbo_decode_cli import _real_frames, _soft_file
+
+    frames = _real_frames(8)
+    soft, starts = _soft_file(tmp_path / "soft.f32", frames, seed=4, return_starts=True)
+    y = np.fromfile(soft, dtype=np.float32)
+    y[0 if where == "lead-in" else starts[2] + 128 + 9000] = 1e30
+    y.tofile(soft)
+    out = tmp_path / "frames.u8"
+    assert main(["turbo-decode", str(soft), "--json", "--out", str(out)]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["codeblocks_found"] == 8
+    assert d["decoded"] >= 8 - lost_at_most
+    expected = frames if d["decoded"] == 8 else frames[:2] + frames[3:]  # only codeblock 3 may be lost
+    assert out.read_bytes() == b"".join(expected)

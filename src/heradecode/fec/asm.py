@@ -29,6 +29,22 @@ turbo threshold (Es/N0 = -5.5 dB) a 128-bit marker peaks near 6.8 sigma (the ran
 code symbols around it count as noise), so in a continuous stream markers are tracked
 (and pair-confirmed) with a wide margin; an isolated marker after a gap at that SNR is
 missed about one time in six.
+
+Robustness.  Non-finite soft values (NaN, +-inf, and values beyond the float32 range) are
+replaced by 0 (an erasure) and counted in ``n_nonfinite``.  Outliers are clipped before
+anything else sees them: the stream is cut into fixed blocks of ``CLIP_BLOCK`` symbols
+(aligned on the stream start, so chunking changes nothing); each block's robust scale is
+the median of its non-zero ``|y|`` (at least ``CLIP_MIN_COUNT`` of them, otherwise no
+scale), and values of block ``k`` are clipped to ``+-CLIP_FACTOR`` times the largest scale
+of blocks ``k-1, k, k+1`` (no clipping when none of them has a scale).  For Gaussian
+noise the median of ``|y|`` is 0.674 sigma, so the clip sits at 6.7 sigma or more and
+leaves the statistic of a clean stream unchanged (unit variance in noise); one value
+of 1e30 becomes an ordinary strong symbol.  Clipped values are counted in ``n_clipped``
+and the emitted codeblocks carry the clipped values.  The window powers are sums over
+each window (in float64, slid over at most ``_RESUM`` positions and then recomputed from
+scratch), never differences of a cumulative sum, so one large term cannot wipe out the
+precision of the windows after it.  A block's clipping is final once the next block is
+complete, which delays the statistic by up to two blocks.
 """
 
 from __future__ import annotations
@@ -85,6 +101,90 @@ class Codeblock:
     """How the marker was accepted: 'strong', 'pair', 'tracked' or 'flywheel'."""
     soft: np.ndarray
     """Sign-corrected soft codeblock, float32, (k + 4) * inv_rate values."""
+
+
+CLIP_BLOCK = 2048
+"""Symbols per block of the robust scale estimate (blocks aligned on the stream start)."""
+CLIP_FACTOR = 10.0
+"""Soft values beyond this many times the local median of |y| are clipped to it."""
+CLIP_MIN_COUNT = 32
+"""Non-zero values a block needs for a robust scale of its own."""
+_RESUM = 512  # window sums are recomputed from scratch this often (positions)
+
+
+@njit(cache=True, nogil=True)
+def _block_scales(y, block, min_count, out):
+    """out[k] = median of the non-zero |y| in y[k*block:(k+1)*block] (0 when fewer than min_count)."""
+    tmp = np.empty(block, np.float32)
+    n = y.shape[0]
+    for k in range(out.shape[0]):
+        c = 0
+        for i in range(k * block, min((k + 1) * block, n)):
+            a = abs(y[i])
+            if a > 0.0:
+                tmp[c] = a
+                c += 1
+        out[k] = np.median(tmp[:c]) if c >= min_count else 0.0
+
+
+@njit(cache=True, nogil=True)
+def _clip_blocks(y, start, block, k0, thr):
+    """Clip y (stream positions start, start + 1, ...) in place at +-thr[k - k0] in block k; returns the count clipped."""
+    count = 0
+    for i in range(y.shape[0]):
+        t = thr[(start + i) // block - k0]
+        v = y[i]
+        if v > t:
+            y[i] = t
+            count += 1
+        elif v < -t:
+            y[i] = -t
+            count += 1
+    return count
+
+
+@njit(cache=True, nogil=True)
+def _window_power(y, b0, p0, p1, m, wlen, total, out):
+    """out[i] = max(mean y^2 over [p, p + wlen) cut at total, mean y^2 over [p + m - wlen, p + m) cut at 0), p = p0 + i.
+
+    y holds stream positions b0, b0 + 1, ...  Each window sum is slid at most _RESUM positions, then
+    recomputed from its terms (float64), so no error or large term outlives its window for long.
+    """
+    s_lead = 0.0
+    s_trail = 0.0
+    lead_lo = lead_hi = trail_lo = trail_hi = 0
+    for i in range(p1 - p0):
+        p = p0 + i
+        a = p
+        b = min(p + wlen, total)
+        c = max(p + m - wlen, 0)
+        d = p + m
+        if i % _RESUM == 0:
+            s_lead = 0.0
+            for k in range(a, b):
+                v = np.float64(y[k - b0])
+                s_lead += v * v
+            s_trail = 0.0
+            for k in range(c, d):
+                v = np.float64(y[k - b0])
+                s_trail += v * v
+        else:
+            for k in range(lead_hi, b):
+                v = np.float64(y[k - b0])
+                s_lead += v * v
+            for k in range(lead_lo, a):
+                v = np.float64(y[k - b0])
+                s_lead -= v * v
+            for k in range(trail_hi, d):
+                v = np.float64(y[k - b0])
+                s_trail += v * v
+            for k in range(trail_lo, c):
+                v = np.float64(y[k - b0])
+                s_trail -= v * v
+        lead_lo, lead_hi, trail_lo, trail_hi = a, b, c, d
+        lead = max(s_lead, 0.0) / (b - a) if b > a else 0.0
+        trail = max(s_trail, 0.0) / (d - c)
+        out[i] = max(lead, trail)
 
 
 @njit(cache=True, nogil=True, fastmath=True)
@@ -149,29 +249,47 @@ class FrameSync:
         self._misses = 0
         self._last_accept = -(10**18)
         self._pending: list[tuple[int, float, str]] = []  # accepted markers waiting for their data
+        # outlier clipping: robust scale per CLIP_BLOCK block, data clipped (final) below _cdone
+        self._scales: dict[int, float] = {}
+        self._nscaled = 0  # blocks whose scale is known
+        self._cdone = 0
         # statistics
         self.n_markers = 0
         self.n_truncated = 0
+        self.n_nonfinite = 0
+        """Soft values that were NaN, infinite or beyond the float32 range (replaced by 0)."""
+        self.n_clipped = 0
+        """Soft values clipped as outliers (beyond CLIP_FACTOR times the local median |y|)."""
 
     # ------------------------------------------------------------------ public
 
     def feed(self, chunk: np.ndarray) -> list[Codeblock]:
-        """Add soft symbols (1-D, LLR convention; NaN/inf count as 0) and return the codeblocks now complete."""
+        """Add soft symbols (1-D, LLR convention; NaN/inf count as 0, outliers are clipped) and return the codeblocks now complete."""
         if self._flushed:
             raise UserError("FrameSync.feed called after flush()")
         y = np.asarray(chunk)
         if y.ndim != 1:
             raise UserError(f"FrameSync expects 1-D soft symbols, got shape {y.shape}")
-        y = np.nan_to_num(y.astype(np.float32, copy=False), nan=0.0, posinf=0.0, neginf=0.0)
+        if y.dtype.kind not in "biuf":
+            raise UserError(f"FrameSync expects real soft symbols (integer or float), got {y.dtype}")
+        with np.errstate(over="ignore", invalid="ignore"):
+            y = y.astype(np.float32, copy=False)  # beyond the float32 range: inf, counted below
+        bad = ~np.isfinite(y)
+        nbad = int(np.count_nonzero(bad))
+        if nbad:
+            self.n_nonfinite += nbad
+            y = np.where(bad, np.float32(0.0), y)
         if y.size:
             self._append(y)
-        return self._advance(self._total - self.power_window)
+            self._clip(final=False)
+        return self._advance(self._cdone - self.power_window)
 
     def flush(self) -> list[Codeblock]:
         """Process the end of the stream; returns the last complete codeblocks (later feeds are refused)."""
         if self._flushed:
             return []
         self._flushed = True
+        self._clip(final=True)
         z_end = self._total - self.asm_len + 1
         if z_end > self._zdone:
             self._compute_z(self._zdone, z_end)
@@ -216,6 +334,37 @@ class FrameSync:
         self._zdata[self._off + used : self._off + used + y.size] = 0.0
         self._total += y.size
 
+    def _clip(self, final: bool) -> None:
+        """Compute the scales of newly complete blocks and clip the data whose neighbour blocks are known.
+
+        With ``final`` (end of stream) the last, partial block gets a scale too and everything is clipped.
+        """
+        B = CLIP_BLOCK
+        b0 = self._buf_start
+        n_full = self._total // B
+        last = n_full + (1 if final and self._total % B else 0)  # blocks whose scale can be known now
+        if last > self._nscaled:
+            lo = self._nscaled * B
+            sc = np.zeros(last - self._nscaled, np.float64)
+            _block_scales(self._buf[lo - b0 : min(last * B, self._total) - b0], B, CLIP_MIN_COUNT, sc)
+            for j, v in enumerate(sc):
+                self._scales[self._nscaled + j] = float(v)
+            self._nscaled = last
+        c_end = self._total if final else max(self._nscaled - 1, 0) * B
+        if c_end <= self._cdone:
+            return
+        k0 = self._cdone // B
+        k1 = (c_end - 1) // B + 1
+        thr = np.empty(k1 - k0, np.float32)
+        for k in range(k0, k1):
+            s = max(self._scales.get(k - 1, 0.0), self._scales.get(k, 0.0), self._scales.get(k + 1, 0.0))
+            thr[k - k0] = CLIP_FACTOR * s if s > 0.0 else np.inf
+        seg = self._buf[self._cdone - b0 : c_end - b0]
+        self.n_clipped += int(_clip_blocks(seg, self._cdone, B, k0, thr))
+        self._cdone = c_end
+        for k in [k for k in self._scales if k < k0 - 1]:
+            del self._scales[k]
+
     def _advance(self, z_end: int) -> list[Codeblock]:
         """Compute the statistic for positions [_zdone, z_end), run the decision logic, emit codeblocks."""
         if z_end > self._zdone:
@@ -235,17 +384,8 @@ class FrameSync:
         # local power: the larger of the mean y^2 over the power_window symbols starting with the
         # marker and over those ending with it, so that a signal edge (codeblock -> quiet gap, or
         # gap -> codeblock) can only lower the statistic, never raise it.
-        pos = np.arange(p0, p1)
-        wlen = self.power_window
-        lead_lo, lead_hi = pos, np.minimum(pos + wlen, self._total)
-        trail_lo, trail_hi = np.maximum(pos + m - wlen, 0), pos + m
-        w0 = int(trail_lo[0])
-        w1 = int(lead_hi[-1])
-        sq = self._buf[w0 - b0 : w1 - b0].astype(np.float64) ** 2
-        csum = np.concatenate([[0.0], np.cumsum(sq)])
-        lead = (csum[lead_hi - w0] - csum[lead_lo - w0]) / (lead_hi - lead_lo)
-        trail = (csum[trail_hi - w0] - csum[trail_lo - w0]) / (trail_hi - trail_lo)
-        power = np.maximum(lead, trail)
+        power = np.empty(p1 - p0, dtype=np.float64)
+        _window_power(self._buf, b0, p0, p1, m, self.power_window, self._total, power)
         denom = np.sqrt(m * power)
         z = np.where(denom > 0, corr / np.where(denom > 0, denom, 1.0), 0.0)
         self._z[p0 - b0 : p1 - b0] = z.astype(np.float32)
@@ -332,7 +472,7 @@ class FrameSync:
         n = self.codeblock_len
         b0 = self._buf_start
         out = []
-        while self._pending and self._pending[0][0] + m + n <= self._total:
+        while self._pending and self._pending[0][0] + m + n <= self._cdone:
             pos, val, reason = self._pending.pop(0)
             start = pos + m
             if pos < b0:  # data already dropped (cannot happen with the trimming below)
