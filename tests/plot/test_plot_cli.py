@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import shutil
+import warnings
 
 import numpy as np
 import pytest
@@ -60,6 +62,16 @@ def test_write_decode_plots_uses_the_doppler_profile_named_in_doppler_json(decod
     log = seen["plot_codeblocks"][0]
     assert seen["plot_soft_symbols"][1]["esn0_db"] == pytest.approx(float(np.median(log.esn0_db[log.crc_ok])))
     assert seen["plot_soft_symbols"][0].shape == (50_000,)
+
+
+def _run(argv, capsys) -> tuple[int, str, list[str]]:
+    """Run the CLI; (exit code, stdout, warning texts) whether warnings are raised or printed as lines on stderr."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        code = main(argv)
+    captured = capsys.readouterr()
+    printed = [line for line in captured.err.splitlines() if ": warning: " in line]
+    return code, captured.out, [str(w.message) for w in caught] + printed
 
 
 def _fails(argv, capsys, match):
@@ -120,9 +132,9 @@ def test_bad_doppler_file(decode_dir, tmp_path, capsys):
 def test_corrupt_soft_symbols_are_skipped_unless_asked_for(decode_dir, capsys):
     (decode_dir / "soft_symbols.npy").write_bytes(b"not an npy file")
     (decode_dir / "carrier.csv").unlink()
-    with pytest.warns(UserWarning, match="soft_symbols.npy"):
-        assert main(["plot", "--decode-dir", str(decode_dir), "--which", "all"]) == 0
-    assert "soft_symbols.png" not in capsys.readouterr().out
+    code, out, warned = _run(["plot", "--decode-dir", str(decode_dir), "--which", "all"], capsys)
+    assert code == 0 and any("soft_symbols.npy" in w for w in warned), warned
+    assert "soft_symbols.png" not in out
     _fails(["plot", "--decode-dir", str(decode_dir), "--which", "symbols"], capsys, "not a readable .npy")
 
 
@@ -136,3 +148,20 @@ def test_corrupt_soft_symbols_are_skipped_unless_asked_for(decode_dir, capsys):
 ])
 def test_bad_option_values(recording, tmp_path, capsys, option, value, match):
     _fails(["plot", str(recording.meta), "--out", str(tmp_path), f"{option}={value}"], capsys, match)
+
+
+def test_truncated_recording_is_plotted_with_a_warning(recording, tmp_path, capsys):
+    """Issue #11 finding 5: plot reads a truncated recording as decode does, with a warning, and never
+    suggests an option that does not exist."""
+    for ext in (".sigmf-meta", ".sigmf-data"):
+        shutil.copy(recording.meta.with_suffix(ext), tmp_path / f"cut{ext}")
+    data = tmp_path / "cut.sigmf-data"
+    whole = recording.num_samples * 2 * 8  # two cf32 channels
+    data.write_bytes(data.read_bytes()[: whole // 2] + b"\1\2\3")  # half the samples and 3 stray bytes
+    out = tmp_path / "pngs"
+    code, printed, warned = _run(["plot", str(tmp_path / "cut.sigmf-meta"), "--out", str(out)], capsys)
+    assert code == 0, warned
+    assert printed.split() == [str(out / "spectrum.png")]
+    assert_png_ok(out / "spectrum.png")
+    assert any("truncated" in w and "3 stray bytes" in w for w in warned), warned
+    assert not any("--allow-truncated" in w for w in warned)

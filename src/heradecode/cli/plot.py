@@ -6,6 +6,10 @@ recording), ``carrier.png`` (PLL frequency, C/N0 and lock; Doppler used vs
 tracked), ``soft_symbols.png``, ``codeblocks.png`` (Eb/N0 and iterations per
 codeblock) and ``frames_timeline.png`` (frames per virtual channel), and
 prints the paths written.
+
+A truncated recording (data file shorter than its metadata says) is plotted
+up to its last whole sample with a warning, as ``heradecode decode`` reads it;
+a recording of one polarization is plotted with a warning saying so.
 """
 
 from __future__ import annotations
@@ -95,8 +99,9 @@ def run(args: argparse.Namespace) -> int:
             raise UserError(f"--carrier-offset must be finite, got {args.carrier_offset!r}")
     recording = None
     if args.recording:
+        # as decode does: a truncated recording is read up to its last whole sample, with a warning
         recording = open_recording(args.recording, samp_rate=args.samp_rate, center_freq_hz=args.center_freq,
-                                   start_time=args.start_time)
+                                   start_time=args.start_time, allow_truncated=True)
     out = Path(args.out) if args.out else (Path(args.decode_dir) if args.decode_dir else Path.cwd())
     written = write_plots(
         out, recording=recording, decode_dir=args.decode_dir, doppler_profile=args.doppler, which=which,

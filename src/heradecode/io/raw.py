@@ -70,7 +70,7 @@ def open_raw(
                 f"{fmt.sample_bytes}-byte {fmt.name} samples ({n} whole samples + {partial} bytes)"
             )
             if not allow_truncated:
-                raise UserError(msg + "; pass allow_truncated=True (--allow-truncated) to read the whole samples")
+                raise UserError(msg + "; open_recording(…, allow_truncated=True) reads the whole samples")
             warn_truncated(msg + f"; reading the {n} whole samples")
         counts.append(n)
     n = min(counts)
@@ -80,7 +80,7 @@ def open_raw(
             f"{counts[1]} ({paths[1].name})"
         )
         if not allow_truncated:
-            raise UserError(msg + "; pass allow_truncated=True (--allow-truncated) to read the common part")
+            raise UserError(msg + "; open_recording(…, allow_truncated=True) reads the common part")
         warn_truncated(msg + f"; reading the first {n} samples of both")
     return Recording(
         sources=[ChannelSource(p, 0, 1, 0) for p in paths],

@@ -31,6 +31,7 @@ from heradecode.errors import UserError
 
 _NS_PER_S = 1_000_000_000
 _UNIX_EPOCH = np.datetime64(0, "ns")
+_MAX_NS = np.iinfo(np.int64).max - _NS_PER_S  # last representable datetime64[ns], with a second to spare
 
 
 # --------------------------------------------------------------------------- datatypes
@@ -91,6 +92,48 @@ def sample_format(datatype: str) -> SampleFormat:
     return fmt
 
 
+# --------------------------------------------------------------------------- plausible values
+MIN_SAMPLE_RATE = 1.0
+"""Lowest sample rate accepted (samples/s)."""
+MAX_SAMPLE_RATE = 1e10
+"""Highest sample rate accepted (samples/s): far above any recorder, far below what would overflow sizes."""
+MAX_ABS_FREQUENCY_HZ = 1e12
+"""Largest centre frequency magnitude accepted (Hz), as SigMF's schema bounds core:frequency."""
+
+
+def _finite_float(value: Any, what: str, unit: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise UserError(f"{what} must be a number of {unit}, got {str(value)[:60]!r}")
+    try:
+        v = float(value)
+    except OverflowError:  # an integer beyond float range
+        v = float("inf")
+    if not np.isfinite(v):
+        raise UserError(f"{what} must be a finite number of {unit}, got {v!r}")
+    return v
+
+
+def check_sample_rate(value: Any, what: str = "the sample rate") -> float:
+    """A plausible sample rate in samples/s (1 .. 1e10) as float; UserError naming ``what`` otherwise."""
+    v = _finite_float(value, what, "samples/s")
+    if v <= 0:
+        raise UserError(f"{what} must be positive, got {v:g}")
+    if not MIN_SAMPLE_RATE <= v <= MAX_SAMPLE_RATE:
+        raise UserError(
+            f"{what} {v:g} is implausible: give at least {MIN_SAMPLE_RATE:g} and at most {MAX_SAMPLE_RATE:g} "
+            "samples/s"
+        )
+    return v
+
+
+def check_center_freq(value: Any, what: str = "the centre frequency") -> float:
+    """A plausible centre frequency in Hz (magnitude at most 1e12) as float; UserError naming ``what`` otherwise."""
+    v = _finite_float(value, what, "Hz")
+    if abs(v) > MAX_ABS_FREQUENCY_HZ:
+        raise UserError(f"{what} {v:g} Hz is implausible: its magnitude must be at most {MAX_ABS_FREQUENCY_HZ:g} Hz")
+    return v
+
+
 # --------------------------------------------------------------------------- time
 _ISO_RE = re.compile(
     r"^\s*(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?)?"
@@ -147,6 +190,18 @@ def parse_utc(value: Any) -> np.datetime64:
             result -= np.timedelta64(sign * offset_min * 60 * _NS_PER_S, "ns")
         return result
     raise UserError(f"cannot read the time {value!r} (type {type(value).__name__})")
+
+
+_ISO_TIME_RE = re.compile(r"^\s*\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}")
+
+
+def parse_iso_utc(value: Any) -> np.datetime64:
+    """An ISO-8601 date and time of day (text only; not UNIX seconds, not a bare date) as datetime64[ns] UTC."""
+    if not isinstance(value, str):
+        raise UserError(f"must be an ISO-8601 UTC time like 2024-10-07T16:24:20.5Z, got {value!r}")
+    if not _ISO_TIME_RE.match(value) or _ISO_RE.match(value) is None:
+        raise UserError(f"must be an ISO-8601 UTC time like 2024-10-07T16:24:20.5Z, got {value[:60]!r}")
+    return parse_utc(value)
 
 
 def format_utc(t: np.datetime64) -> str:
@@ -225,20 +280,23 @@ class Recording:
     ) -> None:
         if not sources:
             raise UserError("a recording needs at least one channel")
-        samp_rate = float(samp_rate)
-        if not np.isfinite(samp_rate) or samp_rate <= 0:
-            raise UserError(f"the sample rate must be a positive number of samples/s, got {samp_rate!r}")
-        center_freq_hz = float(center_freq_hz)
-        if not np.isfinite(center_freq_hz):
-            raise UserError(f"the centre frequency must be a finite number of Hz, got {center_freq_hz!r}")
+        samp_rate = check_sample_rate(samp_rate)
+        center_freq_hz = check_center_freq(center_freq_hz)
         if num_samples < 0:
             raise UserError("a recording cannot hold a negative number of samples")
+        start_time = parse_utc(start_time)
+        end_ns = int((start_time - _UNIX_EPOCH) // np.timedelta64(1, "ns")) + num_samples * _NS_PER_S / samp_rate
+        if end_ns >= _MAX_NS:
+            raise UserError(
+                f"{num_samples} samples at {samp_rate:g} samples/s from {format_utc(start_time)} would end after "
+                "2262, beyond nanosecond time stamps"
+            )
         self._fmt = sample_format(datatype)
         self._sources = list(sources)
         self.datatype: str = self._fmt.name
         self.samp_rate: float = samp_rate
         self.center_freq_hz: float = center_freq_hz
-        self.start_time: np.datetime64 = parse_utc(start_time)
+        self.start_time: np.datetime64 = start_time
         self.num_samples: int = int(num_samples)
         self.num_channels: int = len(sources)
         default_names = ("X", "Y") if len(sources) == 2 else tuple(f"ch{i}" for i in range(len(sources)))

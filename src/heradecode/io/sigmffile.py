@@ -21,6 +21,7 @@ data file is detected exactly.
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 import warnings
@@ -31,6 +32,7 @@ from typing import Any
 import numpy as np
 import sigmf
 from sigmf import SigMFFile
+from sigmf import schema as sigmf_schema
 from sigmf.error import SigMFError
 
 from heradecode.errors import UserError
@@ -38,7 +40,10 @@ from heradecode.io.recording import (
     Annotation,
     ChannelSource,
     Recording,
+    check_center_freq,
+    check_sample_rate,
     format_utc,
+    parse_iso_utc,
     parse_utc,
     sample_format,
     warn_truncated,
@@ -96,6 +101,292 @@ def partner_of(path: Path) -> Path:
     return stem.with_name(base + other + META_EXT)
 
 
+# --------------------------------------------------------------------------- metadata rules
+KNOWN_EXTENSIONS = frozenset({"heradecode", "antenna", "capture_details", "signal", "traceability"})
+"""Extensions a recording may require (``optional: false``): ours, and those whose fields are only carried."""
+
+_MAX_INDEX = 2**63 - 1  # SigMF's bound on sample indices and byte counts (a signed 64-bit integer)
+_VERSION_RE = re.compile(r"^(\d+)\.(\d+)\.(\d+)")
+_SCHEMA_VALIDATOR: Any = None
+
+
+@dataclass(frozen=True)
+class SigmfMetadata:
+    """What this tool uses from one SigMF metadata object, checked (see :func:`check_metadata`)."""
+
+    datatype: str
+    samp_rate: float  # samples/s
+    num_channels: int
+    center_freq_hz: float | None
+    start_time: np.datetime64 | None
+    capture_starts: tuple[int, ...]
+    header_bytes: int
+    trailing_bytes: int
+    dataset: str | None
+    declared_num_samples: int | None  # heradecode:sample_count
+    annotations: tuple[Annotation, ...]
+    annotations_end: int  # one past the last sample any annotation covers
+    global_fields: dict[str, Any]
+
+
+def _where(meta_path: Any, where: str, key: str) -> str:
+    return f"{meta_path}: {where} {key}"
+
+
+def _number(meta_path: Any, where: str, key: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise UserError(f"{_where(meta_path, where, key)} must be a number, got {str(value)[:60]!r}")
+    try:
+        v = float(value)
+    except OverflowError:
+        v = float("inf")
+    if not np.isfinite(v):
+        raise UserError(f"{_where(meta_path, where, key)} must be a finite number, got {v!r}")
+    return v
+
+
+def _count(meta_path: Any, where: str, key: str, value: Any, default: int | None = 0) -> int | None:
+    """A non-negative integer field below 2**63 (None/absent gives ``default``)."""
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= _MAX_INDEX:
+        shown = value if isinstance(value, int) and value.bit_length() < 80 else str(value)[:40]
+        raise UserError(
+            f"{_where(meta_path, where, key)} must be a non-negative integer below 2**63, got {shown!r}"
+        )
+    return value
+
+
+def _check_version(meta_path: Any, glob: dict[str, Any]) -> None:
+    version = glob.get("core:version")
+    if version is None:  # sigmf-python reads such files as its own version too
+        return
+    m = _VERSION_RE.match(version) if isinstance(version, str) else None
+    if m is None:
+        raise UserError(f"{meta_path}: global core:version must be a version like \"1.2.0\", got {str(version)[:40]!r}")
+    if int(m.group(1)) != 1:
+        raise UserError(
+            f"{meta_path}: global core:version {version[:20]!r}: heradecode reads SigMF 1.x metadata only"
+        )
+
+
+def _check_extensions(meta_path: Any, glob: dict[str, Any]) -> None:
+    exts = glob.get("core:extensions")
+    if exts is None:
+        return
+    if not isinstance(exts, list):
+        raise UserError(f"{meta_path}: global core:extensions must be a list of extension objects")
+    for i, ext in enumerate(exts):
+        if not (isinstance(ext, dict) and isinstance(ext.get("name"), str) and isinstance(ext.get("version"), str)
+                and isinstance(ext.get("optional"), bool)):
+            raise UserError(
+                f"{meta_path}: global core:extensions entry {i} must be an object with 'name' and 'version' "
+                "strings and an 'optional' true/false"
+            )
+        if not ext["optional"] and ext["name"] not in KNOWN_EXTENSIONS:
+            raise UserError(
+                f"{meta_path}: the recording requires the SigMF extension {ext['name'][:40]!r} "
+                f"(core:extensions, optional: false), which heradecode cannot read; it knows "
+                f"{', '.join(sorted(KNOWN_EXTENSIONS))}"
+            )
+
+
+def _schema_validator() -> Any:
+    """SigMF's JSON schema (shipped by sigmf-python) as a cached validator; core:version is not required."""
+    global _SCHEMA_VALIDATOR
+    if _SCHEMA_VALIDATOR is None:
+        import jsonschema
+
+        schema = copy.deepcopy(sigmf_schema.get_schema())
+        glob = schema["properties"]["global"]
+        glob["required"] = [k for k in glob.get("required", []) if k != "core:version"]
+        cls = jsonschema.validators.validator_for(schema)
+        _SCHEMA_VALIDATOR = cls(schema)
+    return _SCHEMA_VALIDATOR
+
+
+def _check_schema(meta_path: Any, meta: dict[str, Any]) -> None:
+    """One line for the first place ``meta`` breaks SigMF's schema (after our own checks, so rarely reached)."""
+    import jsonschema
+
+    error = jsonschema.exceptions.best_match(_schema_validator().iter_errors(meta))
+    if error is None:
+        return
+    parts = list(error.absolute_path)
+    where = "top level"
+    if parts:
+        if parts[0] in ("captures", "annotations") and len(parts) > 1:
+            where = f"{str(parts[0])[:-1]} {parts[1]} " + " ".join(str(p) for p in parts[2:])
+        else:
+            where = " ".join(str(p) for p in parts)
+    text = " ".join(str(error.message).split())
+    if len(text) > 120:
+        text = text[:117] + "..."
+    raise UserError(f"{meta_path}: not valid SigMF metadata: {where.strip()}: {text}")
+
+
+def check_metadata(meta: Any, meta_path: str | Path = "<metadata>") -> SigmfMetadata:
+    """Check a parsed SigMF metadata object against SigMF's schema and heradecode's rules; no file is touched.
+
+    Returns what heradecode uses from it, or raises a one-line UserError naming ``meta_path`` and the field.
+    ``meta`` itself is not modified.
+    """
+    if not isinstance(meta, dict) or not isinstance(meta.get("global"), dict):
+        raise UserError(f"{meta_path}: not SigMF metadata (no 'global' object)")
+    meta = dict(meta)
+    for section in ("captures", "annotations"):
+        items = meta.setdefault(section, [])
+        if not isinstance(items, list) or not all(isinstance(x, dict) for x in items):
+            raise UserError(f"{meta_path}: '{section}' must be a list of objects")
+    glob = meta["global"]
+
+    _check_version(meta_path, glob)
+    _check_extensions(meta_path, glob)
+    datatype = glob.get("core:datatype")
+    if datatype is None:
+        raise UserError(f"{meta_path}: global core:datatype is missing")
+    if not isinstance(datatype, str):
+        raise UserError(f"{meta_path}: global core:datatype must be a string like \"ci16_le\", got {datatype!r}")
+    if not datatype.lower().startswith("c"):
+        raise UserError(
+            f"{meta_path}: unsupported datatype {datatype[:20]!r}: only complex (I/Q) samples can be decoded"
+        )
+    try:
+        fmt = sample_format(datatype)
+    except UserError as exc:
+        raise UserError(f"{meta_path}: {exc}") from None
+    if "core:sample_rate" not in glob:
+        raise UserError(f"{meta_path}: global core:sample_rate is missing")
+    samp_rate = check_sample_rate(glob["core:sample_rate"], f"{meta_path}: global core:sample_rate")
+    num_channels = glob.get("core:num_channels", 1)
+    if isinstance(num_channels, bool) or not isinstance(num_channels, int) or num_channels < 1:
+        raise UserError(
+            f"{meta_path}: global core:num_channels must be a positive integer, got {str(num_channels)[:40]!r}"
+        )
+    if num_channels > 2:
+        shown = num_channels if num_channels < 10**12 else "too many"
+        raise UserError(
+            f"{meta_path}: global core:num_channels is {shown}; only 1 or 2 (X, Y) channels are supported"
+        )
+    _count(meta_path, "global", "core:offset", glob.get("core:offset"))
+    trailing = _count(meta_path, "global", "core:trailing_bytes", glob.get("core:trailing_bytes"))
+    dataset = glob.get("core:dataset")
+    if dataset is not None and (not isinstance(dataset, str) or not dataset or "/" in dataset or "\\" in dataset
+                                or dataset in (".", "..")):
+        raise UserError(
+            f"{meta_path}: global core:dataset must name a file beside the metadata, got {str(dataset)[:60]!r}"
+        )
+    declared = _count(meta_path, "global", SAMPLE_COUNT_KEY, glob.get(SAMPLE_COUNT_KEY), default=None)
+
+    captures = meta["captures"]
+    if not captures:
+        raise UserError(f"{meta_path}: no capture segment (the captures list is empty)")
+    starts = []
+    for i, cap in enumerate(captures):
+        s = cap.get("core:sample_start")
+        if s is None:
+            raise UserError(f"{meta_path}: capture {i} core:sample_start is missing")
+        starts.append(_count(meta_path, f"capture {i}", "core:sample_start", s))
+    if starts[0] != 0:
+        raise UserError(f"{meta_path}: the first capture starts at sample {starts[0]}, not 0")
+    if any(b <= a for a, b in zip(starts, starts[1:])):
+        raise UserError(f"{meta_path}: capture sample_start values do not increase: {starts[:6]}")
+
+    first = captures[0]
+    center = first.get("core:frequency")
+    center_hz = None if center is None else check_center_freq(center, f"{meta_path}: capture 0 core:frequency")
+    times: list[np.datetime64 | None] = []
+    for i, cap in enumerate(captures):
+        if cap.get("core:datetime") is None:
+            times.append(None)
+            continue
+        try:
+            times.append(parse_iso_utc(cap["core:datetime"]))
+        except UserError as exc:
+            raise UserError(f"{meta_path}: capture {i} core:datetime {exc}") from None
+    start_time = times[0]
+    for i, cap in enumerate(captures[1:], 1):
+        f = cap.get("core:frequency")
+        if f is not None:
+            f = check_center_freq(f, f"{meta_path}: capture {i} core:frequency")
+        if f is not None and center_hz is not None and f != center_hz:
+            raise UserError(
+                f"{meta_path}: capture {i} retunes to {f:.0f} Hz (capture 0: {center_hz:.0f} Hz); "
+                "recordings with several frequencies are not supported"
+            )
+        t = times[i]
+        if t is not None and start_time is not None:
+            expected_ns = starts[i] * 1e9 / samp_rate
+            got_ns = int((t - start_time) // np.timedelta64(1, "ns"))
+            if abs(got_ns - expected_ns) > max(1000, 1e9 / samp_rate):
+                raise UserError(
+                    f"{meta_path}: capture {i} datetime is {(got_ns - expected_ns) / 1e3:.1f} µs off continuous "
+                    "sampling (a gap in the recording); recordings with gaps are not supported"
+                )
+        if cap.get("core:header_bytes"):
+            raise UserError(f"{meta_path}: capture {i} has core:header_bytes; only a header before the "
+                            "first capture is supported")
+    header = _count(meta_path, "capture 0", "core:header_bytes", first.get("core:header_bytes"))
+
+    annotations = []
+    ann_end = 0
+    previous = 0
+    for i, a in enumerate(meta["annotations"]):
+        s0 = a.get("core:sample_start")
+        if s0 is None:
+            raise UserError(f"{meta_path}: annotation {i} core:sample_start is missing")
+        s0 = _count(meta_path, f"annotation {i}", "core:sample_start", s0)
+        n = _count(meta_path, f"annotation {i}", "core:sample_count", a.get("core:sample_count"), default=None)
+        if s0 < previous:
+            raise UserError(
+                f"{meta_path}: annotations are not sorted by core:sample_start (annotation {i} starts at {s0}, "
+                f"before {previous})"
+            )
+        previous = s0
+        ann_end = max(ann_end, s0 + (n or 0))
+        label, comment = a.get("core:label"), a.get("core:comment")
+        for key, text in (("core:label", label), ("core:comment", comment)):
+            if text is not None and not isinstance(text, str):
+                raise UserError(f"{meta_path}: annotation {i} {key} must be text, got {str(text)[:40]!r}")
+        annotations.append(Annotation(s0, n, label, comment, dict(a)))
+
+    _check_schema(meta_path, meta)
+    return SigmfMetadata(
+        datatype=fmt.name,
+        samp_rate=samp_rate,
+        num_channels=num_channels,
+        center_freq_hz=center_hz,
+        start_time=start_time,
+        capture_starts=tuple(starts),  # type: ignore[arg-type]
+        header_bytes=header,  # type: ignore[arg-type]
+        trailing_bytes=trailing,  # type: ignore[arg-type]
+        dataset=dataset,
+        declared_num_samples=declared,
+        annotations=tuple(annotations),
+        annotations_end=ann_end,
+        global_fields=dict(glob),
+    )
+
+
+def check_metadata_text(text: str | bytes, meta_path: str | Path = "<metadata>") -> SigmfMetadata:
+    """:func:`check_metadata` on the text (or bytes) of a ``.sigmf-meta`` file; one-line UserError if bad."""
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError:
+            raise UserError(f"{meta_path}: not a SigMF metadata file (not UTF-8 text)") from None
+    if text.startswith("\ufeff"):  # a byte-order mark some editors write; JSON itself forbids it
+        text = text[1:]
+    try:
+        meta = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise UserError(f"{meta_path}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
+    except (ValueError, RecursionError) as exc:  # integers of over 4300 digits; nesting too deep
+        kind = "nested too deeply" if isinstance(exc, RecursionError) else str(exc).split(";")[0][:80]
+        raise UserError(f"{meta_path}: not usable JSON ({kind})") from None
+    return check_metadata(meta, meta_path)
+
+
 # --------------------------------------------------------------------------- one stream
 @dataclass
 class SigmfStream:
@@ -122,165 +413,41 @@ class SigmfStream:
         return self.num_samples < self.expected_num_samples or self.partial_bytes > 0
 
 
-def _load_meta_json(meta_path: Path) -> dict[str, Any]:
-    try:
-        text = meta_path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise UserError(f"SigMF metadata file not found: {meta_path}") from None
-    except UnicodeDecodeError:
-        raise UserError(f"{meta_path}: not a SigMF metadata file (not UTF-8 text)") from None
-    try:
-        meta = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise UserError(f"{meta_path}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
-    if not isinstance(meta, dict) or not isinstance(meta.get("global"), dict):
-        raise UserError(f"{meta_path}: not SigMF metadata (no 'global' object)")
-    for section in ("captures", "annotations"):
-        items = meta.setdefault(section, [])
-        if not isinstance(items, list) or not all(isinstance(x, dict) for x in items):
-            raise UserError(f"{meta_path}: '{section}' must be a list of objects")
-    return meta
-
-
-def _number(meta_path: Path, where: str, key: str, value: Any, *, positive: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value):
-        raise UserError(f"{meta_path}: {where} {key} must be a number, got {value!r}")
-    if positive and value <= 0:
-        raise UserError(f"{meta_path}: {where} {key} must be positive, got {value!r}")
-    return float(value)
-
-
-def _count(meta_path: Path, where: str, key: str, value: Any, default: int | None = 0) -> int | None:
-    """A non-negative integer field (None/absent gives ``default``)."""
-    if value is None:
-        return default
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise UserError(f"{meta_path}: {where} {key} must be a non-negative integer, got {value!r}")
-    return value
-
-
 def read_stream(meta_path: Path) -> SigmfStream:
     """Parse one SigMF metadata file and size its data file; UserError on missing or inconsistent fields."""
     meta_path = Path(meta_path)
-    meta = _load_meta_json(meta_path)
     try:
-        handle = SigMFFile(metadata=meta, skip_checksum=True)
-    except (SigMFError, ValueError, TypeError, KeyError) as exc:
-        raise UserError(f"{meta_path}: invalid SigMF metadata: {exc}") from None
-    glob = handle.get_global_info()
-
-    datatype = glob.get("core:datatype")
-    if datatype is None:
-        raise UserError(f"{meta_path}: global core:datatype is missing")
-    if not str(datatype).lower().startswith("c"):
-        raise UserError(
-            f"{meta_path}: unsupported datatype {datatype!r}: only complex (I/Q) samples can be decoded"
-        )
-    try:
-        fmt = sample_format(str(datatype))
-    except UserError as exc:
-        raise UserError(f"{meta_path}: {exc}") from None
-    if "core:sample_rate" not in glob:
-        raise UserError(f"{meta_path}: global core:sample_rate is missing")
-    samp_rate = _number(meta_path, "global", "core:sample_rate", glob["core:sample_rate"], positive=True)
-    num_channels = glob.get("core:num_channels", 1)
-    if isinstance(num_channels, bool) or not isinstance(num_channels, int) or num_channels < 1:
-        raise UserError(f"{meta_path}: global core:num_channels must be a positive integer, got {num_channels!r}")
-    if num_channels > 2:
-        raise UserError(
-            f"{meta_path}: {num_channels} channels per sample; only 1 or 2 (X, Y) are supported"
-        )
-
-    captures = handle.get_captures()
-    if not captures:
-        raise UserError(f"{meta_path}: no capture segment (the captures list is empty)")
-    starts = []
-    for i, cap in enumerate(captures):
-        s = cap.get("core:sample_start")
-        if isinstance(s, bool) or not isinstance(s, int) or s < 0:
-            raise UserError(f"{meta_path}: capture {i} core:sample_start must be a non-negative integer, got {s!r}")
-        starts.append(s)
-    if starts[0] != 0:
-        raise UserError(f"{meta_path}: the first capture starts at sample {starts[0]}, not 0")
-    if any(b <= a for a, b in zip(starts, starts[1:])):
-        raise UserError(f"{meta_path}: capture sample_start values do not increase: {starts}")
-
-    first = captures[0]
-    center = first.get("core:frequency")
-    center_hz = None if center is None else _number(meta_path, "capture 0", "core:frequency", center)
-    start_time = None
-    if first.get("core:datetime") is not None:
-        try:
-            start_time = parse_utc(str(first["core:datetime"]))
-        except UserError as exc:
-            raise UserError(f"{meta_path}: capture 0 core:datetime: {exc}") from None
-    for i, cap in enumerate(captures[1:], 1):
-        f = cap.get("core:frequency")
-        if f is not None:
-            f = _number(meta_path, f"capture {i}", "core:frequency", f)
-        if f is not None and center_hz is not None and f != center_hz:
-            raise UserError(
-                f"{meta_path}: capture {i} retunes to {float(f):.0f} Hz (capture 0: {center_hz:.0f} Hz); "
-                "recordings with several frequencies are not supported"
-            )
-        if cap.get("core:datetime") is not None and start_time is not None:
-            try:
-                t = parse_utc(str(cap["core:datetime"]))
-            except UserError as exc:
-                raise UserError(f"{meta_path}: capture {i} core:datetime: {exc}") from None
-            expected_ns = round(starts[i] * 1e9 / samp_rate)
-            got_ns = int((t - start_time) // np.timedelta64(1, "ns"))
-            if abs(got_ns - expected_ns) > max(1000, 1e9 / samp_rate):
-                raise UserError(
-                    f"{meta_path}: capture {i} datetime is {(got_ns - expected_ns) / 1e3:.1f} µs off continuous "
-                    "sampling (a gap in the recording); recordings with gaps are not supported"
-                )
-        if cap.get("core:header_bytes"):
-            raise UserError(f"{meta_path}: capture {i} has core:header_bytes; only a header before the "
-                            "first capture is supported")
+        raw = meta_path.read_bytes()
+    except FileNotFoundError:
+        raise UserError(f"SigMF metadata file not found: {meta_path}") from None
+    except IsADirectoryError:
+        raise UserError(f"SigMF metadata {meta_path} is a directory, not a file") from None
+    except OSError as exc:
+        raise UserError(f"cannot read the SigMF metadata {meta_path}: {exc.strerror or exc}") from None
+    info = check_metadata_text(raw, meta_path)
 
     # data file
-    dataset = glob.get("core:dataset")
-    if dataset is not None and (not isinstance(dataset, str) or not dataset or "/" in dataset or "\\" in dataset):
-        raise UserError(f"{meta_path}: global core:dataset must name a file beside the metadata, got {dataset!r}")
     try:
-        data_path = sigmf.sigmffile.get_dataset_filename_from_metadata(meta_path, meta)
+        data_path = sigmf.sigmffile.get_dataset_filename_from_metadata(meta_path, {"global": info.global_fields})
     except SigMFError as exc:
         raise UserError(f"{meta_path}: {exc}") from None
     if data_path is None:
         expected = strip_sigmf_ext(meta_path).with_name(strip_sigmf_ext(meta_path).name + DATA_EXT)
         raise UserError(f"{meta_path}: data file not found (expected {expected})")
     data_path = Path(data_path)
-    header = _count(meta_path, "capture 0", "core:header_bytes", first.get("core:header_bytes"))
-    trailing = _count(meta_path, "global", "core:trailing_bytes", glob.get("core:trailing_bytes"))
+    header, trailing = info.header_bytes, info.trailing_bytes
     size = data_path.stat().st_size
     usable = size - header - trailing
     if usable < 0:
         raise UserError(
             f"{data_path}: {size} bytes, but the metadata skips {header} header and {trailing} trailing bytes"
         )
-    stride = fmt.sample_bytes * num_channels
+    stride = sample_format(info.datatype).sample_bytes * info.num_channels
     num_samples, partial = divmod(usable, stride)
 
-    annotations = []
-    ann_end = 0
-    for a in handle.get_annotations():
-        s0 = a.get("core:sample_start")
-        if isinstance(s0, bool) or not isinstance(s0, int) or s0 < 0:
-            raise UserError(f"{meta_path}: an annotation has core:sample_start {s0!r}")
-        n = a.get("core:sample_count")
-        if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 0):
-            raise UserError(f"{meta_path}: an annotation has core:sample_count {n!r}")
-        ann_end = max(ann_end, s0 + (n or 0))
-        annotations.append(
-            Annotation(s0, n, a.get("core:label"), a.get("core:comment"), dict(a))
-        )
-
     expected, reason = num_samples, ""
-    declared = glob.get(SAMPLE_COUNT_KEY)
+    declared = info.declared_num_samples
     if declared is not None:
-        if isinstance(declared, bool) or not isinstance(declared, int) or declared < 0:
-            raise UserError(f"{meta_path}: {SAMPLE_COUNT_KEY} must be a non-negative integer, got {declared!r}")
         if declared > num_samples:
             expected, reason = declared, f"{SAMPLE_COUNT_KEY} = {declared}"
         elif declared < num_samples:
@@ -288,28 +455,29 @@ def read_stream(meta_path: Path) -> SigmfStream:
                 f"{data_path}: holds {num_samples} samples, more than the {declared} its metadata declares",
                 stacklevel=3,
             )
-    if ann_end > expected:
-        expected, reason = ann_end, f"an annotation ends at sample {ann_end}"
-    if starts[-1] >= expected and starts[-1] > 0:
-        expected, reason = starts[-1] + 1, f"a capture starts at sample {starts[-1]}"
+    if info.annotations_end > expected:
+        expected, reason = info.annotations_end, f"an annotation ends at sample {info.annotations_end}"
+    last_start = info.capture_starts[-1]
+    if last_start >= expected and last_start > 0:
+        expected, reason = last_start + 1, f"a capture starts at sample {last_start}"
     if partial and expected == num_samples:
         reason = f"{partial} stray bytes after the last whole {stride}-byte sample"
 
     return SigmfStream(
         meta_path=meta_path,
         data_path=data_path,
-        datatype=fmt.name,
-        samp_rate=samp_rate,
-        num_channels=num_channels,
-        center_freq_hz=center_hz,
-        start_time=start_time,
+        datatype=info.datatype,
+        samp_rate=info.samp_rate,
+        num_channels=info.num_channels,
+        center_freq_hz=info.center_freq_hz,
+        start_time=info.start_time,
         offset_bytes=header,
         num_samples=int(num_samples),
         expected_num_samples=int(expected),
         expected_reason=reason,
         partial_bytes=int(partial),
-        annotations=tuple(annotations),
-        global_fields=dict(glob),
+        annotations=info.annotations,
+        global_fields=info.global_fields,
     )
 
 
@@ -321,7 +489,7 @@ def _check_truncation(stream: SigmfStream, allow_truncated: bool) -> None:
         f"but the metadata says {stream.expected_num_samples} ({stream.expected_reason})"
     )
     if not allow_truncated:
-        raise UserError(msg + "; pass allow_truncated=True (--allow-truncated) to read what is there")
+        raise UserError(msg + "; open_recording(…, allow_truncated=True) reads what is there")
     warn_truncated(msg + f"; reading the {stream.num_samples} whole samples")
 
 
@@ -446,7 +614,7 @@ def open_pair(
             f"{sy.num_samples} ({sy.data_path.name})"
         )
         if not allow_truncated:
-            raise UserError(msg + "; pass allow_truncated=True (--allow-truncated) to read the common part")
+            raise UserError(msg + "; open_recording(…, allow_truncated=True) reads the common part")
         warn_truncated(msg + f"; reading the first {n} samples of both")
     if sx.center_freq_hz is None and sy.center_freq_hz is not None:
         sx.center_freq_hz = sy.center_freq_hz
