@@ -177,3 +177,34 @@ def test_pus_packets_built_and_reassembled_keep_their_pec():
     _, _, out = _reassemble(_parse(raws))
     assert [p.raw for p in out if not p.is_idle] == pkts
     assert all(pec_ok(p) for p in out if not p.is_idle)
+
+
+def _ledger_balanced(s, in_progress=0):
+    return s.data_octets == (s.packet_octets + s.idle_octets + s.lost_octets + s.skipped_octets
+                             + s.partial_octets_at_end + in_progress)
+
+
+def test_flush_counts_the_unfinished_packet():
+    pkts = [build_packet(256, bytes([i]) * 1500, sequence_count=i) for i in range(4)]
+    framer = PacketFramer(vcid=1)
+    raws = list(framer.frames(pkts))  # no flush: the last packet is cut by the end of the stream
+    _, asms, out = _reassemble(_parse(raws))
+    a = asms[1]
+    held = 4 * 1506 - len(raws) * framer.data_field_length
+    assert held > 0 and [p.sequence_count for p in out] == [0, 1, 2]
+    assert a.in_progress == 1506 - held
+    assert a.flush() == 1506 - held
+    assert a.in_progress == 0
+    assert a.stats.partial_packets_at_end == 1 and a.stats.partial_octets_at_end == 1506 - held
+    assert a.flush() == 0 and a.stats.partial_packets_at_end == 1  # a second end adds nothing
+    assert _ledger_balanced(a.stats)
+
+
+@pytest.mark.parametrize("path", REAL_FRAME_FILES, ids=lambda p: p.name[17:])
+def test_every_data_octet_is_accounted_for(path):
+    _, asms, _ = _reassemble(read_frames(path))
+    for a in asms.values():
+        assert _ledger_balanced(a.stats, a.in_progress)
+        a.flush()
+        assert _ledger_balanced(a.stats) and a.in_progress == 0
+        assert a.stats.data_octets > 0

@@ -14,7 +14,7 @@ from heradecode.ccsds.tmframe import read_frames
 from heradecode.errors import UserError
 from heradecode.fec.crc import append_fecf
 from heradecode.products.telemetry import TelemetryProcessor
-from tests.conftest import HIGH, LOW_2, REAL_FRAME_FILES
+from tests.conftest import HIGH, LOW_1, LOW_2, REAL_FRAME_FILES
 
 SUMMARY_KEYS = {"frames_total", "spacecraft_ids", "frames_by_vc", "vc_counter_gaps", "packets_by_apid",
                 "packets_lost", "length_mismatches", "pus_by_service", "crc_failures"}
@@ -162,3 +162,102 @@ def test_arbitrary_input_never_raises(chunks, seed):
         tp.feed(real[int(rng.integers(len(real)))])
     d = tp.summary().to_dict()
     assert d["frames_total"] == 2 * len(chunks)
+
+
+# -- issue #11: repeated frames (finding 3) and unfinished packets at the end (finding 4) -----------
+def _packet_list(tp):
+    return [(p.packet.vcid, p.packet.raw) for p in tp.packets]
+
+
+def _first_packet_frame(raws, vcid):
+    """Index of a frame of ``vcid`` (after the first 20) that completes packets."""
+    tp = TelemetryProcessor()
+    for i, r in enumerate(raws):
+        if tp.feed(r) and i >= 20 and (r[1] >> 1) & 7 == vcid:
+            return i
+    raise AssertionError("no such frame")
+
+
+@pytest.mark.parametrize("vcid", [1, 3])
+def test_repeated_real_frame_is_counted_and_emits_nothing(vcid):
+    raws = _raw_frames(HIGH)[:200]
+    k = _first_packet_frame(raws, vcid)
+    clean = TelemetryProcessor(keep_packets=True)
+    clean.feed_many(raws)
+    tp = TelemetryProcessor(keep_packets=True)
+    for i, r in enumerate(raws):
+        out = tp.feed(r)
+        if i == k:
+            assert out
+            assert tp.feed(r) == []  # the same frame again, straight after
+    assert _packet_list(tp) == _packet_list(clean)
+    d, c = tp.summary().to_dict(), clean.summary().to_dict()
+    assert d["duplicate_frames"] == 1 and d["duplicate_frames_by_vc"] == {str(vcid): 1}
+    assert c["duplicate_frames"] == 0 and c["duplicate_frames_by_vc"] == {}
+    for key in ("packets_lost", "mc_counter_gaps", "vc_counter_gaps", "vc_frames_missing", "frames_by_vc",
+                "packets_by_apid", "length_mismatches"):
+        assert d[key] == c[key], key
+    assert d["frames_total"] == c["frames_total"] + 1
+    assert d["frames_total"] == (d["frames_accepted"] + d["duplicate_frames"] + d["crc_failures"]
+                                 + d["wrong_scid"] + d["bad_version"] + d["malformed_frames"])
+    assert "duplicate frames: 1" in tp.summary().format_text()
+
+
+def test_frames_repeated_a_few_frames_later_give_no_repeated_packets():
+    raws = _raw_frames(HIGH)[:120]
+    clean = TelemetryProcessor(keep_packets=True)
+    clean.feed_many(raws)
+    # A B C B C D: frames 50..59 then 55..59 again, then the rest, as when overlapping segments are joined
+    stream = raws[:60] + raws[55:60] + raws[60:]
+    tp = TelemetryProcessor(keep_packets=True)
+    tp.feed_many(stream)
+    assert _packet_list(tp) == _packet_list(clean)
+    d, c = tp.summary().to_dict(), clean.summary().to_dict()
+    assert d["duplicate_frames"] == 5
+    assert d["packets_lost"] == c["packets_lost"] and d["mc_counter_gaps"] == c["mc_counter_gaps"]
+    assert d["vc_counter_gaps"] == c["vc_counter_gaps"]
+
+
+def test_duplicates_are_not_written_to_vc_files(tmp_path):
+    raws = _raw_frames(LOW_1)
+    with TelemetryProcessor(out_dir=tmp_path) as tp:
+        tp.feed_many(raws + raws[-3:])
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["duplicate_frames"] == 3
+    assert (tmp_path / "vc1.u8").stat().st_size + (tmp_path / "vc7.u8").stat().st_size == 1113 * len(raws)
+
+
+def test_unfinished_packets_at_the_end_are_counted_on_the_real_file():
+    tp = TelemetryProcessor()
+    tp.feed_many(_raw_frames(HIGH))
+    before = tp.summary().to_dict()
+    assert before["partial_packets_at_end"] == {} and before["data_field_octets"]["in_progress"] == 105 + 191
+    tp.finish()
+    d = tp.summary().to_dict()
+    assert d["partial_packets_at_end"] == {"1": 1, "3": 1}
+    assert d["partial_octets_at_end"] == {"1": 191, "3": 105}
+    o = d["data_field_octets"]
+    assert o["in_progress"] == 0 and o["partial_at_end"] == 296
+    assert o["total"] == o["in_packets"] + o["idle"] + o["lost"] + o["skipped"] + o["partial_at_end"]
+    text = tp.summary().format_text()
+    assert "unfinished at end: VC 1: 1 packet (191 octets), VC 3: 1 packet (105 octets)" in text
+    tp.finish()  # ending twice changes nothing
+    assert tp.summary().to_dict() == d
+
+
+def test_close_ends_the_stream_and_summary_json_has_the_partials(tmp_path):
+    with TelemetryProcessor(out_dir=tmp_path) as tp:
+        tp.feed_many(_raw_frames(HIGH))
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["partial_octets_at_end"] == {"1": 191, "3": 105}
+
+
+def test_data_field_octets_balance_on_real_files():
+    for path in REAL_FRAME_FILES:
+        tp = TelemetryProcessor()
+        tp.feed_many(_raw_frames(path))
+        tp.finish()
+        o = tp.summary().to_dict()["data_field_octets"]
+        n = path.stat().st_size // 1113
+        assert o["total"] == n * (1113 - 10)  # every frame carries an OCF: 1103 data octets each
+        assert o["total"] == o["in_packets"] + o["idle"] + o["lost"] + o["skipped"] + o["partial_at_end"]

@@ -58,3 +58,49 @@ def test_real_counts_and_gaps_match_numpy(path):
         assert d.vc_frames_missing[int(v)] == int(np.sum(np.where(steps > 1, steps - 1, 0)))
     mc_steps = np.diff(a[:, 2]) % 256
     assert d.mc_gaps == int(np.count_nonzero(mc_steps != 1))
+
+
+# -- duplicates (issue #11, finding 3) ----------------------------------------------------------
+def _data_frame(vcid, mc, vc, fill):
+    return parse_frame(build_frame(bytes([fill]) * 20, scid=181, vcid=vcid, mc_count=mc, vc_count=vc,
+                                   first_header_pointer=0x7FF), has_fecf=False)
+
+
+def test_exact_repeat_is_a_duplicate_not_a_gap():
+    d = VirtualChannelDemux()
+    a = _frame(1, 0, 5)
+    d.feed(a)
+    e = d.feed(_frame(1, 0, 5))  # the same frame again (equal content, parsed anew)
+    assert e.duplicate and not e.repeat and not e.discontinuity and e.mc_gap == 0 and e.vc_gap == 0
+    nxt = d.feed(_frame(1, 1, 6))
+    assert not nxt.duplicate and nxt.mc_gap == 0 and nxt.vc_gap == 0
+    assert d.duplicate_frames == {1: 1}
+    assert d.frames_by_vc == {1: 2} and d.mc_gaps == 0 and d.vc_gaps[1] == 0 and d.vc_repeats[1] == 0
+
+
+def test_repeat_a_few_frames_later_is_a_duplicate():
+    # A B C B C D on two VCs: the late copies of B and C are duplicates, no gap is counted anywhere.
+    seq = [(1, 0, 10), (3, 1, 0), (1, 2, 11), (3, 1, 0), (1, 2, 11), (3, 3, 1)]
+    d = VirtualChannelDemux()
+    ev = [d.feed(_frame(*s)) for s in seq]
+    assert [e.duplicate for e in ev] == [False, False, False, True, True, False]
+    assert not any(e.discontinuity or e.mc_gap for e in ev)
+    assert d.duplicate_frames == {3: 1, 1: 1}
+    assert d.mc_gaps == 0 and sum(d.vc_gaps.values()) == 0
+
+
+def test_same_counters_other_content_is_not_a_duplicate():
+    d = VirtualChannelDemux()
+    d.feed(_data_frame(1, 0, 5, 0xAA))
+    e = d.feed(_data_frame(1, 0, 5, 0xBB))
+    assert not e.duplicate and e.repeat and e.discontinuity
+    assert sum(d.duplicate_frames.values()) == 0
+
+
+def test_duplicate_window_is_bounded():
+    d = VirtualChannelDemux(duplicate_window_frames=8)
+    for c in range(40):
+        d.feed(_frame(2, c, c))
+    assert len(d._recent_keys) == 8
+    assert d.feed(_frame(2, 38, 38)).duplicate  # still in the window
+    assert not d.feed(_frame(2, 20, 20)).duplicate  # forgotten: an old frame counts as out of sequence

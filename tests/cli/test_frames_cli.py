@@ -1,8 +1,15 @@
 """The ``heradecode frames`` command."""
 
+import contextlib
+import io
 import json
 import subprocess
 import sys
+import tempfile
+from pathlib import Path
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from heradecode.cli import main
 from tests.conftest import HIGH, LOW_1, LOW_2
@@ -79,3 +86,45 @@ def test_bad_scid_option_is_rejected(capsys):
     r = subprocess.run([sys.executable, "-m", "heradecode", "frames", str(LOW_1), "--scid", "xyz"],
                        capture_output=True, text=True)
     assert r.returncode == 2 and "not a spacecraft ID" in r.stderr
+
+
+def test_duplicates_and_unfinished_packets_are_reported(tmp_path, capsys):
+    # issue #11 findings 3 and 4: a frame repeated by a merge, and the packets cut by the end of the file
+    data = HIGH.read_bytes()
+    frames = [data[i:i + 1113] for i in range(0, 1113 * 100, 1113)]
+    path = tmp_path / "merged.u8"
+    path.write_bytes(b"".join(frames[:60] + frames[58:60] + frames[60:]))
+    assert main(["frames", str(path), "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["duplicate_frames"] == 2 and sum(d["duplicate_frames_by_vc"].values()) == 2
+    assert d["partial_packets_at_end"] and sum(d["partial_octets_at_end"].values()) > 0
+    o = d["data_field_octets"]
+    assert o["in_progress"] == 0
+    assert o["total"] == o["in_packets"] + o["idle"] + o["lost"] + o["skipped"] + o["partial_at_end"]
+    assert main(["frames", str(HIGH)]) == 0
+    out = capsys.readouterr().out
+    assert "unfinished at end: VC 1: 1 packet (191 octets), VC 3: 1 packet (105 octets)" in out
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(0, 2300), st.integers(1, 60), st.lists(st.tuples(st.integers(0, 10**6), st.integers(0, 7)),
+                                                        max_size=20), st.integers(0, 1112), st.booleans())
+def test_mutated_frame_files(start, n_frames, flips, tail, repeat):
+    # bit flips anywhere (headers included), a repeated block of frames, a cut last frame: always exit 0
+    data = bytearray(HIGH.read_bytes()[1113 * start:1113 * (start + n_frames)])
+    for pos, bit in flips:
+        data[pos % len(data)] ^= 1 << bit
+    if repeat:
+        data += data[-1113 * 3:]
+    data += bytes(data[:tail])
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "mutated.u8"
+        path.write_bytes(bytes(data))
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
+            assert main(["frames", str(path), "--json", "--scid", "any"]) == 0
+    d = json.loads(out.getvalue())
+    assert d["frames_total"] == len(data) // 1113 and d["trailing_bytes"] == len(data) % 1113
+    o = d["data_field_octets"]
+    assert o["in_progress"] == 0
+    assert o["total"] == o["in_packets"] + o["idle"] + o["lost"] + o["skipped"] + o["partial_at_end"]

@@ -92,8 +92,8 @@ def parse_pus_tm(packet: SpacePacket | bytes, layout: PusTmLayout = HERA.pus_tm)
             return None
         coarse_n, fine_n = cuc
         pos += 1
-        if len(raw) < pos + coarse_n + fine_n:
-            return None
+        if len(raw) < pos + coarse_n + fine_n + layout.spare_octets:
+            return None  # the time the P-field announces leaves no room for the rest of the header
     coarse = _uint(raw, pos, coarse_n)
     fine = _uint(raw, pos + coarse_n, fine_n)
     pos += coarse_n + fine_n + layout.spare_octets

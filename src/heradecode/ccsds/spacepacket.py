@@ -21,7 +21,24 @@ Its rules:
   (idle data only) carries nothing;
 * a pointer beyond the data field, or a packet header with a version other
   than 0 or a length beyond ``max_packet_length``, is counted and reassembly
-  resyncs at the next pointer.
+  resyncs at the next pointer;
+* :meth:`PacketAssembler.flush` ends the stream: the unfinished packet held
+  then is counted (``partial_packets_at_end``, ``partial_octets_at_end``) and
+  dropped.
+
+Nothing is dropped silently.  Every octet of every data field fed is counted
+in exactly one place of the octet ledger in :class:`AssemblerStats`::
+
+    data_octets = packet_octets + idle_octets + lost_octets + skipped_octets
+                  + partial_octets_at_end + in_progress
+
+``packet_octets``: in an emitted packet; ``idle_octets``: the data field of an
+idle-only frame; ``lost_octets``: the beginning of a packet discarded at a
+counter gap, an impossible pointer or a length mismatch; ``skipped_octets``:
+octets that cannot be given to a packet (before the first pointer at the start
+or after a resync, the data field of a frame with an impossible pointer, or
+from an implausible packet header to the next pointer); ``in_progress``: held
+for a packet not finished yet (0 after :meth:`PacketAssembler.flush`).
 """
 
 from __future__ import annotations
@@ -115,7 +132,7 @@ def build_packet(apid: int, data: bytes, *, sequence_count: int = 0, sequence_fl
 
 @dataclass
 class AssemblerStats:
-    """Counters of one assembler (or the sum of several)."""
+    """Counters of one assembler (or the sum of several), with the octet ledger of the data fields fed."""
 
     packets: int = 0
     packets_lost: int = 0  # partial packets discarded at a VC counter gap or broken pointer
@@ -123,11 +140,23 @@ class AssemblerStats:
     bad_first_header_pointers: int = 0
     bad_packet_headers: int = 0
     idle_frames: int = 0
+    partial_packets_at_end: int = 0  # unfinished packets held when the stream ended
+    data_octets: int = 0  # octets of all data fields fed
+    packet_octets: int = 0  # ... in emitted packets
+    idle_octets: int = 0  # ... in idle-only frames
+    lost_octets: int = 0  # ... of packets discarded unfinished (gap, bad pointer, length mismatch)
+    skipped_octets: int = 0  # ... not in any packet (unsynced, bad pointer frame, bad header)
+    partial_octets_at_end: int = 0  # ... of the packets unfinished when the stream ended
 
     def add(self, other: "AssemblerStats") -> None:
         """Add another's counters to these."""
         for name in self.__dataclass_fields__:
             setattr(self, name, getattr(self, name) + getattr(other, name))
+
+    def octets_accounted(self) -> int:
+        """Data-field octets in packets, idle, lost, skipped or partial at the end (not the ones in progress)."""
+        return (self.packet_octets + self.idle_octets + self.lost_octets + self.skipped_octets
+                + self.partial_octets_at_end)
 
 
 @dataclass
@@ -139,48 +168,79 @@ class PacketAssembler:
     stats: AssemblerStats = field(default_factory=AssemblerStats)
     _buf: bytearray = field(default_factory=bytearray)
     _frame_index: int = -1  # frame where the packet in progress started
-    _synced: bool = False
+    _synced: bool = False  # invariant: not synced implies an empty buffer
 
     @property
     def in_progress(self) -> int:
         """Octets of an unfinished packet held from earlier frames."""
         return len(self._buf)
 
+    @property
+    def unaccounted_octets(self) -> int:
+        """Data-field octets fed but in no ledger entry and not in progress: always 0."""
+        return self.stats.data_octets - self.stats.octets_accounted() - len(self._buf)
+
     def reset(self, *, lost: bool) -> None:
-        """Drop the packet in progress (counting it as lost when asked) and wait for a pointer."""
-        if lost and self._buf:
-            self.stats.packets_lost += 1
+        """Drop the packet in progress and wait for a pointer; ``lost``: count it as a lost packet (else skipped)."""
+        if self._buf:
+            if lost:
+                self.stats.packets_lost += 1
+                self.stats.lost_octets += len(self._buf)
+            else:
+                self.stats.skipped_octets += len(self._buf)
         self._buf.clear()
         self._synced = False
 
+    def flush(self) -> int:
+        """End of the stream: count the unfinished packet in progress and drop it; return its octets."""
+        n = len(self._buf)
+        if n:
+            self.stats.partial_packets_at_end += 1
+            self.stats.partial_octets_at_end += n
+        self._buf.clear()
+        self._synced = False
+        return n
+
     def feed(self, frame: TMFrame, *, discontinuity: bool = False) -> list[SpacePacket]:
         """Take the next frame of this VC; ``discontinuity`` is True after a VC counter gap."""
+        st = self.stats
+        data = frame.data
+        st.data_octets += len(data)
         if discontinuity:
             self.reset(lost=True)
         fhp = frame.first_header_pointer
-        data = frame.data
         if fhp == FHP_IDLE_ONLY:
-            self.stats.idle_frames += 1
+            st.idle_frames += 1
+            st.idle_octets += len(data)
             return []
         if fhp == FHP_NO_PACKET_START:
             if self._synced:
                 return self._continue(data, frame)
+            st.skipped_octets += len(data)
             return []
         if fhp >= len(data):
-            self.stats.bad_first_header_pointers += 1
+            st.bad_first_header_pointers += 1
             self.reset(lost=True)
+            st.skipped_octets += len(data)
             return []
         out: list[SpacePacket] = []
         if self._synced and self._buf:
             self._buf += data[:fhp]
-            if not self._complete_exactly():
-                self.stats.length_mismatches += 1
-            else:
+            if len(self._buf) >= PRIMARY_HEADER_LEN and not self._header_plausible(
+                    parse_packet_header(self._buf)):
+                st.skipped_octets += len(self._buf)
+            elif self._complete_exactly():
                 out.append(self._emit(bytes(self._buf)))
+            else:
+                st.length_mismatches += 1
+                st.lost_octets += len(self._buf)
             self._buf.clear()
         elif self._synced and fhp:
             # The last packet ended with the previous frame: nothing may precede the pointer.
-            self.stats.length_mismatches += 1
+            st.length_mismatches += 1
+            st.lost_octets += fhp
+        else:
+            st.skipped_octets += fhp  # octets before the first pointer: a packet that started earlier
         self._synced = True
         out.extend(self._split(data, fhp, frame))
         return out
@@ -196,6 +256,7 @@ class PacketAssembler:
         if not self._buf:
             # The previous packet ended exactly at a frame end, yet no packet starts here.
             self.stats.bad_first_header_pointers += 1
+            self.stats.skipped_octets += len(data)
             self._synced = False
             return []
         self._buf += data
@@ -211,7 +272,9 @@ class PacketAssembler:
         if len(self._buf) > need:
             # A packet ended inside a frame that says no packet starts in it.
             self.stats.length_mismatches += 1
-            self.reset(lost=False)
+            self.stats.lost_octets += len(self._buf)
+            self._buf.clear()
+            self._synced = False
             return []
         pkt = self._emit(bytes(self._buf))
         self._buf.clear()
@@ -234,6 +297,7 @@ class PacketAssembler:
                 break
             hdr = parse_packet_header(data[pos : pos + PRIMARY_HEADER_LEN])
             if not self._header_plausible(hdr):
+                self.stats.skipped_octets += n - pos
                 self._synced = False
                 break
             end = pos + hdr.packet_length
@@ -248,6 +312,7 @@ class PacketAssembler:
     def _emit(self, raw: bytes, frame_index: int | None = None) -> SpacePacket:
         hdr = parse_packet_header(raw)
         self.stats.packets += 1
+        self.stats.packet_octets += len(raw)
         return SpacePacket(
             version=hdr.version,
             packet_type=hdr.packet_type,

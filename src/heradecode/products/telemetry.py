@@ -5,6 +5,28 @@
 reception order.  Frames that fail their FECF, have the wrong version or
 another spacecraft's ID are counted and kept out of the packet layer; nothing
 raises on bad data.
+
+Duplicates: a frame that is an exact copy of one of the last 64 distinct frames
+(same VCID, MC and VC counts and octets, see :mod:`heradecode.ccsds.vcdemux`)
+is counted in ``duplicate_frames`` (per VC in ``duplicate_frames_by_vc``) and
+otherwise ignored: no packets, no counter gap, not written to ``vc<N>.u8``.
+
+The end of the stream: :meth:`TelemetryProcessor.finish` (also done by
+:meth:`~TelemetryProcessor.close` and the ``with`` block) counts the packets
+left unfinished per VC (``partial_packets_at_end``, ``partial_octets_at_end``).
+
+Frame accounting (always true)::
+
+    frames_total = frames_accepted + duplicate_frames + crc_failures + wrong_scid
+                   + bad_version + malformed_frames,   frames_accepted = sum(frames_by_vc)
+
+Octet accounting of the data fields given to packet reassembly
+(``data_field_octets`` in the summary; ``in_progress`` is 0 after ``finish``)::
+
+    total = in_packets + idle + lost + skipped + partial_at_end + in_progress
+
+In-process fuzzing entry point: :func:`process_frames` (a fresh processor, the
+stream ended, the summary returned).
 """
 
 from __future__ import annotations
@@ -85,6 +107,9 @@ def _str_keys(counter: dict) -> dict[str, int]:
     return {str(k): int(v) for k, v in sorted(counter.items())}
 
 
+OCTET_LEDGER_KEYS = ("total", "in_packets", "idle", "lost", "skipped", "partial_at_end", "in_progress")
+
+
 @dataclass
 class TelemetrySummary:
     """Counts of everything seen; ``to_dict`` gives the summary.json schema (string keys)."""
@@ -110,8 +135,17 @@ class TelemetrySummary:
     bad_version: int = 0
     malformed_frames: int = 0
     trailing_bytes: int = 0
+    duplicate_frames_by_vc: Counter = field(default_factory=Counter)  # exact copies of recent frames
+    partial_packets_at_end: Counter = field(default_factory=Counter)  # per VC, set by finish()
+    partial_octets_at_end: Counter = field(default_factory=Counter)
+    data_field_octets: dict[str, int] = field(default_factory=lambda: dict.fromkeys(OCTET_LEDGER_KEYS, 0))
     last_clcw: dict[str, Any] | None = None
     mission: str = HERA.name
+
+    @property
+    def duplicate_frames(self) -> int:
+        """Frames that were exact copies of a recent frame, all VCs."""
+        return sum(self.duplicate_frames_by_vc.values())
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict; integer keys written as strings."""
@@ -139,6 +173,11 @@ class TelemetrySummary:
             "bad_version": self.bad_version,
             "malformed_frames": self.malformed_frames,
             "trailing_bytes": self.trailing_bytes,
+            "duplicate_frames": self.duplicate_frames,
+            "duplicate_frames_by_vc": _str_keys(self.duplicate_frames_by_vc),
+            "partial_packets_at_end": _str_keys(self.partial_packets_at_end),
+            "partial_octets_at_end": _str_keys(self.partial_octets_at_end),
+            "data_field_octets": dict(self.data_field_octets),
             "last_clcw": self.last_clcw,
         }
 
@@ -149,20 +188,30 @@ class TelemetrySummary:
         scids = ", ".join(f"{k} (0x{int(k):03X}): {v}" for k, v in d["spacecraft_ids"].items()) or "none"
         lines.append(f"  spacecraft IDs   {scids}")
         problems = [(k, d[k]) for k in ("crc_failures", "wrong_scid", "bad_version", "malformed_frames",
-                                        "trailing_bytes") if d[k]]
+                                        "trailing_bytes", "duplicate_frames") if d[k]]
         if problems:
             lines.append("  rejected         " + ", ".join(f"{k.replace('_', ' ')}: {v}" for k, v in problems))
         lines.append("  virtual channels")
-        lines.append("    VC  name        frames  counter gaps  frames missing")
-        for vc in sorted(self.frames_by_vc):
-            lines.append(f"    {vc:>2}  {mission.vc_name(vc):<10}  {self.frames_by_vc[vc]:>6}  "
-                         f"{self.vc_counter_gaps.get(vc, 0):>12}  {self.vc_frames_missing.get(vc, 0):>14}")
+        lines.append("    VC  name        frames  counter gaps  frames missing  duplicates")
+        for vc in sorted(set(self.frames_by_vc) | set(self.duplicate_frames_by_vc)):
+            lines.append(f"    {vc:>2}  {mission.vc_name(vc):<10}  {self.frames_by_vc.get(vc, 0):>6}  "
+                         f"{self.vc_counter_gaps.get(vc, 0):>12}  {self.vc_frames_missing.get(vc, 0):>14}  "
+                         f"{self.duplicate_frames_by_vc.get(vc, 0):>10}")
         lines.append(f"    master channel counter gaps: {self.mc_counter_gaps}")
         lines.append(f"  packets          {d['packets_total']} complete, {self.packets_lost} lost at gaps, "
                      f"{self.length_mismatches} length mismatches, {self.pec_failures} PEC failures")
         if self.bad_first_header_pointers or self.bad_packet_headers:
             lines.append(f"                   {self.bad_first_header_pointers} bad first header pointers, "
                          f"{self.bad_packet_headers} bad packet headers")
+        if self.partial_packets_at_end:
+            ends = ", ".join(f"VC {vc}: {n} packet{'s' if n != 1 else ''} ({self.partial_octets_at_end[vc]} octets)"
+                             for vc, n in sorted(self.partial_packets_at_end.items()) if n)
+            lines.append(f"                   unfinished at end: {ends}")
+        o = self.data_field_octets
+        if o["total"]:
+            held = f", {o['in_progress']} in progress" if o["in_progress"] else ""
+            lines.append(f"  data octets      {o['total']}: {o['in_packets']} in packets, {o['idle']} idle, "
+                         f"{o['lost']} lost, {o['skipped']} skipped, {o['partial_at_end']} unfinished at end{held}")
         if self.packets_by_apid:
             lines.append("    APID   packets")
             for apid, n in sorted(self.packets_by_apid.items()):
@@ -244,8 +293,11 @@ class TelemetryProcessor:
         if self.scid is not None and frame.scid != self.scid:
             st.wrong_scid += 1
             return []
-        st.frames_accepted += 1
         event = self.demux.feed(frame)
+        if event.duplicate:
+            st.duplicate_frames_by_vc[frame.vcid] = self.demux.duplicate_frames[frame.vcid]
+            return []
+        st.frames_accepted += 1
         st.frames_by_vc[frame.vcid] = self.demux.frames_by_vc[frame.vcid]
         st.vc_counter_gaps[frame.vcid] = self.demux.vc_gaps[frame.vcid]
         st.vc_frames_missing[frame.vcid] = self.demux.vc_frames_missing[frame.vcid]
@@ -290,6 +342,17 @@ class TelemetryProcessor:
         if self._csv is not None:
             self._csv.writerow(tp.row())
 
+    def finish(self) -> None:
+        """End the stream: count each VC's unfinished packet (partial at end) and drop it.
+
+        Calling it again adds nothing; frames fed afterwards start a new stream
+        (each VC's packets restart at its next first header pointer).
+        """
+        for vcid, a in self.assemblers.items():
+            if a.flush():
+                self.stats.partial_packets_at_end[vcid] = a.stats.partial_packets_at_end
+                self.stats.partial_octets_at_end[vcid] = a.stats.partial_octets_at_end
+
     # -- results ---------------------------------------------------------------
     def summary(self) -> TelemetrySummary:
         """The counts so far (packet-layer counters summed over VCs)."""
@@ -301,6 +364,15 @@ class TelemetryProcessor:
         st.length_mismatches = total.length_mismatches
         st.bad_first_header_pointers = total.bad_first_header_pointers
         st.bad_packet_headers = total.bad_packet_headers
+        st.data_field_octets = {
+            "total": total.data_octets,
+            "in_packets": total.packet_octets,
+            "idle": total.idle_octets,
+            "lost": total.lost_octets,
+            "skipped": total.skipped_octets,
+            "partial_at_end": total.partial_octets_at_end,
+            "in_progress": sum(a.in_progress for a in self.assemblers.values()),
+        }
         if self._last_ocf is not None and not self._last_ocf[0] & 0x80:
             st.last_clcw = asdict(Clcw.from_bytes(self._last_ocf))
         return st
@@ -328,7 +400,8 @@ class TelemetryProcessor:
         return target
 
     def close(self) -> None:
-        """Flush and close the streamed product files; write summary.json when streaming."""
+        """End the stream (:meth:`finish`), close the streamed product files; write summary.json when streaming."""
+        self.finish()
         for fh in self._vc_files.values():
             fh.close()
         self._vc_files.clear()
@@ -344,3 +417,15 @@ class TelemetryProcessor:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def process_frames(frames: Iterable[bytes | TMFrame], **options: Any) -> TelemetrySummary:
+    """Feed frames to a fresh TelemetryProcessor, end the stream and return its summary (fuzzing entry point).
+
+    ``options`` go to :class:`TelemetryProcessor` (not ``out_dir``).  It raises
+    nothing on any frame content: bad frames are counted in the summary.
+    """
+    tp = TelemetryProcessor(**options)
+    tp.feed_many(frames)
+    tp.finish()
+    return tp.summary()
