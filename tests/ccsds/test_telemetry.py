@@ -261,3 +261,20 @@ def test_data_field_octets_balance_on_real_files():
         n = path.stat().st_size // 1113
         assert o["total"] == n * (1113 - 10)  # every frame carries an OCF: 1103 data octets each
         assert o["total"] == o["in_packets"] + o["idle"] + o["lost"] + o["skipped"] + o["partial_at_end"]
+
+
+def test_decode_writer_close_ends_the_stream(tmp_path):
+    # the decode products go through DecodeWriter.close -> TelemetryProcessor.close, which ends the stream
+    from heradecode.products.decodelog import DecodedCodeblock, DecodeWriter
+
+    writer = DecodeWriter(tmp_path)
+    blank = DecodedCodeblock(start_sample=0, unix_time=0.0, polarity=1, sync_score=9.0, sync_reason="test",
+                             esn0_db=0.0, ebn0_db=0.0, iterations=1, crc_ok=False)
+    raws = _raw_frames(HIGH)
+    for raw in raws[-1000:] + raws[-2:]:  # the file's last 1000 frames, the last two of them twice
+        writer.add(blank.with_frame(raw, 181))
+    writer.close({})
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["duplicate_frames"] == 2
+    assert summary["partial_octets_at_end"] == {"1": 191, "3": 105}
+    assert summary["data_field_octets"]["in_progress"] == 0
