@@ -168,7 +168,7 @@ def frames_one(rng: random.Random, i: int) -> bool:
     has the length its header declares; every counter is non-negative.
     """
     frames = _real_run(rng)
-    ref, _ = _packets_of(frames)
+    ref, ref_summary = _packets_of(frames)
     op = rng.choice(["flip", "header", "truncate", "repeat", "drop", "swap", "garbage", "fhp"])
     mutated = [bytearray(f) for f in frames]
     if op == "flip":
@@ -219,8 +219,9 @@ def frames_one(rng: random.Random, i: int) -> bool:
             raise Wrong(f"repeat: {len(got)} packets, intact run gives {len(ref)}")
         if summary.get("duplicate_frames", 0) != len(seq) - len(frames):
             raise Wrong(f"repeat: duplicate_frames {summary.get('duplicate_frames')} for {len(seq) - len(frames)}")
-        if sum(summary.get("vc_counter_gaps", {}).values()) != 0:
-            raise Wrong("repeat: a VC counter gap reported for a repeated frame")
+        for key in ("vc_counter_gaps", "mc_counter_gaps", "packets_lost"):
+            if summary.get(key) != ref_summary.get(key):
+                raise Wrong(f"repeat: {key} {summary.get(key)} where the intact run has {ref_summary.get(key)}")
     if op == "drop" and not _is_subsequence(got, ref):
         raise Wrong("drop: a packet not in the intact run")
     return op in ("repeat", "drop", "swap")

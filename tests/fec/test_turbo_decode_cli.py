@@ -113,3 +113,15 @@ def test_empty_and_bad_files(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["turbo-decode", str(empty), "--rate", "1/5"])
     assert main(["turbo-decode", str(empty), "--iterations", "0"]) == 2
+
+
+def test_unfinished_packets_at_the_end_are_counted(tmp_path, frames, capsys):
+    """turbo-decode ends the telemetry stream: octets of the last, unfinished packets are counted as partial."""
+    soft = _soft_file(tmp_path / "soft.f32", frames)
+    assert main(["turbo-decode", str(soft), "--json"]) == 0
+    tele = json.loads(capsys.readouterr().out)["telemetry"]
+    (tmp_path / "f.u8").write_bytes(b"".join(frames))
+    assert main(["frames", str(tmp_path / "f.u8"), "--json"]) == 0
+    ref = json.loads(capsys.readouterr().out)
+    assert tele["data_field_octets"]["in_progress"] == 0
+    assert tele["partial_octets_at_end"] == ref["partial_octets_at_end"] and sum(ref["partial_octets_at_end"].values())

@@ -148,6 +148,8 @@ def run(args: argparse.Namespace) -> int:
             take(sync.feed(chunk))
         take(sync.flush())
         flush_batch()
+        if telemetry is not None:
+            telemetry.finish()  # unfinished packets at the end are counted, not left in progress
     finally:
         if out_fh is not None:
             out_fh.close()
