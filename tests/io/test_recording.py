@@ -18,6 +18,7 @@ from .conftest import RATE, START, components, expected_complex, write_recording
 
 @pytest.mark.parametrize("datatype", ["ci8", "cu8", "ci16_le", "ci16_be", "ci32_le", "cf32_le", "cf64_le"])
 @pytest.mark.parametrize("channels", [1, 2])
+@pytest.mark.filterwarnings("ignore::heradecode.io.SinglePolarizationWarning")
 def test_values_every_datatype(tmp_path, datatype, channels):
     comps = components(datatype, 257, channels, seed=3)
     meta = write_recording(tmp_path / "r", comps, datatype)

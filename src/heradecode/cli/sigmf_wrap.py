@@ -14,7 +14,7 @@ from pathlib import Path
 
 from heradecode.errors import UserError
 from heradecode.io import sigmffile as sm
-from heradecode.io.raw import raw_polarization
+from heradecode.io.raw import raw_polarization, raw_stem
 from heradecode.io.recording import format_utc, parse_utc, sample_format
 
 DEFAULT_HW = "USRP N321"
@@ -24,12 +24,11 @@ def _meta_for(raw: Path) -> tuple[Path, str | None]:
     """(metadata path, dataset name or None when the raw file already has a SigMF data name)."""
     if raw.name.lower().endswith(sm.DATA_EXT):
         return sm.meta_path_of(raw), None
-    stem = raw.name.rsplit(".", 1)[0] if "." in raw.name else raw.name
-    return raw.with_name(stem + sm.META_EXT), raw.name
+    return raw.with_name(raw_stem(raw)[0] + sm.META_EXT), raw.name
 
 
 def _collection_name(x: Path, y: Path) -> Path:
-    sx = x.name.rsplit(".", 1)[0] if "." in x.name else x.name
+    sx = raw_stem(x)[0]
     m = re.match(r"^(.*?)_?\d*[xX]$", sx)
     base = m.group(1) if m and m.group(1) else sx + "_xy"
     return x.with_name(base + sm.COLLECTION_EXT)

@@ -1,7 +1,9 @@
 """Raw IQ captures without metadata: interleaved I/Q components (int16 little-endian by default).
 
 One file is one channel; two files are the X and Y polarizations (put in X, Y
-order by ``_0x``/``_0y`` name suffixes when present, else as given).  The
+order by ``_0x``/``_0y`` name suffixes when present, else as given).  One
+``…_0x`` file named alone is paired with the ``…_0y`` beside it (and the other
+way round) by :func:`heradecode.io.open_recording`, as SigMF pairs are.  The
 sample rate, centre frequency and start time must be given, since the files
 carry none; ``heradecode sigmf-wrap`` records them once as SigMF metadata.
 """
@@ -16,13 +18,40 @@ from heradecode.errors import UserError
 from heradecode.io.recording import ChannelSource, Recording, parse_utc, sample_format, warn_truncated
 
 _POL_RE = re.compile(r"_\d*([xXyY])$")
+_EXT_RE = re.compile(r"\.[A-Za-z][A-Za-z0-9]{0,7}$")
+_OTHER = {"x": "y", "y": "x", "X": "Y", "Y": "X"}
+
+
+def raw_stem(path: Path) -> tuple[str, str]:
+    """(name without its extension, the extension with its dot or ''); only a short word after the last dot
+    (``.raw``, ``.bin``, ``.cs16``) is an extension, so ``HERA_2024-10-07T16:24:20.353705_0x`` has none."""
+    name = Path(path).name
+    m = _EXT_RE.search(name)
+    return (name[: m.start()], m.group()) if m and m.start() > 0 else (name, "")
+
+
+def _split_polarization(path: Path) -> tuple[str, str, str] | None:
+    """(name before the letter, the letter, the extension) for ``…_0x``/``…_0y`` names, else None."""
+    stem, ext = raw_stem(path)
+    m = _POL_RE.search(stem)
+    if m is None:
+        return None
+    return stem[: m.start(1)], m.group(1), ext
 
 
 def raw_polarization(path: Path) -> str | None:
-    """'X' or 'Y' when the file name (without its last extension) ends in ``_0x``/``_0y``."""
-    stem = path.name.rsplit(".", 1)[0] if "." in path.name else path.name
-    m = _POL_RE.search(stem)
-    return m.group(1).upper() if m else None
+    """'X' or 'Y' when the file name ends in ``_0x``/``_0y`` (before an optional extension)."""
+    parts = _split_polarization(Path(path))
+    return parts[1].upper() if parts else None
+
+
+def raw_partner_of(path: Path) -> Path | None:
+    """The raw file of the other polarization (``…_0y`` for ``…_0x``, same extension), or None if unmarked."""
+    parts = _split_polarization(Path(path))
+    if parts is None:
+        return None
+    head, letter, ext = parts
+    return Path(path).with_name(head + _OTHER[letter] + ext)
 
 
 def open_raw(

@@ -1,4 +1,11 @@
-"""``open_recording``: one entry point for every supported recording layout."""
+"""``open_recording``: one entry point for every supported recording layout.
+
+Pairing rule, the same for SigMF and raw files: a name ending ``_<digits>x``
+or ``_<digits>y`` (before ``.sigmf-meta``/``.sigmf-data`` or a short
+extension such as ``.raw``) is one polarization of a pair, and the file with
+the other letter beside it is its partner.  Whenever the recording opened has
+one channel, one warning line says so: X and Y cannot then be combined.
+"""
 
 from __future__ import annotations
 
@@ -10,8 +17,8 @@ from typing import Any
 
 from heradecode.errors import UserError
 from heradecode.io import sigmffile as sm
-from heradecode.io.raw import open_raw
-from heradecode.io.recording import Recording
+from heradecode.io.raw import open_raw, raw_partner_of, raw_polarization, raw_stem
+from heradecode.io.recording import Recording, SinglePolarizationWarning
 
 PathLike = str | Path
 
@@ -28,13 +35,14 @@ def _as_paths(paths: PathLike | Sequence[PathLike]) -> list[Path]:
 def _wrapping_meta(path: Path) -> Path | None:
     """A SigMF metadata file beside a raw file that names it as its dataset (what sigmf-wrap writes)."""
     candidates = [path.with_name(path.name + sm.META_EXT)]
-    if "." in path.name:
-        candidates.append(path.with_name(path.name.rsplit(".", 1)[0] + sm.META_EXT))
+    stem, ext = raw_stem(path)
+    if ext:
+        candidates.append(path.with_name(stem + sm.META_EXT))
     for meta in candidates:
         if meta.is_file():
             try:
-                ds = json.loads(meta.read_text(encoding="utf-8")).get("global", {}).get("core:dataset")
-            except (json.JSONDecodeError, UnicodeDecodeError, AttributeError):
+                ds = json.loads(meta.read_text(encoding="utf-8-sig")).get("global", {}).get("core:dataset")
+            except (ValueError, RecursionError, AttributeError, OSError):  # not ours; read as raw
                 continue
             if ds == path.name:
                 return meta
@@ -69,8 +77,8 @@ def _classify(path: Path) -> tuple[str, Path]:
 
 def _num_channels(meta: Path) -> int:
     try:
-        n = json.loads(meta.read_text(encoding="utf-8")).get("global", {}).get("core:num_channels", 1)
-    except (json.JSONDecodeError, UnicodeDecodeError, AttributeError):
+        n = json.loads(meta.read_text(encoding="utf-8-sig")).get("global", {}).get("core:num_channels", 1)
+    except (ValueError, RecursionError, AttributeError, OSError):
         return 1  # read_stream reports the real problem
     return n if isinstance(n, int) else 1
 
@@ -87,8 +95,10 @@ def open_recording(
     """Open a recording: a 2-channel SigMF file, an X/Y SigMF pair or collection, or raw I/Q files.
 
     ``paths`` is one path or two.  SigMF may be named by its ``.sigmf-meta``,
-    ``.sigmf-data`` or base name; a lone ``…_0x`` recording is paired with the
-    ``…_0y`` beside it.  Raw files need ``samp_rate`` (samples/s),
+    ``.sigmf-data`` or base name; a lone ``…_0x`` recording, SigMF or raw, is
+    paired with the ``…_0y`` beside it (and the other way round).  A recording
+    of one polarization only (no partner, or a single-channel file) is opened
+    with one SinglePolarizationWarning.  Raw files need ``samp_rate`` (samples/s),
     ``center_freq_hz`` and ``start_time`` (ISO-8601 UTC, datetime64 or UNIX s);
     ``datatype`` defaults to ci16_le.  For SigMF these options fill in or
     override the metadata.  A data file shorter than its metadata raises
@@ -104,7 +114,15 @@ def open_recording(
                 allow_truncated=allow_truncated)
 
     if kind_set == {"raw"}:
-        return open_raw([p for _, p in kinds], datatype=datatype or "ci16_le", **opts)
+        raws = [p for _, p in kinds]
+        note = None
+        if len(raws) == 1 and (partner := raw_partner_of(raws[0])) is not None:
+            if partner.is_file():
+                raws.append(partner)  # open_raw puts them in X, Y order
+            else:
+                note = f"its partner {partner.name} is not beside it"
+        rec = open_raw(raws, datatype=datatype or "ci16_le", **opts)
+        return _said_if_one_polarization(rec, raws[0], raw_polarization(raws[0]), note)
     if "raw" in kind_set:
         raise UserError("cannot mix raw files and SigMF recordings: " + ", ".join(p.name for p in plist))
     if datatype is not None:
@@ -124,13 +142,26 @@ def open_recording(
         return sm.open_pair(x, y, **opts)
 
     meta = metas[0]
-    if _num_channels(meta) == 1 and sm.polarization_of(meta) is not None:
+    pol = sm.polarization_of(meta)
+    if _num_channels(meta) == 1 and pol is not None:
         partner = sm.partner_of(meta)
         if partner.is_file():
             x, y = sm.order_pair(meta, partner)
             return sm.open_pair(x, y, **opts)
+        rec = sm.open_single(meta, channel_name=pol[1], **opts)
+        return _said_if_one_polarization(rec, meta, pol[1], f"its partner {partner.name} is not beside it")
+    return _said_if_one_polarization(sm.open_single(meta, **opts), meta, None, None)
+
+
+def _said_if_one_polarization(rec: Recording, path: Path, pol: str | None, why: str | None) -> Recording:
+    """Warn (one line) when ``rec`` has a single channel: one polarization only, so X and Y cannot be combined."""
+    if rec.num_channels == 1:
+        name = sm.strip_sigmf_ext(path).name if sm.is_sigmf_path(path) else path.name
+        what = f"one polarization only ({pol})" if pol else "one polarization only"
+        reason = why or "a single-channel recording"
         warnings.warn(
-            f"{meta.name}: its partner {partner.name} is not there; reading one polarization only", stacklevel=2
+            f"{name}: {what}: {reason}; X and Y cannot be combined (up to 3 dB of signal lost)",
+            SinglePolarizationWarning,
+            stacklevel=3,
         )
-        return sm.open_single(meta, channel_name=sm.polarization_of(meta)[1], **opts)  # type: ignore[index]
-    return sm.open_single(meta, **opts)
+    return rec

@@ -10,6 +10,11 @@ a ``b``-bit signed type is returned as ``v / 2**(b-1)`` (full scale = 1.0);
 unsigned types are first offset by ``2**(b-1)``.  Float samples are returned
 unscaled.
 
+Plausible values only: a sample rate in 1 .. 1e10 samples/s, a centre
+frequency of magnitude at most 1e12 Hz, and a last sample before 2262-04-11
+(the end of nanosecond time stamps); anything else is a one-line UserError, before
+any sample is read.
+
 Timestamps are exact: sample ``n`` is taken at ``start_time + n / samp_rate``,
 computed with integer nanoseconds (exact for integer sample rates, to well
 under 1 ns for others) so sub-microsecond precision holds over hours.
@@ -289,7 +294,7 @@ class Recording:
         if end_ns >= _MAX_NS:
             raise UserError(
                 f"{num_samples} samples at {samp_rate:g} samples/s from {format_utc(start_time)} would end after "
-                "2262, beyond nanosecond time stamps"
+                "2262-04-11, beyond nanosecond time stamps"
             )
         self._fmt = sample_format(datatype)
         self._sources = list(sources)
@@ -473,3 +478,7 @@ def warn_truncated(message: str) -> None:
 
 class TruncatedRecordingWarning(UserWarning):
     """A data file was shorter than its metadata says and is being read up to its last whole sample."""
+
+
+class SinglePolarizationWarning(UserWarning):
+    """A recording is read from one polarization only (no X/Y partner, or a single-channel file)."""

@@ -13,6 +13,30 @@ Non-conforming datasets (``core:dataset`` naming a raw file beside the
 metadata, with optional ``core:header_bytes`` / ``core:trailing_bytes``) are
 read in place; this is what ``heradecode sigmf-wrap`` writes for raw captures.
 
+Metadata rules (:func:`check_metadata`, pure, no file access).  First the
+fields heradecode uses, each refused in one line naming the file and field:
+
+* ``core:version`` absent (read as the current version, as sigmf-python does)
+  or a SigMF 1.x version; another major version is refused;
+* an extension in ``core:extensions`` marked ``optional: false`` must be one
+  heradecode knows (:data:`KNOWN_EXTENSIONS`: its own, and those whose fields
+  it only carries); optional ones are carried unread;
+* ``core:datatype`` a complex type; ``core:sample_rate`` a finite number in
+  1 .. 1e10 samples/s; ``core:num_channels`` 1 or 2;
+* ``core:datetime`` an ISO-8601 text with a time of day (a number or a bare
+  date is refused, never taken as 1970); ``core:frequency`` finite, at most
+  1e12 Hz in magnitude, the same in every capture; captures contiguous;
+* sample indices and byte counts (``sample_start``, ``sample_count``,
+  ``header_bytes``, ``trailing_bytes``, ``offset``,
+  ``heradecode:sample_count``) integers in 0 .. 2**63-1, so nothing sized
+  from them can overflow or run long; annotations sorted by start.
+
+Then the whole object is validated against SigMF's JSON schema as shipped by
+sigmf-python (with ``core:version`` not required), so a field of the wrong
+type anywhere (``core:hw: 5``) is refused too.  sigmf-python itself does not
+check any of this on reading: ``SigMFFile`` overwrites ``core:version`` with
+its own and validates only when asked.
+
 The writers here (:func:`write_meta`, :func:`write_collection`) are shared by
 the simulator and ``sigmf-wrap``.  Besides core fields they record the total
 sample count as ``heradecode:sample_count`` so that a truncated copy of the
@@ -654,11 +678,14 @@ def read_collection(path: Path) -> list[Path]:
     """Metadata paths of the streams of a ``.sigmf-collection`` file, in X, Y order."""
     path = Path(path)
     try:
-        meta = json.loads(path.read_text(encoding="utf-8"))
+        meta = json.loads(path.read_text(encoding="utf-8-sig"))
     except FileNotFoundError:
         raise UserError(f"SigMF collection not found: {path}") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise UserError(f"{path}: not a valid SigMF collection ({exc})") from None
+    except IsADirectoryError:
+        raise UserError(f"SigMF collection {path} is a directory, not a file") from None
+    except (ValueError, RecursionError) as exc:  # bad JSON or UTF-8, too deep, integers too long
+        text = "nested too deeply" if isinstance(exc, RecursionError) else " ".join(str(exc).split())[:100]
+        raise UserError(f"{path}: not a valid SigMF collection ({text})") from None
     if not isinstance(meta, dict) or not isinstance(meta.get("collection"), dict):
         raise UserError(f"{path}: not a SigMF collection (no 'collection' object)")
     try:
