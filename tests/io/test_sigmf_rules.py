@@ -155,3 +155,28 @@ def test_check_metadata_text(tmp_path):
     for bad in (b"", b"\xff\xfe{", b"[1, 2]", b"{\"global\": {}", b"\x00" * 10, "{\"global\": 1}"):
         with pytest.raises(UserError, match="t.sigmf-meta"):
             check_metadata_text(bad, "t.sigmf-meta")
+
+
+@pytest.mark.parametrize("edit, field", [
+    (lambda c: c["collection"].update({"core:version": "9.9.9"}), "core:version"),
+    (lambda c: c["collection"].update({"core:extensions": [_ext("mystery", False)]}), "mystery"),
+])
+def test_collection_version_and_extensions_checked(tmp_path, edit, field):
+    from heradecode.io.sigmffile import write_collection
+
+    comps = components("ci8", 50, 2, seed=4)
+    a = write_recording(tmp_path / "pol_0x", comps[:, :1].copy(), "ci8")
+    b = write_recording(tmp_path / "pol_0y", comps[:, 1:].copy(), "ci8")
+    coll = write_collection(tmp_path / "obs", [a, b])
+    open_recording(coll)
+    _edit_meta(coll, edit)
+    with pytest.raises(UserError, match=field) as exc:
+        open_recording(coll)
+    assert "\n" not in str(exc.value) and str(coll) in str(exc.value)
+
+
+def test_directory_given_as_recording(tmp_path):
+    (tmp_path / "rec.sigmf-meta").mkdir()
+    for p in (tmp_path, tmp_path / "rec.sigmf-meta"):
+        with pytest.raises(UserError, match="is a directory"):
+            open_recording(p)

@@ -51,6 +51,8 @@ def _wrapping_meta(path: Path) -> Path | None:
 
 def _classify(path: Path) -> tuple[str, Path]:
     """('collection' | 'sigmf' | 'raw', path to use)."""
+    if path.is_dir():
+        raise UserError(f"{path} is a directory; give a recording file in it")
     name = path.name.lower()
     if name.endswith(sm.COLLECTION_EXT):
         return "collection", path

@@ -181,30 +181,32 @@ def _count(meta_path: Any, where: str, key: str, value: Any, default: int | None
     return value
 
 
-def _check_version(meta_path: Any, glob: dict[str, Any]) -> None:
+def _check_version(meta_path: Any, glob: dict[str, Any], section: str = "global") -> None:
     version = glob.get("core:version")
     if version is None:  # sigmf-python reads such files as its own version too
         return
     m = _VERSION_RE.match(version) if isinstance(version, str) else None
     if m is None:
-        raise UserError(f"{meta_path}: global core:version must be a version like \"1.2.0\", got {str(version)[:40]!r}")
+        raise UserError(
+            f"{meta_path}: {section} core:version must be a version like \"1.2.0\", got {str(version)[:40]!r}"
+        )
     if int(m.group(1)) != 1:
         raise UserError(
-            f"{meta_path}: global core:version {version[:20]!r}: heradecode reads SigMF 1.x metadata only"
+            f"{meta_path}: {section} core:version {version[:20]!r}: heradecode reads SigMF 1.x metadata only"
         )
 
 
-def _check_extensions(meta_path: Any, glob: dict[str, Any]) -> None:
+def _check_extensions(meta_path: Any, glob: dict[str, Any], section: str = "global") -> None:
     exts = glob.get("core:extensions")
     if exts is None:
         return
     if not isinstance(exts, list):
-        raise UserError(f"{meta_path}: global core:extensions must be a list of extension objects")
+        raise UserError(f"{meta_path}: {section} core:extensions must be a list of extension objects")
     for i, ext in enumerate(exts):
         if not (isinstance(ext, dict) and isinstance(ext.get("name"), str) and isinstance(ext.get("version"), str)
                 and isinstance(ext.get("optional"), bool)):
             raise UserError(
-                f"{meta_path}: global core:extensions entry {i} must be an object with 'name' and 'version' "
+                f"{meta_path}: {section} core:extensions entry {i} must be an object with 'name' and 'version' "
                 "strings and an 'optional' true/false"
             )
         if not ext["optional"] and ext["name"] not in KNOWN_EXTENSIONS:
@@ -688,6 +690,8 @@ def read_collection(path: Path) -> list[Path]:
         raise UserError(f"{path}: not a valid SigMF collection ({text})") from None
     if not isinstance(meta, dict) or not isinstance(meta.get("collection"), dict):
         raise UserError(f"{path}: not a SigMF collection (no 'collection' object)")
+    _check_version(path, meta["collection"], "collection")
+    _check_extensions(path, meta["collection"], "collection")
     try:
         coll = sigmf.SigMFCollection(metadata=meta, base_path=path.parent, skip_checksums=True)
         names = coll.get_stream_names()
