@@ -365,7 +365,7 @@ def sigmf_one(rng: random.Random, i: int) -> bool:
         raise Wrong(f"start time {rec.start_time} accepted")
     if rec.num_samples * rec.sample_format.sample_bytes * rec.num_channels > 8000:
         raise Wrong(f"{rec.num_samples} samples accepted from an 8000-byte file")
-    version = str(g.get("core:version", ""))
+    version = str(g.get("core:version", "1.x"))  # missing: read as 1.x, as sigmf-python does
     if not version.startswith("1."):
         raise Wrong(f"core:version {version!r} accepted")
     for ext in g.get("core:extensions", []) or []:

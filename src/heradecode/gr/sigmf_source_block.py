@@ -22,7 +22,8 @@ class sigmf_source(gr.sync_block):  # noqa: N801 - GNU Radio block naming
     def __init__(self, recording: str, channels: int = 2, samp_rate: float = 0.0, center_freq_hz: float = 0.0,
                  start_unix_time: float = 0.0, chunk_s: float = 0.02) -> None:
         self.recording = open_recording(recording, samp_rate=samp_rate or None,
-                                        center_freq_hz=center_freq_hz or None, start_time=start_unix_time or None)
+                                        center_freq_hz=center_freq_hz or None, start_time=start_unix_time or None,
+                                        allow_truncated=True)  # whole samples, with a warning
         n_ch = self.recording.num_channels
         if int(channels) != n_ch:
             raise ValueError(f"{recording}: the recording has {n_ch} channel(s), the block is set to {channels}")

@@ -40,7 +40,7 @@ def recording_info(path: str, samp_rate: float = 0.0, center_freq_hz: float = 0.
                    start_unix_time: float = 0.0) -> RecordingInfo:
     """Sample rate, centre frequency and start time of a recording (SigMF metadata, or the values given)."""
     rec = open_recording(path, samp_rate=samp_rate or None, center_freq_hz=center_freq_hz or None,
-                         start_time=start_unix_time or None)
+                         start_time=start_unix_time or None, allow_truncated=True)
     return RecordingInfo(rec.samp_rate, rec.center_freq_hz, float(rec.sample_unix_time(0)),
                          rec.num_channels, rec.num_samples)
 

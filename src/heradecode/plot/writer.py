@@ -45,7 +45,7 @@ PathLike = str | os.PathLike
 def _as_recording(recording: Recording | PathLike | Sequence[PathLike] | None) -> Recording | None:
     if recording is None or isinstance(recording, Recording):
         return recording
-    return open_recording(recording)
+    return open_recording(recording, allow_truncated=True)  # whole samples, with a warning
 
 
 def _doppler_from_decode_dir(decode_dir: Path) -> DopplerProfile | None:
