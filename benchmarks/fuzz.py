@@ -353,12 +353,13 @@ def sigmf_one(rng: random.Random, i: int) -> bool:
     """
     meta = _mutate_meta(rng)
     meta_path = _TMP / "r.sigmf-meta"
-    meta_path.write_text(_json_text(meta, rng))
+    text = _json_text(meta, rng)
+    meta_path.write_text(text)
     try:
         rec = open_recording(meta_path, allow_truncated=True)
     except UserError:
         return False
-    g = meta.get("global", {})
+    g = json.loads(text)["global"]  # as written (the text may have been mutated too)
     if not (math.isfinite(rec.samp_rate) and 0 < rec.samp_rate <= 1e10):
         raise Wrong(f"sample rate {rec.samp_rate!r} accepted")
     if rec.sample_unix_time(0) < 315532800:  # 1980-01-01
@@ -397,6 +398,8 @@ def doppler_one(rng: random.Random, i: int) -> bool:
     if not intact:
         ls = text.splitlines()
         for _ in range(rng.randint(1, 4)):
+            if not ls:
+                break
             op = rng.randrange(6)
             j = rng.randrange(len(ls))
             if op == 0:

@@ -17,6 +17,8 @@ import pytest
 from heradecode.errors import UserError
 from heradecode.io import open_recording
 
+from tests.conftest import SIM_DIR
+
 from .conftest import START, components, write_recording
 
 
@@ -180,3 +182,13 @@ def test_directory_given_as_recording(tmp_path):
     for p in (tmp_path, tmp_path / "rec.sigmf-meta"):
         with pytest.raises(UserError, match="is a directory"):
             open_recording(p)
+
+
+@pytest.mark.parametrize("name", ["x" * 1000, "a\0b"])
+def test_dataset_name_the_file_system_cannot_hold_is_refused(tmp_path, name):
+    """Found by benchmarks/fuzz.py: a 1000-character core:dataset raised OSError (file name too long)."""
+    meta = json.loads((SIM_DIR / "hera_low_sim.sigmf-meta").read_text())
+    meta["global"]["core:dataset"] = name
+    (tmp_path / "r.sigmf-meta").write_text(json.dumps(meta))
+    with pytest.raises(UserError, match="core:dataset"):
+        open_recording(tmp_path / "r.sigmf-meta")

@@ -298,7 +298,8 @@ def check_metadata(meta: Any, meta_path: str | Path = "<metadata>") -> SigmfMeta
     trailing = _count(meta_path, "global", "core:trailing_bytes", glob.get("core:trailing_bytes"))
     dataset = glob.get("core:dataset")
     if dataset is not None and (not isinstance(dataset, str) or not dataset or "/" in dataset or "\\" in dataset
-                                or dataset in (".", "..")):
+                                or dataset in (".", "..") or "\0" in dataset
+                                or len(dataset.encode("utf-8", "surrogatepass")) > 255):
         raise UserError(
             f"{meta_path}: global core:dataset must name a file beside the metadata, got {str(dataset)[:60]!r}"
         )
@@ -457,6 +458,8 @@ def read_stream(meta_path: Path) -> SigmfStream:
         data_path = sigmf.sigmffile.get_dataset_filename_from_metadata(meta_path, {"global": info.global_fields})
     except SigMFError as exc:
         raise UserError(f"{meta_path}: {exc}") from None
+    except OSError as exc:  # a name the file system cannot hold
+        raise UserError(f"{meta_path}: cannot look for the data file: {exc.strerror or exc}") from None
     if data_path is None:
         expected = strip_sigmf_ext(meta_path).with_name(strip_sigmf_ext(meta_path).name + DATA_EXT)
         raise UserError(f"{meta_path}: data file not found (expected {expected})")
