@@ -112,3 +112,32 @@ def test_chunking_and_real_input():
     assert esn0_from_ber(ber) > 4.0 - 0.5
     with pytest.raises(UserError):
         BiphaseDemodulator(FS, FS / 2)
+
+
+# ---------------------------------------------------------------- erased and corrupt input (issue #11)
+
+
+@pytest.mark.parametrize("fill", [0.0, np.nan])
+def test_erased_stretch_is_an_erasure_and_leaves_the_estimates_alone(fill):
+    rng = np.random.default_rng(60)
+    x, bits = _baseband(rng, 1.5, 3.0)
+    a, b = int(0.8 * FS), int(0.85 * FS)  # 50 ms (3000 symbols) of zeros (a blanked burst) or NaN
+    x[a:b] = fill
+    d = BiphaseDemodulator(FS, RS)
+    parts, esn0 = [], {}
+    for c in range(0, x.size, 12_000):
+        parts.append(d.process(x[c : c + 12_000]))
+        esn0[c + 12_000] = d.esn0_db
+    sym = Symbols.concatenate(parts)
+    assert np.all(np.isfinite(sym.llr))
+    t = sym.sample / FS
+    inside = (t > 0.801) & (t < 0.849)
+    assert np.all(sym.llr[inside] == 0)
+    before = esn0[max(k for k in esn0 if k <= a)]
+    right_after = esn0[min(k for k in esn0 if k >= b + 12_000)]
+    assert right_after == pytest.approx(before, abs=0.5)  # no decay over the stretch, no recovery needed
+    after = (t > 0.851) & (t < 0.95)  # the first 6000 symbols after it: timing and decisions as before
+    k, frac = align_symbols(sym.sample[after], FS, RS, 0.3)
+    assert np.max(np.abs(frac)) < 0.05
+    assert np.mean((sym.llr[after] < 0) != (bits[k] == 1)) < 2 * bpsk_ber(3.0)
+    assert d.n_nonfinite == (0 if fill == 0.0 else b - a)

@@ -6,6 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from heradecode.dsp.decimate import Decimator, decimate, design_stages, manchester_loss_db, mode_decimation
+from heradecode.dsp.nco import BLANK_FACTOR, BurstBlanker, Nco, zero_nonfinite
 from heradecode.errors import UserError
 
 FS = 6.144e6
@@ -101,3 +102,74 @@ def test_bad_arguments():
         d.process(np.zeros((3, 100), np.complex64))
     with pytest.raises(UserError):
         decimate(np.zeros(10), FS, 2)
+
+
+# ---------------------------------------------------------------- corrupt input (issue #11): first stages
+
+
+@pytest.mark.parametrize("iq", [False, True])
+def test_nonfinite_samples_become_zeros_and_are_counted(iq):
+    rng = np.random.default_rng(70)
+    x = (rng.standard_normal((2, 6000)) + 1j * rng.standard_normal((2, 6000))).astype(np.complex64)
+    bad = x.copy()
+    bad[0, 1000:1300] = np.nan
+    bad[1, 4000] = complex(np.inf, 0.0)
+    bad[1, 4001] = complex(0.0, -np.inf)
+    zeroed = bad.copy()
+    zeroed[~np.isfinite(zeroed)] = 0
+    d = Decimator(FS, 4)
+    given = np.stack((bad.real, bad.imag), axis=-1) if iq else bad
+    kept = given.copy()
+    y = np.concatenate((d.process(given), d.flush()), axis=-1)
+    assert np.all(np.isfinite(y)) and d.n_nonfinite == 302
+    np.testing.assert_array_equal(y, decimate(zeroed, FS, 4))
+    np.testing.assert_array_equal(given, kept)  # the caller's array is not modified
+    assert d.n_in == 6000 and d.n_out == 1500
+    d.reset()
+    assert (d.n_in, d.n_out, d.n_nonfinite) == (0, 0, 0)
+    np.testing.assert_array_equal(np.concatenate((d.process(zeroed), d.flush()), axis=-1), decimate(zeroed, FS, 4))
+
+
+def test_nco_replaces_nonfinite_and_blanks_bursts_when_asked():
+    rng = np.random.default_rng(71)
+    n = 200_000
+    x = ((rng.standard_normal((2, n)) + 1j * rng.standard_normal((2, n))) / np.sqrt(2)).astype(np.complex64)
+    x[0, 50_000:60_000] = 30.0 * np.exp(2j * np.pi * rng.random(10_000))  # 900x the noise power
+    x[1, 70_000:70_100] = np.nan
+    plain = Nco(FS, offset_hz=1000.0)
+    y = plain.process(x)
+    assert plain.n_nonfinite == 100 and plain.n_blanked == 0 and np.all(np.isfinite(y))
+    assert np.all(y[1, 70_000:70_100] == 0)
+    blank = Nco(FS, offset_hz=1000.0, blank_factor=BLANK_FACTOR)
+    cuts = [0, 1, 4_999, 55_555, 55_556, 120_000, n]
+    yb = np.concatenate([blank.process(x[:, a:b]) for a, b in zip(cuts[:-1], cuts[1:])], axis=1)
+    assert blank.n_blanked == 10_000 and np.all(yb[0, 50_000:60_000] == 0)
+    keep = np.ones(n, bool)
+    keep[50_000:60_000] = False
+    np.testing.assert_array_equal(yb[0, keep], y[0, keep])  # nothing else touched
+    np.testing.assert_array_equal(yb[1], y[1])
+    # one call gives the same as any chunking
+    one = Nco(FS, offset_hz=1000.0, blank_factor=BLANK_FACTOR)
+    np.testing.assert_array_equal(one.process(x), yb)
+
+
+def test_burst_blanker_follows_a_genuine_level_step():
+    rng = np.random.default_rng(72)
+    n = int(FS)
+    x = ((rng.standard_normal((1, n)) + 1j * rng.standard_normal((1, n))) / np.sqrt(2)).astype(np.complex64)
+    x[:, n // 2 :] *= 10.0  # +20 dB for good at 0.5 s
+    b = BurstBlanker(FS)
+    y = x.copy()
+    for a in range(0, n, 10_000):
+        b.process_inplace(y[:, a : a + 10_000])
+    late = slice(int(0.9 * FS), None)
+    assert np.array_equal(y[:, late], x[:, late])  # adapted within 0.4 s
+    assert 0 < b.n_blanked < 0.4 * FS
+    with pytest.raises(UserError):
+        BurstBlanker(FS, 1.0)
+
+
+def test_zero_nonfinite_leaves_clean_input_as_is():
+    x = np.ones((2, 5), np.complex64)
+    y, count = zero_nonfinite(x)
+    assert y is x and count == 0

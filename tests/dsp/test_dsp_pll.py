@@ -138,3 +138,50 @@ def test_bad_input():
         CarrierPll(FS, 0.0, order=4)
     with pytest.raises(UserError):
         CarrierPll(FS, 0.0).process(np.zeros((2, 10), np.complex64))
+
+
+# ---------------------------------------------------------------- corrupt input (issue #11)
+
+
+def _burst(x, a_s, b_s, level, rng):
+    """Full-scale-like burst: samples of power `level` times the noise, random phases, over [a_s, b_s) s."""
+    a, b = int(a_s * FS), int(b_s * FS)
+    y = x.copy()
+    y[a:b] = np.sqrt(level) * np.exp(2j * np.pi * rng.random(b - a))
+    return y
+
+
+@pytest.mark.parametrize("kind", ["nan", "burst"])
+def test_corrupt_stretch_leaves_lock_frequency_and_cn0_intact(kind):
+    rng = np.random.default_rng(31)
+    clean, _ = _signal(rng, 3.0, 40.0, lambda t: 2 * np.pi * 1.5 * t)
+    if kind == "nan":
+        x = clean.copy()
+        x[int(1.5 * FS) : int(1.55 * FS)] = np.nan + 1j * np.nan
+    else:
+        x = _burst(clean, 1.5, 1.55, 1000.0, rng)
+    _, ref = track_carrier(clean, FS, 0.0)
+    pll = CarrierPll(FS, 0.0)
+    y = np.concatenate([pll.process(x[a : a + 7_000]) for a in range(0, x.size, 7_000)])
+    tr = pll.pop_track()
+    assert np.all(np.isfinite(y)) and np.all(np.isfinite(tr["freq_hz"]))
+    t = tr["sample"] / FS
+    assert tr["locked"][t > 1.0].all()
+    # the loop coasts through the stretch: its phase afterwards is that of the run on clean input
+    dphase = tr["phase_cycles"] - ref["phase_cycles"]
+    assert np.abs(dphase[t > 1.6]).max() < 0.05
+    after = (t > 1.6) & (t < 2.0)  # right after the stretch: the C/N0 estimate has not been spoiled
+    assert np.median(tr["cn0_dbhz"][after]) == pytest.approx(40.0, abs=1.5)
+    n = int(0.05 * FS)
+    assert (pll.n_nonfinite, pll.n_blanked) == ((n, 0) if kind == "nan" else (0, n))
+    assert np.all(y[int(1.5 * FS) : int(1.55 * FS)] == 0)  # the stretch comes out as an erasure
+
+
+def test_blanker_leaves_clean_input_alone():
+    rng = np.random.default_rng(32)
+    x, _ = _signal(rng, 1.0, 60.0, lambda t: 2 * np.pi * 3.0 * t)  # strong carrier: high per-sample SNR
+    on, off = CarrierPll(FS, 0.0), CarrierPll(FS, 0.0, blank_factor=None)
+    np.testing.assert_array_equal(on.process(x), off.process(x))
+    assert on.n_blanked == 0
+    with pytest.raises(UserError):
+        CarrierPll(FS, 0.0, blank_factor=0.5)

@@ -120,3 +120,54 @@ def test_bad_input():
         PolCombiner(FS).process(np.zeros((3, 10), np.complex64))
     with pytest.raises(UserError):
         PolCombiner(FS, time_constant=0)
+
+
+# ---------------------------------------------------------------- corrupt input (issue #11)
+
+
+def _weights_ratio(pc):
+    w = pc.weights
+    return w[1] / w[0]
+
+
+@pytest.mark.parametrize("kind", ["nan-x", "burst-x", "burst-both", "zero-y"])
+def test_corrupt_stretch_does_not_move_the_weights(kind):
+    rng = np.random.default_rng(41)
+    x, s, gx, gy = _make(rng, 4.0, np.pi / 3, phi=1.0, sig=(1.0, 1.5))
+    a, b = int(2.0 * FS), int(2.05 * FS)
+    if kind == "nan-x":
+        x[0, a:b] = np.nan
+    elif kind == "zero-y":
+        x[1, a:b] = 0
+    else:
+        rows = [0] if kind == "burst-x" else [0, 1]
+        x[rows, a:b] = 40.0 * np.exp(2j * np.pi * rng.random((len(rows), b - a)))
+    pc = PolCombiner(FS, 125.0)
+    zs, ratios = [], []
+    for c in range(0, x.shape[1], 4_800):
+        zs.append(pc.process(x[:, c : c + 4_800]))
+        ratios.append(_weights_ratio(pc))
+    z = np.concatenate(zs)
+    before, after = ratios[int(1.95 * FS) // 4_800], ratios[int(2.3 * FS) // 4_800]
+    assert abs(after / before - 1) < 0.05  # gain ratio and relative phase held across the stretch
+    assert np.all(np.isfinite(z))
+    # the combined output keeps unit noise power through the stretch (one channel carries on alone)
+    p_in = np.mean(np.abs(z[a:b]) ** 2)
+    p_out = np.mean(np.abs(z[int(2.2 * FS) : int(2.6 * FS)]) ** 2)
+    if kind == "burst-both":
+        assert p_in == 0.0 and pc.n_blanked == 2 * (b - a)
+    else:
+        assert p_in == pytest.approx(p_out, rel=0.15)
+    assert pc.n_nonfinite == (b - a if kind == "nan-x" else 0)
+    late = slice(int(2.2 * FS), None)
+    assert _loss_db(z[late], s[late], gx[late], gy[late], (1.0, 1.5), 0) < 0.3
+
+
+def test_blanking_off_and_bad_factor():
+    rng = np.random.default_rng(42)
+    x, _, _, _ = _make(rng, 1.0, 0.5)
+    on, off = PolCombiner(FS, 125.0), PolCombiner(FS, 125.0, blank_factor=None)
+    np.testing.assert_array_equal(on.process(x), off.process(x))
+    assert on.n_blanked == 0
+    with pytest.raises(UserError):
+        PolCombiner(FS, blank_factor=1.0)

@@ -40,6 +40,13 @@ noise ``sigma^2`` (whole-symbol sums for real input), the amplitude is
 Es/N0 = ``a^2 / (2 sigma^2)``.  When the contrast between the best and the worst timing
 phase vanishes the signal is absent: the loop coasts, the LLRs fall to about zero
 (erasures) and the warm-up runs again once the signal is back.
+
+Erasures.  A symbol whose matched-filter output is exactly 0 lies in a stretch of zero
+input (samples blanked as a burst or replaced after NaN upstream, or a gap): it is output
+as an erasure (LLR 0) and teaches nothing: the amplitude, noise and phase-monitor averages
+and the timing loop are left as they were, so decoding resumes at full quality right after
+the stretch.  Input samples with a NaN/inf component are replaced by 0 and counted in
+``n_nonfinite``.
 """
 
 from __future__ import annotations
@@ -50,6 +57,7 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
+from heradecode.dsp.nco import zero_nonfinite
 from heradecode.errors import UserError
 
 __all__ = ["Symbols", "BiphaseDemodulator", "demodulate_biphase"]
@@ -219,6 +227,17 @@ def _biphase_kernel(r, q, use_q, tab, buf0, fst, ist, blt_track, blt_acq, warm_l
         ch = _I(Cs, r, tab, tau + 0.5 * T)
         c1 = _I(Cs, r, tab, tau + T)
         y = 2.0 * ch - c0 - c1
+        if y == 0.0:  # zero input (an erased stretch): an erasure; statistics and timing are left alone
+            sig2 = max(fst[_ES2] - fst[_ES] * fst[_ES], 1e-30)
+            a2 = max(fst[_EY2] - sig2, 1e-6 * sig2)
+            llr[nout] = 0.0
+            soft[nout] = 0.0
+            pos[nout] = fst[_TAU]
+            esn0[nout] = 0.5 * a2 / sig2
+            nout += 1
+            fst[_TAU] += T
+            ist[_NSYM] += 1
+            continue
         # ---- statistics at the current timing (Es/N0, LLR scale) ----
         ist[_KST] += 1
         al = max(alpha, 1.0 / ist[_KST])
@@ -370,6 +389,7 @@ class BiphaseDemodulator:
         # the first symbol may start no earlier than the integration kernel allows
         self._tail_start = 0
         self.n_processed = 0
+        self.n_nonfinite = 0  #: input samples with a NaN/inf component, replaced by 0
 
     @property
     def samples_per_symbol(self) -> float:
@@ -409,6 +429,15 @@ class BiphaseDemodulator:
             self._use_q = cplx
         elif self._use_q != cplx:
             raise UserError("the bi-phase demodulator got complex and real chunks mixed")
+        if cplx:
+            x, bad = zero_nonfinite(np.ascontiguousarray(x, dtype=np.complex64))
+        else:
+            x = np.ascontiguousarray(x, dtype=np.float32)
+            ok = np.isfinite(x)
+            bad = int(x.size - np.count_nonzero(ok))
+            if bad:
+                x = np.where(ok, x, np.float32(0.0))
+        self.n_nonfinite += bad
         r = np.ascontiguousarray(x.imag if cplx else x, dtype=np.float32)
         q = np.ascontiguousarray(x.real, dtype=np.float32) if cplx else self._empty
         if self._tail.size:

@@ -9,7 +9,9 @@ State is carried across chunks: feeding any chunk split gives the same output as
 one call on the whole array; :meth:`Decimator.flush` emits the last outputs, as if
 the input were followed by zeros.  Input may be complex (any dtype) or interleaved
 integer/float IQ with a trailing axis of 2 (e.g. ``int16`` ci16 as read from disk),
-which is converted on the fly.
+which is converted on the fly.  Float input samples with a NaN/inf component are replaced
+by 0 before filtering and counted in ``Decimator.n_nonfinite`` (one NaN would otherwise
+spoil the filter history and, through it, every stage after the decimator).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import numpy as np
 from numba import njit
 from scipy import signal
 
+from heradecode.dsp.nco import zero_nonfinite
 from heradecode.errors import UserError
 
 __all__ = ["DecimatorStage", "design_stages", "Decimator", "decimate", "mode_decimation", "manchester_loss_db"]
@@ -362,13 +365,15 @@ class Decimator:
         self._runners = [_StageRunner(s) for s in self.stages]
         self.n_in = 0
         self.n_out = 0
+        self.n_nonfinite = 0  #: input samples (per channel) with a NaN/inf component, replaced by 0
 
     def reset(self) -> None:
         """Forget all state (as if new)."""
         for r in self._runners:
-            r.reset(None)
+            r.reset()
         self.n_in = 0
         self.n_out = 0
+        self.n_nonfinite = 0
 
     @property
     def n_taps(self) -> list[int]:
@@ -383,8 +388,11 @@ class Decimator:
     def process(self, x: np.ndarray) -> np.ndarray:
         """Decimate one chunk; returns the outputs that are complete so far."""
         a, squeeze = _as_iq3(x)
+        if a.dtype == np.float32:
+            a, bad = zero_nonfinite(a)
+            self.n_nonfinite += bad
         self._squeeze = squeeze
-        self.n_in += a.shape[1]
+        self.n_in += a.shape[1] // 2
         if not self._runners:
             return self._finish(a.astype(np.float32, copy=False), squeeze)
         for r in self._runners:

@@ -8,6 +8,12 @@ so splitting the stream into chunks changes nothing and no phase drift builds up
 over hours.  For a Doppler profile (piecewise-linear frequency) the integrated phase is
 piecewise quadratic and is evaluated in closed form.
 
+Corrupt input: a complex sample with a non-finite component (NaN, +-inf) would poison every
+later output of a stage with state, so every DSP stage replaces such samples by 0 and counts
+them (:func:`zero_nonfinite`, ``n_nonfinite`` on :class:`Nco`, the decimator, the combiner,
+the PLL and the bi-phase demodulator).  Zero is the erasure value: the stages downstream
+neither learn from it nor lose state over it.
+
 The NCO may run at any sample rate: before the decimator or, cheaper, after it
 (the decimator in :mod:`heradecode.dsp.decimate` maps output sample ``m`` exactly to
 input sample ``m * factor``, so the time of decimated sample ``m`` is
@@ -23,7 +29,10 @@ from numba import njit
 
 from heradecode.errors import UserError
 
-__all__ = ["Nco", "remove_doppler", "DopplerPhase"]
+__all__ = ["Nco", "remove_doppler", "DopplerPhase", "zero_nonfinite", "BLANK_FACTOR", "BurstBlanker"]
+
+BLANK_FACTOR = 30.0
+"""Burst blanking in the combiner and the PLL: samples above this many times the reference power are set to 0."""
 
 _BLOCK = 1024  # samples between exact phase evaluations
 _TAB = 32  # inner phasor table length (fill_phasor)
@@ -64,6 +73,106 @@ def fill_phasor(out_re, out_im, n, phase0, dphase):  # pragma: no cover - numba
         tr = cr * Wr - ci * Wi
         ci = cr * Wi + ci * Wr
         cr = tr
+
+
+@njit(cache=True)
+def _count_nonfinite(v):  # pragma: no cover - numba
+    """Complex samples (float pairs of v) with a non-finite component (no fastmath here: NaN must stay NaN)."""
+    count = 0
+    for i in range(v.shape[0] // 2):
+        if not (math.isfinite(v[2 * i]) and math.isfinite(v[2 * i + 1])):
+            count += 1
+    return count
+
+
+@njit(cache=True)
+def _zero_nonfinite_pairs(v):  # pragma: no cover - numba
+    for i in range(v.shape[0] // 2):
+        if not (math.isfinite(v[2 * i]) and math.isfinite(v[2 * i + 1])):
+            v[2 * i] = 0.0
+            v[2 * i + 1] = 0.0
+
+
+@njit(cache=True)
+def _blank_kernel(v, factor, alpha, block, ref, acc, pos0):  # pragma: no cover - numba
+    """Blank (zero in place) samples of v (nch, 2n) interleaved IQ whose power exceeds factor * ref[c].
+
+    ref[c] follows the block power (blocks of `block` samples, position pos0 in the first one):
+    ref += alpha * (min(p, 2 ref) - ref) on blocks with p > 0 (p itself while ref is 0).  acc holds
+    each channel's power sum of the block in progress.  Returns (count blanked, next block position).
+    """
+    nch = v.shape[0]
+    n = v.shape[1] // 2
+    count = 0
+    pos = pos0
+    for c in range(nch):
+        pos = pos0
+        thr = factor * ref[c] if ref[c] > 0.0 else 1e300
+        for i in range(n):
+            a = np.float64(v[c, 2 * i])
+            b = np.float64(v[c, 2 * i + 1])
+            p = a * a + b * b
+            acc[c] += p
+            if p > thr:
+                v[c, 2 * i] = 0.0
+                v[c, 2 * i + 1] = 0.0
+                count += 1
+            pos += 1
+            if pos == block:
+                pb = acc[c] / block
+                acc[c] = 0.0
+                pos = 0
+                if pb > 0.0:
+                    ref[c] = pb if ref[c] <= 0.0 else ref[c] + alpha * (min(pb, 2.0 * ref[c]) - ref[c])
+                thr = factor * ref[c] if ref[c] > 0.0 else 1e300
+    return count, pos
+
+
+class BurstBlanker:
+    """Streaming burst blanker: per channel, samples above ``factor`` x the reference power become 0 (counted).
+
+    The reference is each channel's power over blocks of ~0.1 ms, averaged over 0.1 s with its
+    growth limited to a factor of 2 per block (a burst raises it at most e-fold per 0.1 s; a
+    genuine step up in level is followed within a few tenths of a second); all-zero blocks leave
+    it alone.  For Gaussian noise a sample exceeds 30 x its mean power with probability e^-30,
+    and a constant-envelope signal never does.  The first block of a channel is never blanked.
+    """
+
+    def __init__(self, samp_rate: float, factor: float = BLANK_FACTOR):
+        if not samp_rate > 0:
+            raise UserError(f"sample rate must be positive, got {samp_rate}")
+        if not factor > 1:
+            raise UserError(f"the blanking factor must be > 1, got {factor}")
+        self.factor = float(factor)
+        self._block = max(8, int(round(1e-4 * samp_rate)))
+        self._alpha = min(1.0, self._block / samp_rate / 0.1)
+        self._ref: np.ndarray | None = None
+        self._acc: np.ndarray | None = None
+        self._pos = 0
+        self.n_blanked = 0  #: samples (per channel) blanked so far
+
+    def process_inplace(self, y: np.ndarray) -> None:
+        """Blank one chunk in place: ``y`` is C-contiguous complex64 shaped (channels, n)."""
+        if self._ref is None or self._ref.size != y.shape[0]:
+            self._ref = np.zeros(y.shape[0])
+            self._acc = np.zeros(y.shape[0])
+        count, self._pos = _blank_kernel(y.view(np.float32), self.factor, self._alpha, self._block,
+                                         self._ref, self._acc, self._pos)
+        self.n_blanked += int(count)
+
+
+def zero_nonfinite(x: np.ndarray) -> tuple[np.ndarray, int]:
+    """Replace complex samples with a NaN/inf component by 0: returns (x itself or a cleaned copy, count replaced).
+
+    ``x`` is C-contiguous complex64, or float32 interleaved IQ (pairs along the last axis); it is never modified.
+    """
+    v = x.reshape(-1).view(np.float32) if x.dtype == np.complex64 else x.reshape(-1)
+    count = int(_count_nonfinite(v))
+    if count == 0:
+        return x, 0
+    y = x.copy()
+    _zero_nonfinite_pairs(y.reshape(-1).view(np.float32) if y.dtype == np.complex64 else y.reshape(-1))
+    return y, count
 
 
 @njit(cache=True, fastmath=True)
@@ -176,14 +285,25 @@ class Nco:
 
     ``process(chunk)`` takes complex samples shaped ``(n,)`` or ``(n_channels, n)`` and
     returns complex64 of the same shape; successive calls continue the phase.
-    ``start_time`` is the UNIX time (s) of the first sample given to ``process``.
+    ``start_time`` is the UNIX time (s) of the first sample given to ``process``.  With
+    ``blank_factor`` (e.g. :data:`BLANK_FACTOR`) the output also goes through a
+    :class:`BurstBlanker` (counted in ``n_blanked``): as the receiver's first stage after
+    decimation it keeps bursts away from carrier acquisition, combiner and PLL.
     """
 
-    def __init__(self, samp_rate: float, *, doppler=None, offset_hz: float = 0.0, start_time: float = 0.0):
+    def __init__(self, samp_rate: float, *, doppler=None, offset_hz: float = 0.0, start_time: float = 0.0,
+                 blank_factor: float | None = None):
         self._law = DopplerPhase(samp_rate, doppler, offset_hz, start_time)
         self.samp_rate = float(samp_rate)
         self.start_time = float(start_time)
         self.n_processed = 0
+        self.n_nonfinite = 0  #: input samples (per channel) with a NaN/inf component, replaced by 0
+        self._blanker = BurstBlanker(samp_rate, blank_factor) if blank_factor is not None else None
+
+    @property
+    def n_blanked(self) -> int:
+        """Samples (per channel) blanked as bursts (0 without ``blank_factor``)."""
+        return self._blanker.n_blanked if self._blanker is not None else 0
 
     @property
     def offset_hz(self) -> float:
@@ -218,6 +338,8 @@ class Nco:
             raise UserError(f"Nco.process expects (n,) or (channels, n) samples, got shape {x.shape}")
         squeeze = x.ndim == 1
         x2 = np.ascontiguousarray(x.reshape(1, -1) if squeeze else x, dtype=np.complex64)
+        x2, bad = zero_nonfinite(x2)
+        self.n_nonfinite += bad
         n = x2.shape[1]
         y2 = np.empty_like(x2)
         if n:
@@ -245,6 +367,8 @@ class Nco:
                 phase0,
                 slope,
             )
+            if self._blanker is not None:
+                self._blanker.process_inplace(y2)
         self.n_processed += n
         return y2[0] if squeeze else y2
 

@@ -30,6 +30,15 @@ FFT carrier search (:mod:`heradecode.dsp.acquisition`) on the most recent
 ``acq_time`` seconds every ``acq_interval`` seconds and restarts the loop on the
 frequency found.  A loop created without a frequency starts this way.
 
+Bursts and erasures.  As in the polarization combiner, a sample whose power exceeds
+``blank_factor`` (default 30, i.e. 15 dB) times a reference power is blanked (set to 0 and
+counted in ``n_blanked``); the reference is the block power averaged over 0.1 s with its
+growth limited to a factor of 2 per block update, and all-zero blocks leave it alone.  A
+blanked or erased (zero) stretch then gives no phase error: the loop coasts on its
+frequency and rate, and lock-detector intervals without any input power are skipped, so
+that neither lock nor the C/N0 and amplitude estimates suffer from the gap.  Samples with
+a NaN/inf component are replaced by 0 and counted in ``n_nonfinite``.
+
 Phase-corrected output: ``y = x * exp(-j * carrier phase)``, so the carrier lies on
 the positive real axis and the PM data in the imaginary part.  The track (a
 structured array, one row per ``track_interval``) gives the mean NCO frequency since
@@ -46,7 +55,7 @@ import numpy as np
 from numba import njit
 
 from heradecode.dsp.acquisition import CarrierAcquisition, acquire_carrier
-from heradecode.dsp.nco import fill_phasor
+from heradecode.dsp.nco import BLANK_FACTOR, fill_phasor, zero_nonfinite
 from heradecode.errors import UserError
 
 __all__ = ["TRACK_DTYPE", "CarrierPll", "track_carrier"]
@@ -67,11 +76,12 @@ TRACK_DTYPE = np.dtype(
 
 # float state indices
 (_PH, _PHI, _FREQ, _FINT, _RINT, _AMP, _BRE, _BIM, _LRE, _LIM, _EI2, _EQ2, _SNAPF, _SNAPR, _SNAPN, _LASTACQ, _CN0,
- _ROWPH, _ROWN, _ED, _IPREV) = range(21)
-_NF = 21
+ _ROWPH, _ROWN, _ED, _IPREV, _BREF, _RB, _LP) = range(24)
+_NF = 24
 # int state indices
-_NABS, _POS, _NBLK, _NLK, _LOCKED, _MODE, _ULSINCE, _KLK, _EVERLOCK = range(9)
-_NI = 9
+_NABS, _POS, _NBLK, _NLK, _LOCKED, _MODE, _ULSINCE, _KLK, _EVERLOCK, _NBL = range(10)
+_NI = 10
+_NO_LIMIT = 1e300  # blanking threshold before a reference power exists
 
 _RET_DONE = 0
 _RET_ACQUIRE = 1
@@ -80,9 +90,12 @@ _RET_ACQUIRE = 1
 @njit(cache=True, fastmath=True)
 def _pll_kernel(
     x, y, start, fs, L, M, track_every, order, w0, ka, kb, alpha, lock_on, lock_off,
-    hold, acq_every, reacq, fst, ist, ph_re, ph_im, track,
+    hold, acq_every, reacq, blank, alpha_blank, fst, ist, ph_re, ph_im, track,
 ):  # pragma: no cover - numba
-    """Run the loop over x[start:] (interleaved float32).  Returns (code, next index, track rows)."""
+    """Run the loop over x[start:] (interleaved float32).  Returns (code, next index, track rows).
+
+    Samples above ``blank`` times the reference power fst[_BREF] are treated as 0 (output 0 too).
+    """
     n = x.shape[0] // 2
     T = L / fs
     Nl = float(L * M)
@@ -97,9 +110,21 @@ def _pll_kernel(
         pim = ph_im[pos:pos + m]
         sre = 0.0
         sim = 0.0
+        thr = blank * fst[_BREF] if fst[_BREF] > 0.0 else _NO_LIMIT
+        raw = 0.0
+        pw = 0.0
+        nbl = 0
         for k in range(m):
             a = xs[2 * k]
             b = xs[2 * k + 1]
+            pa = np.float64(a) * a + np.float64(b) * b  # float64: no overflow for any float32 sample
+            raw += pa
+            if pa > thr:
+                a = np.float32(0.0)
+                b = np.float32(0.0)
+                nbl += 1
+            else:
+                pw += pa
             c = np.float32(pr[k])
             d = np.float32(pim[k])
             u = a * c - b * d
@@ -110,6 +135,9 @@ def _pll_kernel(
             sim += v
         fst[_BRE] += sre
         fst[_BIM] += sim
+        fst[_RB] += raw
+        fst[_LP] += pw
+        ist[_NBL] += nbl
         i += m
         ist[_NABS] += m
         pos += m
@@ -118,6 +146,12 @@ def _pll_kernel(
             break
         # ---- block end ----
         ist[_POS] = 0
+        # blanking reference: block power before blanking, growth limited to 2x per block, zero blocks skipped
+        rb = fst[_RB] / L
+        fst[_RB] = 0.0
+        if rb > 0.0:
+            ref = fst[_BREF]
+            fst[_BREF] = rb if ref <= 0.0 else ref + alpha_blank * (min(rb, 2.0 * ref) - ref)
         bre = fst[_BRE]
         bim = fst[_BIM]
         fst[_BRE] = 0.0
@@ -159,35 +193,38 @@ def _pll_kernel(
         Q = fst[_LIM]
         fst[_LRE] = 0.0
         fst[_LIM] = 0.0
-        if fst[_AMP] <= 0.0:  # amplitude unknown (loop open so far): take it from this coherent sum
-            fst[_AMP] = math.sqrt(I * I + Q * Q) / Nl
-        ist[_KLK] += 1
-        al = max(alpha, 1.0 / ist[_KLK])
-        fst[_EI2] += al * (I * I - fst[_EI2])
-        fst[_EQ2] += al * (Q * Q - fst[_EQ2])
-        if ist[_KLK] > 1:  # noise from successive in-phase sums: the carrier cancels, no data there
-            dI = I - fst[_IPREV]
-            ad = max(alpha, 1.0 / (ist[_KLK] - 1))
-            fst[_ED] += ad * (dI * dI - fst[_ED])
-        fst[_IPREV] = I
-        ei2 = fst[_EI2]
-        eq2 = fst[_EQ2]
-        nd = 0.5 * fst[_ED]  # noise power in one arm of an interval sum
-        metric = (ei2 - eq2) / (ei2 + eq2) if ei2 + eq2 > 0.0 else 0.0
-        warm = ist[_KLK] * alpha >= 0.5  # half a time constant of evidence before any decision
-        if ist[_LOCKED] == 1:
-            if metric < lock_off and warm:
-                ist[_LOCKED] = 0
-                ist[_ULSINCE] = ist[_NABS]
-        elif metric > lock_on and warm and tracking:
-            ist[_LOCKED] = 1
-            ist[_EVERLOCK] = 1
-        if ist[_KLK] > 2 and ei2 > nd and nd > 0.0:
-            fst[_CN0] = fs * (ei2 - nd) / (2.0 * Nl * nd)
+        lp = fst[_LP]
+        fst[_LP] = 0.0
+        if lp > 0.0:  # an interval without any input power (erased or blanked) teaches nothing: skipped
+            if fst[_AMP] <= 0.0:  # amplitude unknown (loop open so far): take it from this coherent sum
+                fst[_AMP] = math.sqrt(I * I + Q * Q) / Nl
+            ist[_KLK] += 1
+            al = max(alpha, 1.0 / ist[_KLK])
+            fst[_EI2] += al * (I * I - fst[_EI2])
+            fst[_EQ2] += al * (Q * Q - fst[_EQ2])
+            if ist[_KLK] > 1:  # noise from successive in-phase sums: the carrier cancels, no data there
+                dI = I - fst[_IPREV]
+                ad = max(alpha, 1.0 / (ist[_KLK] - 1))
+                fst[_ED] += ad * (dI * dI - fst[_ED])
+            fst[_IPREV] = I
+            ei2 = fst[_EI2]
+            eq2 = fst[_EQ2]
+            nd = 0.5 * fst[_ED]  # noise power in one arm of an interval sum
+            metric = (ei2 - eq2) / (ei2 + eq2) if ei2 + eq2 > 0.0 else 0.0
+            warm = ist[_KLK] * alpha >= 0.5  # half a time constant of evidence before any decision
             if ist[_LOCKED] == 1:
-                fst[_AMP] = math.sqrt(ei2 - nd) / Nl
-        else:
-            fst[_CN0] = 0.0
+                if metric < lock_off and warm:
+                    ist[_LOCKED] = 0
+                    ist[_ULSINCE] = ist[_NABS]
+            elif metric > lock_on and warm and tracking:
+                ist[_LOCKED] = 1
+                ist[_EVERLOCK] = 1
+            if ist[_KLK] > 2 and ei2 > nd and nd > 0.0:
+                fst[_CN0] = fs * (ei2 - nd) / (2.0 * Nl * nd)
+                if ist[_LOCKED] == 1:
+                    fst[_AMP] = math.sqrt(ei2 - nd) / Nl
+            else:
+                fst[_CN0] = 0.0
         if ist[_LOCKED] == 1:
             fst[_SNAPF] = fst[_FINT]
             fst[_SNAPR] = fst[_RINT]
@@ -232,7 +269,8 @@ class CarrierPll:
     times).  ``lock_time`` (s) smooths the lock detector and C/N0; after ``hold_time`` (s)
     without lock the loop coasts, and with ``reacquire`` it searches ``acq_window_hz``
     around the coasting frequency every ``acq_interval`` s on the last ``acq_time`` s.
-    Track rows accumulate until :meth:`pop_track`; call it regularly.
+    Track rows accumulate until :meth:`pop_track`; call it regularly.  ``blank_factor``
+    (None: off) sets the burst blanker (see the module notes).
     """
 
     def __init__(
@@ -254,9 +292,12 @@ class CarrierPll:
         acq_interval: float = 0.5,
         acq_bin_hz: float = 20.0,
         pfa: float = 1e-6,
+        blank_factor: float | None = BLANK_FACTOR,
     ):
         if order not in (2, 3):
             raise UserError(f"PLL order must be 2 or 3, got {order}")
+        if blank_factor is not None and not blank_factor > 1:
+            raise UserError(f"blank_factor must be > 1 (or None: no blanking), got {blank_factor}")
         if not samp_rate > 0:
             raise UserError(f"sample rate must be positive, got {samp_rate}")
         if not 0 < bandwidth_hz < samp_rate / 100:
@@ -271,6 +312,9 @@ class CarrierPll:
         self._track_every = max(1, int(round(track_interval / lock_int)))
         self.track_interval = self._track_every * lock_int
         self._alpha = min(1.0, lock_int / lock_time)
+        self.blank_factor = float(blank_factor) if blank_factor is not None else _NO_LIMIT
+        self._alpha_blank = min(1.0, self._L / self.samp_rate / 0.1)  # blanking reference: 0.1 s average
+        self.n_nonfinite = 0  #: input samples with a NaN/inf component, replaced by 0
         if order == 3:
             # closed-loop poles at w0 * {-1, (-1 +- 1j) / sqrt(2)}: (s + 1)(s^2 + 1.414 s + 1); Bn = 0.903 w0
             k = 1.0 + math.sqrt(2.0)
@@ -356,6 +400,11 @@ class CarrierPll:
         """Samples processed so far."""
         return int(self._ist[_NABS])
 
+    @property
+    def n_blanked(self) -> int:
+        """Samples blanked as bursts so far (above ``blank_factor`` times the reference power)."""
+        return int(self._ist[_NBL])
+
     # ---- processing --------------------------------------------------------------------
     def _acquire(self, x: np.ndarray, upto: int) -> None:
         n_abs = int(self._ist[_NABS])
@@ -386,6 +435,8 @@ class CarrierPll:
         if x.ndim != 1:
             raise UserError(f"the PLL takes one complex stream (n,), got shape {x.shape}; combine polarizations first")
         x = np.ascontiguousarray(x, dtype=np.complex64)
+        x, bad = zero_nonfinite(x)
+        self.n_nonfinite += bad
         y = np.empty_like(x)
         xf = x.view(np.float32)
         yf = y.view(np.float32)
@@ -396,7 +447,8 @@ class CarrierPll:
             code, pos2, nrow = _pll_kernel(
                 xf, yf, pos, self.samp_rate, self._L, self._M, self._track_every, self.order,
                 self._w0, self._ka, self._kb, self._alpha, 0.4, 0.2, self._hold, self._acq_every,
-                self.reacquire, self._fst, self._ist, self._ph_re, self._ph_im, track,
+                self.reacquire, self.blank_factor, self._alpha_blank, self._fst, self._ist, self._ph_re, self._ph_im,
+                track,
             )
             self._store_track(track[:nrow])
             pos = pos2

@@ -31,20 +31,25 @@ code symbols around it count as noise), so in a continuous stream markers are tr
 missed about one time in six.
 
 Robustness.  Non-finite soft values (NaN, +-inf, and values beyond the float32 range) are
-replaced by 0 (an erasure) and counted in ``n_nonfinite``.  Outliers are clipped before
+replaced by 0 (an erasure) and counted in ``n_nonfinite``.  Outliers are erased before
 anything else sees them: the stream is cut into fixed blocks of ``CLIP_BLOCK`` symbols
 (aligned on the stream start, so chunking changes nothing); each block's robust scale is
 the median of its non-zero ``|y|`` (at least ``CLIP_MIN_COUNT`` of them, otherwise no
-scale), and values of block ``k`` are clipped to ``+-CLIP_FACTOR`` times the largest scale
-of blocks ``k-1, k, k+1`` (no clipping when none of them has a scale).  For Gaussian
-noise the median of ``|y|`` is 0.674 sigma, so the clip sits at 6.7 sigma or more and
-leaves the statistic of a clean stream unchanged (unit variance in noise); one value
-of 1e30 becomes an ordinary strong symbol.  Clipped values are counted in ``n_clipped``
-and the emitted codeblocks carry the clipped values.  The window powers are sums over
-each window (in float64, slid over at most ``_RESUM`` positions and then recomputed from
-scratch), never differences of a cumulative sum, so one large term cannot wipe out the
-precision of the windows after it.  A block's clipping is final once the next block is
-complete, which delays the statistic by up to two blocks.
+scale), and a value of block ``k`` beyond ``CLIP_FACTOR`` times the largest scale of
+blocks ``k-1, k, k+1`` (or beyond ``CLIP_MAX``, so that float32 sums stay finite) is set
+to 0 and counted in ``n_outliers``.  Such a value lies far above the signal-plus-noise
+level and carries no information: clipping it would keep a confident sign that means
+nothing, erasing it costs the decoder nothing.  For Gaussian noise the median of ``|y|``
+is 0.674 sigma, so the limit sits at 6.7 sigma or more (probability below 3e-11 per
+value): the statistic of a clean stream is unchanged (unit variance in noise) and its
+codeblocks are passed on untouched.  When none of the three blocks has a scale, block
+``k`` holds at most a few isolated values among erasures (no marker fits in so few): they
+are erased too (an isolated 1e30 among zeros could otherwise pass for a marker).  The
+window powers are differences of a float64 prefix sum that restarts every ``_SEGMENT``
+positions and spans only the windows of its segment, never of a cumulative sum over the
+whole chunk, so no term weighs on the precision of later windows.  A block's outliers are
+final once the next block is complete, which delays the statistic and the codeblocks by
+up to two blocks (512 symbols); :meth:`FrameSync.flush` settles the end of the stream.
 """
 
 from __future__ import annotations
@@ -103,17 +108,52 @@ class Codeblock:
     """Sign-corrected soft codeblock, float32, (k + 4) * inv_rate values."""
 
 
-CLIP_BLOCK = 2048
+CLIP_BLOCK = 256
 """Symbols per block of the robust scale estimate (blocks aligned on the stream start)."""
 CLIP_FACTOR = 10.0
-"""Soft values beyond this many times the local median of |y| are clipped to it."""
+"""Soft values beyond this many times the local median of |y| are outliers (erased)."""
 CLIP_MIN_COUNT = 32
 """Non-zero values a block needs for a robust scale of its own."""
-_RESUM = 512  # window sums are recomputed from scratch this often (positions)
+CLIP_MAX = 1e30
+"""Soft values beyond +-CLIP_MAX are outliers whatever the scale (float32 sums stay finite)."""
+_SEGMENT = 4096  # window sums come from a prefix sum restarted every _SEGMENT positions
 
 
 @njit(cache=True, nogil=True)
-def _block_scales(y, block, min_count, out):
+def _median_inplace(a, n):  # pragma: no cover - numba
+    """Median (upper one for even n) of a[:n] by quickselect; reorders a[:n]."""
+    k = n // 2
+    lo = 0
+    hi = n - 1
+    while lo < hi:
+        mid = (lo + hi) // 2
+        # median of three as the pivot
+        x, y, z = a[lo], a[mid], a[hi]
+        pivot = max(min(x, y), min(max(x, y), z))
+        i = lo
+        j = hi
+        while i <= j:
+            while a[i] < pivot:
+                i += 1
+            while a[j] > pivot:
+                j -= 1
+            if i <= j:
+                t = a[i]
+                a[i] = a[j]
+                a[j] = t
+                i += 1
+                j -= 1
+        if k <= j:
+            hi = j
+        elif k >= i:
+            lo = i
+        else:
+            break
+    return a[k]
+
+
+@njit(cache=True, nogil=True)
+def _block_scales(y, block, min_count, out):  # pragma: no cover - numba
     """out[k] = median of the non-zero |y| in y[k*block:(k+1)*block] (0 when fewer than min_count)."""
     tmp = np.empty(block, np.float32)
     n = y.shape[0]
@@ -124,67 +164,46 @@ def _block_scales(y, block, min_count, out):
             if a > 0.0:
                 tmp[c] = a
                 c += 1
-        out[k] = np.median(tmp[:c]) if c >= min_count else 0.0
+        out[k] = _median_inplace(tmp, c) if c >= min_count else 0.0
 
 
 @njit(cache=True, nogil=True)
-def _clip_blocks(y, start, block, k0, thr):
-    """Clip y (stream positions start, start + 1, ...) in place at +-thr[k - k0] in block k; returns the count clipped."""
+def _erase_outliers(y, start, block, k0, thr):  # pragma: no cover - numba
+    """Zero the values of y (stream positions start, ...) beyond +-thr[k - k0] in block k; returns their count."""
     count = 0
     for i in range(y.shape[0]):
-        t = thr[(start + i) // block - k0]
         v = y[i]
-        if v > t:
-            y[i] = t
-            count += 1
-        elif v < -t:
-            y[i] = -t
+        if abs(v) > thr[(start + i) // block - k0]:
+            y[i] = 0.0
             count += 1
     return count
 
 
 @njit(cache=True, nogil=True)
-def _window_power(y, b0, p0, p1, m, wlen, total, out):
+def _window_power(y, b0, p0, p1, m, wlen, total, out):  # pragma: no cover - numba
     """out[i] = max(mean y^2 over [p, p + wlen) cut at total, mean y^2 over [p + m - wlen, p + m) cut at 0), p = p0 + i.
 
-    y holds stream positions b0, b0 + 1, ...  Each window sum is slid at most _RESUM positions, then
-    recomputed from its terms (float64), so no error or large term outlives its window for long.
+    y holds stream positions b0, b0 + 1, ...  The window sums are differences of a float64 prefix sum
+    that restarts for every segment of _SEGMENT positions (it spans only the windows of that segment),
+    so no term, large or small, weighs on the sums of later segments.
     """
-    s_lead = 0.0
-    s_trail = 0.0
-    lead_lo = lead_hi = trail_lo = trail_hi = 0
-    for i in range(p1 - p0):
-        p = p0 + i
-        a = p
-        b = min(p + wlen, total)
-        c = max(p + m - wlen, 0)
-        d = p + m
-        if i % _RESUM == 0:
-            s_lead = 0.0
-            for k in range(a, b):
-                v = np.float64(y[k - b0])
-                s_lead += v * v
-            s_trail = 0.0
-            for k in range(c, d):
-                v = np.float64(y[k - b0])
-                s_trail += v * v
-        else:
-            for k in range(lead_hi, b):
-                v = np.float64(y[k - b0])
-                s_lead += v * v
-            for k in range(lead_lo, a):
-                v = np.float64(y[k - b0])
-                s_lead -= v * v
-            for k in range(trail_hi, d):
-                v = np.float64(y[k - b0])
-                s_trail += v * v
-            for k in range(trail_lo, c):
-                v = np.float64(y[k - b0])
-                s_trail -= v * v
-        lead_lo, lead_hi, trail_lo, trail_hi = a, b, c, d
-        lead = max(s_lead, 0.0) / (b - a) if b > a else 0.0
-        trail = max(s_trail, 0.0) / (d - c)
-        out[i] = max(lead, trail)
+    pre = np.empty(_SEGMENT + 2 * wlen + 1)
+    for s0 in range(p0, p1, _SEGMENT):
+        s1 = min(s0 + _SEGMENT, p1)
+        lo = max(s0 + m - wlen, 0)  # first symbol any window of the segment touches
+        hi = min(s1 - 1 + wlen, total)  # one past the last
+        acc = 0.0
+        pre[0] = 0.0
+        for k in range(lo, hi):
+            v = np.float64(y[k - b0])
+            acc += v * v
+            pre[k - lo + 1] = acc
+        for p in range(s0, s1):
+            b = min(p + wlen, total)
+            c = max(p + m - wlen, 0)
+            lead = (pre[b - lo] - pre[p - lo]) / (b - p) if b > p else 0.0
+            trail = (pre[p + m - lo] - pre[c - lo]) / (p + m - c)
+            out[p - p0] = max(lead, trail, 0.0)
 
 
 @njit(cache=True, nogil=True, fastmath=True)
@@ -249,8 +268,9 @@ class FrameSync:
         self._misses = 0
         self._last_accept = -(10**18)
         self._pending: list[tuple[int, float, str]] = []  # accepted markers waiting for their data
-        # outlier clipping: robust scale per CLIP_BLOCK block, data clipped (final) below _cdone
-        self._scales: dict[int, float] = {}
+        # outliers: robust scale per CLIP_BLOCK block; data final (outliers erased) below _cdone
+        self._scales = np.zeros(0)  # robust scales of blocks _sc0, _sc0 + 1, ... (0: none)
+        self._sc0 = 0
         self._nscaled = 0  # blocks whose scale is known
         self._cdone = 0
         # statistics
@@ -258,13 +278,13 @@ class FrameSync:
         self.n_truncated = 0
         self.n_nonfinite = 0
         """Soft values that were NaN, infinite or beyond the float32 range (replaced by 0)."""
-        self.n_clipped = 0
-        """Soft values clipped as outliers (beyond CLIP_FACTOR times the local median |y|)."""
+        self.n_outliers = 0
+        """Soft values erased as outliers (beyond CLIP_FACTOR x the local median |y|, or isolated among erasures)."""
 
     # ------------------------------------------------------------------ public
 
     def feed(self, chunk: np.ndarray) -> list[Codeblock]:
-        """Add soft symbols (1-D, LLR convention; NaN/inf count as 0, outliers are clipped) and return the codeblocks now complete."""
+        """Add soft symbols (1-D, LLR convention; NaN/inf and outliers count as 0); returns the codeblocks completed."""
         if self._flushed:
             raise UserError("FrameSync.feed called after flush()")
         y = np.asarray(chunk)
@@ -281,7 +301,7 @@ class FrameSync:
             y = np.where(bad, np.float32(0.0), y)
         if y.size:
             self._append(y)
-            self._clip(final=False)
+            self._erase(final=False)
         return self._advance(self._cdone - self.power_window)
 
     def flush(self) -> list[Codeblock]:
@@ -289,7 +309,7 @@ class FrameSync:
         if self._flushed:
             return []
         self._flushed = True
-        self._clip(final=True)
+        self._erase(final=True)
         z_end = self._total - self.asm_len + 1
         if z_end > self._zdone:
             self._compute_z(self._zdone, z_end)
@@ -334,10 +354,10 @@ class FrameSync:
         self._zdata[self._off + used : self._off + used + y.size] = 0.0
         self._total += y.size
 
-    def _clip(self, final: bool) -> None:
-        """Compute the scales of newly complete blocks and clip the data whose neighbour blocks are known.
+    def _erase(self, final: bool) -> None:
+        """Compute the scales of newly complete blocks; erase the outliers of the blocks whose neighbours are known.
 
-        With ``final`` (end of stream) the last, partial block gets a scale too and everything is clipped.
+        With ``final`` (end of stream) the last, partial block gets a scale too and everything is settled.
         """
         B = CLIP_BLOCK
         b0 = self._buf_start
@@ -347,23 +367,27 @@ class FrameSync:
             lo = self._nscaled * B
             sc = np.zeros(last - self._nscaled, np.float64)
             _block_scales(self._buf[lo - b0 : min(last * B, self._total) - b0], B, CLIP_MIN_COUNT, sc)
-            for j, v in enumerate(sc):
-                self._scales[self._nscaled + j] = float(v)
+            self._scales = np.concatenate((self._scales, sc))
             self._nscaled = last
         c_end = self._total if final else max(self._nscaled - 1, 0) * B
         if c_end <= self._cdone:
             return
         k0 = self._cdone // B
         k1 = (c_end - 1) // B + 1
-        thr = np.empty(k1 - k0, np.float32)
-        for k in range(k0, k1):
-            s = max(self._scales.get(k - 1, 0.0), self._scales.get(k, 0.0), self._scales.get(k + 1, 0.0))
-            thr[k - k0] = CLIP_FACTOR * s if s > 0.0 else np.inf
+        # scales of blocks k0 - 1 .. k1 (missing ones: 0); self._scales[0] is block self._sc0
+        idx = np.arange(k0 - 1, k1 + 1) - self._sc0
+        ok = (idx >= 0) & (idx < self._scales.size)
+        near = np.zeros(idx.size)
+        near[ok] = self._scales[idx[ok]]
+        s3 = np.maximum(np.maximum(near[:-2], near[1:-1]), near[2:])
+        thr = np.minimum(CLIP_FACTOR * s3, CLIP_MAX).astype(np.float32)  # 0 without any scale: isolated values
         seg = self._buf[self._cdone - b0 : c_end - b0]
-        self.n_clipped += int(_clip_blocks(seg, self._cdone, B, k0, thr))
+        self.n_outliers += int(_erase_outliers(seg, self._cdone, B, k0, thr))
         self._cdone = c_end
-        for k in [k for k in self._scales if k < k0 - 1]:
-            del self._scales[k]
+        drop = (c_end // B - 1) - self._sc0  # keep the scale of the block before the next one to settle
+        if drop > 0:
+            self._scales = self._scales[drop:]
+            self._sc0 += drop
 
     def _advance(self, z_end: int) -> list[Codeblock]:
         """Compute the statistic for positions [_zdone, z_end), run the decision logic, emit codeblocks."""
@@ -456,7 +480,15 @@ class FrameSync:
 
     def _accept(self, pos: int, val: float, reason: str, keep_misses: bool = False) -> None:
         if abs(pos - self._last_accept) < self.asm_len:
-            return  # the same marker again
+            # the same marker again, or a strong peak next to a weaker marker taken where one was expected
+            # (e.g. the -64 sidelobe of the rate-1/4 ASM, whose halves are complementary, when a gap moved
+            # the marker): the strong peak replaces it while it waits for its data
+            weaker = [e for e in self._pending if abs(e[0] - pos) < self.asm_len and abs(e[1]) < abs(val)]
+            if reason != "strong" or not weaker or weaker[0][2] not in ("tracked", "flywheel"):
+                return
+            self._pending.remove(weaker[0])
+            self.n_markers -= 1
+            self._last_accept = pos
         self._last_accept = max(self._last_accept, pos)
         self._pending.append((pos, val, reason))
         self._pending.sort()
