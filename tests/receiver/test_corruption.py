@@ -1,10 +1,11 @@
 """A corrupted stretch of an archived recording costs only the codeblocks it overlaps (issue #11).
 
 The archived simulated recordings (ci8, with one SigMF annotation per codeblock giving its sample
-range) are copied to a temporary folder and corrupted over 20-50 ms: a burst of full-scale samples
-(random signs, or a constant rail) in the ci8 data, or a run of NaN after conversion to cf32.
-Every golden frame whose codeblock does not overlap the stretch must still be decoded, and no
-other frame may appear.
+range) are copied to a temporary folder and corrupted over 20-50 ms, on one or both channels: a
+burst of full-scale samples (random signs, or a constant rail) in the ci8 data or in a ci16
+conversion, or a run of NaN in a cf32 conversion (each with a new .sigmf-meta).  Every golden frame
+whose codeblock does not overlap the stretch must still be decoded, and no other frame may appear.
+The Doppler profile is the one the simulator applied (the launch-day profile, from the truth file).
 """
 
 import functools
