@@ -2,10 +2,17 @@
 
 Stages, each an object with state carried across chunks (usable alone on numpy arrays):
 
+0. :func:`find_carrier`: a wide search of the raw recording for the residual carrier
+   (:class:`~heradecode.dsp.acquisition.WideCarrierSearch` on a bounded stretch of
+   ``search_span_s``): with a Doppler profile (or a given carrier offset), ±100 kHz around
+   the prediction, preferring the line closest to it; without, the whole recorded band (a
+   blind search: an unknown LO offset and Doppler).  The frequency and drift rate found
+   correct the prediction (or replace it) for everything below, so that the decimation is
+   centred on the carrier; a fix far from the prediction is reported in one warning line;
 1. :class:`~heradecode.dsp.decimate.Decimator` to a rate that suits the mode (after an
    optional coarse frequency shift when the carrier sits far from the centre);
-2. :class:`~heradecode.dsp.nco.Nco` removing the Doppler profile and the expected carrier
-   offset, phase-continuously;
+2. :class:`~heradecode.dsp.nco.Nco` removing the carrier model (the Doppler profile and the
+   expected carrier offset, corrected by the fix), phase-continuously;
 3. :class:`~heradecode.dsp.demod.PcmPmDemodulator`: FFT search for the residual carrier,
    maximal-ratio combining of X and Y, residual-carrier PLL (re-acquires after fades),
    Manchester matched filter, timing, LLRs;
@@ -19,16 +26,21 @@ an edge module: it assembles the layers ``io`` → ``dsp`` → ``fec`` → ``ccs
 
 from __future__ import annotations
 
+import hashlib
+import logging
 import math
 import multiprocessing
+import os
+import warnings
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from heradecode.ccsds.mission import HERA, MissionProfile
-from heradecode.dsp.acquisition import CarrierAcquisition
+from heradecode.dsp.acquisition import CarrierAcquisition, WideAcquisition, WideCarrierSearch
 from heradecode.dsp.decimate import Decimator, mode_decimation
 from heradecode.dsp.demod import DemodOutput, PcmPmDemodulator
 from heradecode.dsp.nco import Nco
@@ -53,7 +65,12 @@ class ReceiverConfig:
     symbol_rate: float | None = None  #: baud; overrides the mode's rate
     carrier_offset_hz: float | None = None  #: carrier offset (Hz) from the centre after Doppler removal
     downlink_freq_hz: float = HERA.downlink_freq_hz  #: nominal downlink frequency (Hz)
-    acq_window_hz: float = 25e3  #: carrier search window (± Hz)
+    #: wide carrier search (± Hz) around the prediction; None: ±100 kHz with a Doppler profile or a carrier
+    #: offset, the whole recorded band without (blind)
+    acq_window_hz: float | None = None
+    track_window_hz: float = 25e3  #: demodulator's carrier search (± Hz) around the carrier found, and after fades
+    search_span_s: float = 1.5  #: stretch the wide carrier search spans (s; every 3rd 50 ms segment is analysed)
+    max_rate_hz_s: float = 60.0  #: drift rates the wide search tries (± Hz/s around the predicted rate)
     acq_time_s: float = 0.25  #: time averaged by the first carrier search (s)
     reacq_time_s: float = 0.1  #: after loss of lock: search this often, on this much signal (s)
     pll_bandwidth_hz: float = 15.0  #: PLL noise bandwidth (Hz)
@@ -88,33 +105,254 @@ def esn0_from_soft(soft: np.ndarray) -> float:
     return 10 * math.log10(max(a2 / (2 * s2), 1e-3))
 
 
+#: wide search window (± Hz) around a prediction (a Doppler profile or a given carrier offset) by default
+WIDE_WINDOW_HZ = 100e3
+#: a fix further than this from the prediction (Hz, or Hz/s in rate) is reported
+FAR_OFFSET_HZ = 300.0
+FAR_RATE_HZ_S = 3.0
+DC_EXCLUDE_HZ = 200.0  #: the wide search masks ± this around the recording's centre (the receiver's DC spike)
+SEARCH_STRIDE = 3  #: the wide search analyses every 3rd segment of its span (a third of the cost, same rate precision)
+
+log = logging.getLogger("heradecode")
+
+
+class CarrierOffsetWarning(UserWarning):
+    """The carrier was found far from where the Doppler prediction put it."""
+
+
+@dataclass(frozen=True)
+class CarrierFix:
+    """Where the wide carrier search found the residual carrier in a recording (frequencies from its centre)."""
+
+    sample: int  #: recording sample at the middle of the searched stretch
+    unix_time: float  #: UNIX time (s) of that sample
+    freq_hz: float  #: carrier frequency there (Hz from the recording's centre frequency)
+    rate_hz_s: float  #: carrier drift rate (Hz/s)
+    cn0_dbhz: float  #: carrier C/N0 seen by the search (dB-Hz, channels summed)
+    downlink_offset_hz: float  #: nominal downlink minus centre frequency (Hz)
+    predicted_hz: float | None  #: the prediction at ``unix_time`` (Hz from the centre); None: blind search
+    predicted_rate_hz_s: float | None  #: the prediction's drift rate (Hz/s); None: blind search
+    search: WideAcquisition = field(repr=False, compare=False)  #: the search result
+
+    @property
+    def blind(self) -> bool:
+        """Whether there was no prediction (no Doppler profile, no carrier offset given)."""
+        return self.predicted_hz is None
+
+    @property
+    def offset_error_hz(self) -> float:
+        """Found minus predicted frequency (Hz); 0 for a blind search."""
+        return 0.0 if self.predicted_hz is None else self.freq_hz - self.predicted_hz
+
+    @property
+    def rate_error_hz_s(self) -> float:
+        """Found minus predicted drift rate (Hz/s); 0 for a blind search."""
+        return 0.0 if self.predicted_rate_hz_s is None else self.rate_hz_s - self.predicted_rate_hz_s
+
+    @property
+    def far_from_prediction(self) -> bool:
+        """Whether the fix is further from the prediction than :data:`FAR_OFFSET_HZ` or :data:`FAR_RATE_HZ_S`."""
+        return (not self.blind and (abs(self.offset_error_hz) > FAR_OFFSET_HZ
+                                    or abs(self.rate_error_hz_s) > FAR_RATE_HZ_S))
+
+    def carrier_hz(self, unix_time: float | np.ndarray) -> float | np.ndarray:
+        """The carrier extrapolated linearly from the fix (Hz from the centre)."""
+        return self.freq_hz + self.rate_hz_s * (np.asarray(unix_time, dtype=np.float64) - self.unix_time)
+
+    def describe(self) -> str:
+        """One line: where the carrier was found, and how far from the prediction."""
+        where = (f"carrier found at {self.freq_hz - self.downlink_offset_hz:+.0f} Hz from the nominal downlink, "
+                 f"drifting {self.rate_hz_s:+.1f} Hz/s, C/N0 {self.cn0_dbhz:.1f} dB-Hz")
+        if self.blind:
+            return f"{where} (blind search of the whole band: no Doppler profile)"
+        if self.far_from_prediction:
+            return (f"carrier found {self.offset_error_hz:+.0f} Hz and {self.rate_error_hz_s:+.1f} Hz/s away from "
+                    f"the Doppler prediction (ephemeris or receiver frequency off?); decoding at the carrier found")
+        return f"{where}, {self.offset_error_hz:+.0f} Hz and {self.rate_error_hz_s:+.1f} Hz/s from the prediction"
+
+
+def carrier_model(fix: CarrierFix | None, doppler: DopplerProfile | None, offset_hz: float,
+                  t0: float, t1: float) -> DopplerProfile | None:
+    """The frequency law (Hz, on top of ``offset_hz``) the receiver removes over [t0, t1] (UNIX s).
+
+    Without a fix: the Doppler profile as given.  With a fix: the Doppler profile plus the
+    fix's frequency and rate errors (a linear correction), or, without a profile, the fix's
+    carrier extrapolated linearly.
+    """
+    if fix is None:
+        return doppler
+    lo, hi = min(t0, fix.unix_time) - 2.0, max(t1, fix.unix_time) + 2.0
+    if doppler is None:
+        t = np.array([lo, hi])
+        return DopplerProfile(t, fix.carrier_hz(t) - offset_hz)
+    inside = doppler.unix_time[(doppler.unix_time > lo) & (doppler.unix_time < hi)]
+    t = np.concatenate(([lo], inside, [hi]))
+    df = fix.offset_error_hz + fix.rate_error_hz_s * (t - fix.unix_time)
+    return DopplerProfile(t, doppler.freq_at(t) + df)
+
+
+def _doppler_rate(doppler: DopplerProfile, t: float) -> float:
+    return float(doppler.freq_at(t + 0.5) - doppler.freq_at(t - 0.5))
+
+
+_FIX_CACHE: "OrderedDict[tuple, CarrierFix | None]" = OrderedDict()
+_FIX_CACHE_SIZE = 16
+
+
+def clear_carrier_cache() -> None:
+    """Forget the carrier fixes :func:`find_carrier` has cached."""
+    _FIX_CACHE.clear()
+
+
+def _fix_key(recording: Recording, config: ReceiverConfig, doppler: DopplerProfile | None,
+             start: int, stop: int) -> tuple:
+    files = []
+    for p in recording.paths:
+        try:
+            st = os.stat(p)
+            files.append((str(p), st.st_size, st.st_mtime_ns))
+        except OSError:
+            files.append((str(p), -1, -1))
+    dop = None
+    if doppler is not None:
+        dop = hashlib.sha1(doppler.unix_time.tobytes() + doppler.freq_hz.tobytes()).hexdigest()
+    return (tuple(files), recording.num_samples, recording.samp_rate, recording.center_freq_hz,
+            recording.sample_unix_time(0), start, stop, config.downlink_freq_hz, config.carrier_offset_hz,
+            config.acq_window_hz, config.search_span_s, config.max_rate_hz_s, config.symbol_rate, dop)
+
+
+def find_carrier(recording: Recording, config: ReceiverConfig = ReceiverConfig(), *,
+                 doppler: DopplerProfile | None = None, start_sample: int = 0, stop_sample: int | None = None,
+                 warn: bool = True) -> CarrierFix | None:
+    """Search the raw recording for the residual carrier: frequency and drift at a stretch of ``search_span_s``.
+
+    With a prediction (a Doppler profile or ``config.carrier_offset_hz``) the search covers
+    ``acq_window_hz`` (default ±100 kHz) around it and prefers the line closest to it; without
+    one it covers the whole recorded band.  The stretch at ``start_sample`` is tried first,
+    then those at 25, 50 and 75 % of [start_sample, stop_sample).  Returns None when no
+    carrier is found.  Results are cached per recording and settings (the mode does not
+    matter), so that mode detection and decoding search once; a fix far from the prediction
+    gives one :class:`CarrierOffsetWarning` (``warn``), a blind fix one info line on the
+    ``heradecode`` logger, when first found.
+    """
+    n_total = recording.num_samples
+    start = max(0, min(int(start_sample), n_total))
+    stop = n_total if stop_sample is None else max(start, min(int(stop_sample), n_total))
+    key = _fix_key(recording, config, doppler, start, stop)
+    if key in _FIX_CACHE:
+        _FIX_CACHE.move_to_end(key)
+        return _FIX_CACHE[key]
+    fix = _search_recording(recording, config, doppler, start, stop)
+    _FIX_CACHE[key] = fix
+    while len(_FIX_CACHE) > _FIX_CACHE_SIZE:
+        _FIX_CACHE.popitem(last=False)
+    if fix is not None and warn:
+        if fix.far_from_prediction:
+            warnings.warn(fix.describe(), CarrierOffsetWarning, stacklevel=2)
+        else:
+            log.info(fix.describe())
+    return fix
+
+
+def _search_recording(recording: Recording, config: ReceiverConfig, doppler: DopplerProfile | None,
+                      start: int, stop: int) -> CarrierFix | None:
+    fs = recording.samp_rate
+    offset = (config.carrier_offset_hz if config.carrier_offset_hz is not None
+              else config.downlink_freq_hz - recording.center_freq_hz)
+    predicted = doppler is not None or config.carrier_offset_hz is not None
+    window = config.acq_window_hz
+    if window is None and predicted:
+        window = WIDE_WINDOW_HZ
+    rates = sorted({*SYMBOL_RATES.values(), *([config.symbol_rate] if config.symbol_rate else [])})
+    n_span = int(round(min(config.search_span_s, (stop - start) / fs) * fs))
+    if n_span < int(2 * fs / 20.0) + 2:
+        return None  # less than two FFT segments: nothing to search
+    room = stop - start - n_span
+    starts = list(dict.fromkeys([start, *(start + int(f * room) for f in (0.25, 0.5, 0.75))]))
+    chunk = max(1, int(0.1 * fs))
+    read = recording.read_ci16 if recording.datatype == "ci16_le" else recording.read  # raw int16: faster
+    for s0 in starts:
+        t_mid = float(recording.sample_unix_time(s0)) + 0.5 * n_span / fs
+        pred = offset + (float(doppler.freq_at(t_mid)) if doppler is not None else 0.0)
+        pred_rate = _doppler_rate(doppler, t_mid) if doppler is not None else 0.0
+        search = WideCarrierSearch(fs, center_hz=pred if window is not None else 0.0, window_hz=window,
+                                   span_s=n_span / fs, max_rate_hz_s=config.max_rate_hz_s,
+                                   rate_center_hz_s=pred_rate, dc_exclude_hz=DC_EXCLUDE_HZ,
+                                   prefer_hz=pred if predicted else None, symbol_rates=rates,
+                                   stride=SEARCH_STRIDE)
+        while not search.full:
+            a, b = search.wanted()  # only the segments analysed are read
+            n = min(b - a, chunk, stop - s0 - a)
+            if n <= 0:
+                break
+            search.feed(read(s0 + a, n), at=a)
+        if search.n_spectra < 2:
+            continue
+        res = search.result()
+        if not res.detected:
+            continue
+        mid = s0 + int(round(res.center_sample))
+        t_fix = float(recording.sample_unix_time(mid))
+        pred = offset + (float(doppler.freq_at(t_fix)) if doppler is not None else 0.0)
+        pred_rate = _doppler_rate(doppler, t_fix) if doppler is not None else 0.0
+        return CarrierFix(sample=mid, unix_time=t_fix, freq_hz=res.freq_hz, rate_hz_s=res.rate_hz_s,
+                          cn0_dbhz=res.cn0_dbhz, downlink_offset_hz=config.downlink_freq_hz - recording.center_freq_hz,
+                          predicted_hz=pred if predicted else None,
+                          predicted_rate_hz_s=pred_rate if predicted else None, search=res)
+    return None
+
+
+def check_symbol_rate(recording: Recording, config: ReceiverConfig) -> float:
+    """The configured symbol rate (baud); UserError when the recording's sample rate cannot carry it."""
+    baud = config.rate_baud
+    fs = recording.samp_rate
+    if fs < 4 * baud:
+        raise UserError(f"a recording at {fs:.0f} samples/s cannot carry {baud / 1e3:g} kbaud "
+                        f"bi-phase-L (4 samples per symbol at least); wrong --mode?")
+    return baud
+
+
 class Receiver:
     """Runs the receiver stages over a recording; iterate :meth:`run` for decoded codeblocks.
 
     ``doppler`` is the Doppler profile to remove (Hz versus UNIX time); the carrier is
     expected at ``carrier_offset_hz`` from the centre frequency after Doppler removal,
-    by default ``downlink_freq_hz - recording.center_freq_hz``.
+    by default ``downlink_freq_hz - recording.center_freq_hz``.  ``carrier_fix`` is where
+    the wide search found the carrier: by default :func:`find_carrier` runs at the start of
+    the recording; ``None`` skips the wide search (the demodulator then searches
+    ``acq_window_hz``, or ``track_window_hz``, around the prediction).
     """
 
     def __init__(self, recording: Recording, config: ReceiverConfig = ReceiverConfig(), *,
-                 doppler: DopplerProfile | None = None, mission: MissionProfile = HERA, keep_soft: int = 0) -> None:
+                 doppler: DopplerProfile | None = None, mission: MissionProfile = HERA, keep_soft: int = 0,
+                 carrier_fix: "CarrierFix | None | str" = "search") -> None:
         self.recording = recording
         self.config = config
         self.mission = mission
         self.doppler = doppler
-        self.symbol_rate = config.rate_baud
+        self.symbol_rate = check_symbol_rate(recording, config)
         fs = recording.samp_rate
-        if fs < 4 * self.symbol_rate:
-            raise UserError(f"a recording at {fs:.0f} samples/s cannot carry {self.symbol_rate / 1e3:g} kbaud "
-                            f"bi-phase-L (4 samples per symbol at least); wrong --mode?")
         offset = (config.carrier_offset_hz if config.carrier_offset_hz is not None
                   else config.downlink_freq_hz - recording.center_freq_hz)
         self.offset_hz = float(offset)
-        # Where the carrier lies before any correction, over the whole recording (for the filter plan).
+        if isinstance(carrier_fix, str):
+            if carrier_fix != "search":
+                raise ValueError(f"carrier_fix must be a CarrierFix, None or 'search', got {carrier_fix!r}")
+            carrier_fix = find_carrier(recording, config, doppler=doppler)
+        self.carrier_fix: CarrierFix | None = carrier_fix  #: where the wide search found the carrier (None: not found)
         t0 = recording.sample_unix_time(0)
+        #: the frequency law removed after decimation, on top of ``offset_hz`` (Doppler profile corrected by the fix)
+        self.carrier_model = carrier_model(carrier_fix, doppler, self.offset_hz, t0, t0 + recording.duration_s)
+        if carrier_fix is not None:
+            self.search_window_hz = float(config.track_window_hz)
+        else:
+            self.search_window_hz = float(config.acq_window_hz if config.acq_window_hz is not None
+                                          else config.track_window_hz)
+        # Where the carrier lies before any correction, over the whole recording (for the filter plan).
         span = np.linspace(t0, t0 + recording.duration_s, 64)
-        f_exp = self.offset_hz + (doppler.freq_at(span) if doppler is not None else np.zeros_like(span))
-        margin = config.acq_window_hz + 5e3
+        model = self.carrier_model
+        f_exp = self.offset_hz + (model.freq_at(span) if model is not None else np.zeros_like(span))
+        margin = self.search_window_hz + 5e3
         self.pre_shift_hz = 0.0
         if float(np.max(np.abs(f_exp))) + margin > 60e3:
             self.pre_shift_hz = float(np.round(np.mean(f_exp), -3))
@@ -142,10 +380,11 @@ class Receiver:
         self._t0 = t0
         self.pre_nco = Nco(fs_in, offset_hz=self.pre_shift_hz, start_time=t0) if self.pre_shift_hz else None
         self.decimator = Decimator(fs_in, self.factor, passband_hz=self._passband_hz) if self.factor > 1 else None
-        self.nco = Nco(self.samp_rate, doppler=self.doppler, offset_hz=self.offset_hz - self.pre_shift_hz,
+        self.nco = Nco(self.samp_rate, doppler=self.carrier_model, offset_hz=self.offset_hz - self.pre_shift_hz,
                        start_time=t0)
+        window = min(self.search_window_hz, 0.45 * self.samp_rate - 60 * 20.0)
         self.demod = PcmPmDemodulator(self.samp_rate, self.symbol_rate, start_time=t0,
-                                      acq_window_hz=cfg.acq_window_hz, acq_time_s=cfg.acq_time_s,
+                                      acq_window_hz=window, acq_time_s=cfg.acq_time_s,
                                       reacq_time_s=cfg.reacq_time_s, pll_bandwidth_hz=cfg.pll_bandwidth_hz,
                                       pll_order=cfg.pll_order)
         self.framesync = FrameSync(cfg.k, cfg.inv_rate)
@@ -342,8 +581,12 @@ def plan_segments(recording: Recording, config: ReceiverConfig, workers: int,
 
 
 def _decode_segment(args) -> tuple[list[DecodedCodeblock], np.ndarray, "ReceiverStats"]:
-    recording, config, doppler, mission, seg = args
-    rx = Receiver(recording, config, doppler=doppler, mission=mission)
+    recording, config, doppler, mission, seg, fix = args
+    if seg.run_start > 0:
+        # the carrier where this segment starts (the first fix, extrapolated, if none is found there)
+        fix = find_carrier(recording, config, doppler=doppler, start_sample=seg.run_start, stop_sample=seg.run_stop,
+                           warn=False) or fix
+    rx = Receiver(recording, config, doppler=doppler, mission=mission, carrier_fix=fix)
     out = [cb for cb in rx.run(seg.run_start, seg.run_stop) if seg.start <= cb.start_sample < seg.stop]
     track = rx.pop_track()
     track = track[(track["sample"] >= seg.start) & (track["sample"] < seg.stop)]
@@ -358,11 +601,14 @@ def decode_recording(recording: Recording, config: ReceiverConfig = ReceiverConf
 
     With ``workers`` > 1 the recording is cut into overlapping segments decoded in parallel
     processes; codeblocks are kept by the segment their marker starts in, so none is lost
-    or repeated at the seams.
+    or repeated at the seams.  The carrier is searched for (:func:`find_carrier`) at the start of
+    the recording and of every segment.
     """
+    check_symbol_rate(recording, config)
     segments = plan_segments(recording, config, workers)
+    fix = find_carrier(recording, config, doppler=doppler)
     if len(segments) == 1:
-        rx = Receiver(recording, config, doppler=doppler, mission=mission)
+        rx = Receiver(recording, config, doppler=doppler, mission=mission, carrier_fix=fix)
         rx.stats.samples_total = recording.num_samples
         pending: list[DecodedCodeblock] = []
         tick = (lambda r: on_progress(r.stats)) if on_progress is not None else None
@@ -376,7 +622,7 @@ def decode_recording(recording: Recording, config: ReceiverConfig = ReceiverConf
     progress = ReceiverStats(samples_total=recording.num_samples)
     ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
     with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-        futures = [pool.submit(_decode_segment, (recording, config, doppler, mission, seg)) for seg in segments]
+        futures = [pool.submit(_decode_segment, (recording, config, doppler, mission, seg, fix)) for seg in segments]
         for seg, fut in zip(segments, futures):
             cbs, track, st = fut.result()
             progress.samples += seg.stop - seg.start
@@ -419,17 +665,26 @@ def soft_symbol_sample(recording: Recording, config: ReceiverConfig = ReceiverCo
 
 def detect_mode(recording: Recording, config: ReceiverConfig = ReceiverConfig(), *,
                 doppler: DopplerProfile | None = None, span_s: float = 1.5) -> str:
-    """Which of Hera's symbol rates the recording carries: the mode whose demodulator sees the higher Es/N0."""
+    """Which of Hera's symbol rates the recording carries: the mode whose demodulator sees the higher Es/N0.
+
+    The carrier is found as for decoding (:func:`find_carrier`: blind without a Doppler profile).
+    """
     fs = recording.samp_rate
     n_span = int(span_s * fs)
     starts = sorted({0, *(int(f * recording.num_samples) for f in (0.25, 0.5, 0.75))})
+    if not any(fs >= 4 * baud for baud in SYMBOL_RATES.values()):
+        raise UserError("no Hera signal found to tell the mode from: the sample rate is too low for either "
+                        "symbol rate; give --mode low or --mode high")
+    first = find_carrier(recording, config, doppler=doppler)
     for start in starts:
         scores = {}
+        fix = first if start == 0 else (find_carrier(recording, config, doppler=doppler, start_sample=start,
+                                                     warn=False) or first)
         for mode, baud in SYMBOL_RATES.items():
             if fs < 4 * baud:
                 continue
             cfg = replace(config, mode=mode, symbol_rate=None)
-            rx = Receiver(recording, cfg, doppler=doppler)
+            rx = Receiver(recording, cfg, doppler=doppler, carrier_fix=fix)
             for _ in rx.run(start, start + n_span):
                 pass
             if rx.pll is not None:

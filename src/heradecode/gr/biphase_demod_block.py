@@ -1,4 +1,16 @@
-"""GNU Radio bi-phase-L demodulator: residual carrier in (one or two polarizations), LLR soft symbols out."""
+"""GNU Radio bi-phase-L demodulator: residual carrier in (one or two polarizations), LLR soft symbols out.
+
+The block first finds the carrier as the receiver does (:class:`~heradecode.dsp.acquisition.WideCarrierSearch`
+on the first ``search_s`` of full-rate input, held meanwhile): within ``acq_window_hz`` of 0 Hz
+(the Doppler removed upstream), preferring the line closest to 0 Hz, or, with ``acq_window_hz`` 0,
+blindly over the whole band (raw SDR samples: the DC spike at 0 Hz is masked).  The frequency and
+drift rate found are then removed (a coarse shift before decimation when the carrier is far from
+0 Hz, the rest after it), the decimation is planned around the carrier, and
+:class:`~heradecode.dsp.demod.PcmPmDemodulator` searches ±``TRACK_WINDOW_HZ`` around it and tracks
+it.  The rate is extrapolated linearly: the carrier loop follows what is left, and for long passes
+the Doppler should be removed upstream.  When no carrier is found in the first stretch the
+demodulator searches ``acq_window_hz`` (±25 kHz when blind) around 0 Hz by itself, as before.
+"""
 
 from __future__ import annotations
 
@@ -6,23 +18,30 @@ import numpy as np
 import pmt
 from gnuradio import gr
 
+from heradecode.dsp.acquisition import WideAcquisition, WideCarrierSearch
 from heradecode.dsp.decimate import Decimator, mode_decimation
 from heradecode.dsp.demod import DemodOutput, PcmPmDemodulator
+from heradecode.dsp.nco import Nco
 from heradecode.gr.tags import EOS, RX_TIME, SYMBOL_TIME, rx_time_value
+from heradecode.io.dopplerfile import DopplerProfile
+
+TRACK_WINDOW_HZ = 25e3  #: demodulator's search (± Hz) around the carrier found, and re-acquisition after fades
+SEARCH_S = 0.5  #: full-rate input held and searched for the carrier (s)
 
 
 class biphase_demod(gr.basic_block):  # noqa: N801 - GNU Radio block naming
-    """Decimation, carrier acquisition, X/Y combining, residual-carrier PLL, Manchester matched filter and timing.
+    """Carrier search, decimation, X/Y combining, residual-carrier PLL, Manchester matched filter and timing.
 
-    Input: complex baseband at ``samp_rate`` with the carrier within ``acq_window_hz`` of 0 Hz
-    (Doppler removed).  Output: float32 LLRs (positive = bit 0; 0 = erasure), one per symbol.
-    The first symbol of each output batch carries a ``heradecode_time`` tag (input sample index,
-    UNIX time, samples per symbol, samp_rate); the time comes from the input's ``rx_time`` tag or
+    Input: complex baseband at ``samp_rate``, the carrier within ``acq_window_hz`` of 0 Hz
+    (Doppler removed) or, with ``acq_window_hz`` 0, anywhere in the band (blind search).
+    Output: float32 LLRs (positive = bit 0; 0 = erasure), one per symbol.  The first symbol of
+    each output batch carries a ``heradecode_time`` tag (input sample index, UNIX time, samples
+    per symbol, samp_rate); the time comes from the input's ``rx_time`` tag or
     ``start_unix_time``.  ``decimation`` 0 chooses the factor for the symbol rate.
     """
 
     def __init__(self, samp_rate: float, symbol_rate: float, channels: int = 2, start_unix_time: float = 0.0,
-                 acq_window_hz: float = 25e3, pll_bandwidth_hz: float = 15.0, decimation: int = 0) -> None:
+                 acq_window_hz: float = 100e3, pll_bandwidth_hz: float = 15.0, decimation: int = 0) -> None:
         if int(channels) not in (1, 2):
             raise ValueError(f"channels must be 1 or 2, got {channels}")
         gr.basic_block.__init__(self, name="heradecode_biphase_demod", in_sig=[np.complex64] * int(channels),
@@ -34,14 +53,22 @@ class biphase_demod(gr.basic_block):  # noqa: N801 - GNU Radio block naming
         if self.samp_rate < 4 * self.symbol_rate:
             raise ValueError(f"{self.samp_rate:.0f} samples/s cannot carry {self.symbol_rate:.0f} baud bi-phase-L "
                              "(4 samples per symbol at least)")
+        if not acq_window_hz >= 0:
+            raise ValueError(f"acq_window_hz must be 0 (blind) or positive, got {acq_window_hz}")
         self.acq_window_hz = float(acq_window_hz)
         self.pll_bandwidth_hz = float(pll_bandwidth_hz)
-        factor, passband = mode_decimation(self.symbol_rate, self.samp_rate, max_offset_hz=self.acq_window_hz + 5e3)
-        self.factor = int(decimation) if decimation else factor
-        self.decimator = (Decimator(self.samp_rate, self.factor, passband_hz=passband if not decimation else None)
-                          if self.factor > 1 else None)
+        self.decimation = int(decimation)
+        # built once the carrier search is over (_setup)
+        self.factor = 1
+        self.pre_nco: Nco | None = None
+        self.decimator: Decimator | None = None
+        self.nco: Nco | None = None
+        self.search: WideCarrierSearch | None = None
+        self.acquisition: WideAcquisition | None = None  #: the carrier search's result (None until it ran)
         self.start_unix_time = float(start_unix_time)
         self.demod: PcmPmDemodulator | None = None
+        self._held: list[np.ndarray] = []
+        self._started = False
         self._queue = np.zeros(0, np.float32)
         self._tags: list[tuple[int, pmt.pmt_t]] = []  # (symbol index, value) not yet written
         self._n_sym = 0  # symbols queued so far (absolute index of the next one)
@@ -52,10 +79,71 @@ class biphase_demod(gr.basic_block):  # noqa: N801 - GNU Radio block naming
         need = 0 if self._queue.size else 1
         return [need] * ninputs
 
-    def _start(self) -> None:
+    # ------------------------------------------------------------------ set-up
+    def _begin(self) -> None:
+        blind = self.acq_window_hz == 0
+        self.search = WideCarrierSearch(self.samp_rate, window_hz=None if blind else self.acq_window_hz,
+                                        span_s=SEARCH_S, dc_exclude_hz=200.0 if blind else 0.0,
+                                        prefer_hz=None if blind else 0.0, symbol_rates=(self.symbol_rate,))
+
+    def _setup(self, res: WideAcquisition | None) -> None:
+        """Plan the shift, decimation and demodulator around the carrier found (or 0 Hz without one)."""
+        self.acquisition = res
+        found = res is not None and res.detected
+        freq = res.freq_hz if found else 0.0
+        rate = res.rate_hz_s if found else 0.0
+        window = TRACK_WINDOW_HZ if found or self.acq_window_hz == 0 else self.acq_window_hz
+        margin = window + 5e3
+        pre = float(np.round(freq, -3)) if abs(freq) + margin > 60e3 else 0.0
+        factor, passband = mode_decimation(self.symbol_rate, self.samp_rate, max_offset_hz=abs(freq - pre) + margin)
+        self.factor = self.decimation or factor
+        t0 = self.start_unix_time
+        self.pre_nco = Nco(self.samp_rate, offset_hz=pre, start_time=t0) if pre else None
+        self.decimator = (Decimator(self.samp_rate, self.factor, passband_hz=passband if not self.decimation else None)
+                          if self.factor > 1 else None)
         fs = self.samp_rate / self.factor
-        self.demod = PcmPmDemodulator(fs, self.symbol_rate, start_time=self.start_unix_time,
-                                      acq_window_hz=self.acq_window_hz, pll_bandwidth_hz=self.pll_bandwidth_hz)
+        model = None
+        if found and rate:
+            t_fix = t0 + res.center_sample / self.samp_rate
+            t = np.array([t0 - 1.0, t_fix, t0 + 1e7])  # the drift, extrapolated (beyond the ends: held)
+            model = DopplerProfile(t, rate * (t - t_fix))
+        self.nco = Nco(fs, doppler=model, offset_hz=freq - pre, start_time=t0) if (found or pre) else None
+        self.demod = PcmPmDemodulator(fs, self.symbol_rate, start_time=t0,
+                                      acq_window_hz=min(window, 0.45 * fs - 1200.0),
+                                      pll_bandwidth_hz=self.pll_bandwidth_hz)
+        held, self._held = self._held, []
+        for x in held:
+            self._process(x)
+
+    # ------------------------------------------------------------------ processing
+    def _push(self, x: np.ndarray) -> None:
+        if self.demod is not None:
+            self._process(x)
+            return
+        self.search.feed(x)
+        self._held.append(np.array(x, np.complex64))
+        if self.search.full:
+            self._setup(self.search.result())
+
+    def _process(self, x: np.ndarray) -> None:
+        if self.pre_nco is not None:
+            x = self.pre_nco.process(x)
+        y = self.decimator.process(x) if self.decimator is not None else x
+        self._demodulate(y)
+
+    def _demodulate(self, y: np.ndarray) -> None:
+        if y.shape[-1] == 0:
+            return
+        if self.nco is not None:
+            y = self.nco.process(y)
+        self._queue_symbols(self.demod.process(y))
+
+    def _finish(self) -> None:
+        if self.demod is None:
+            self._setup(self.search.result() if self.search is not None and self.search.n_spectra >= 2 else None)
+        if self.decimator is not None:
+            self._demodulate(self.decimator.flush())
+        self._queue_symbols(self.demod.finish())
 
     def _queue_symbols(self, out: DemodOutput) -> None:
         if not len(out):
@@ -75,19 +163,16 @@ class biphase_demod(gr.basic_block):  # noqa: N801 - GNU Radio block naming
         if n and not self._ended:
             first = self.nitems_read(0)
             tags = self.get_tags_in_range(0, first, first + n)
-            if self.demod is None:
+            if not self._started:
                 for t in tags:
                     if pmt.eq(t.key, RX_TIME) and t.offset == first:
                         self.start_unix_time = rx_time_value(t.value)
-                self._start()
-            x = np.stack([inp[:n] for inp in input_items])
-            y = self.decimator.process(x) if self.decimator is not None else x
-            self._queue_symbols(self.demod.process(y))
+                self._started = True
+                self._begin()
+            self._push(np.stack([inp[:n] for inp in input_items]))
             if any(pmt.eq(t.key, EOS) for t in tags):
                 self._ended = True
-                if self.decimator is not None:
-                    self._queue_symbols(self.demod.process(self.decimator.flush()))
-                self._queue_symbols(self.demod.finish())
+                self._finish()
                 self._tags.append((self._n_sym - 1, None))  # EOS on the last symbol
             for i in range(len(input_items)):
                 self.consume(i, n)
