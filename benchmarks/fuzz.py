@@ -27,6 +27,7 @@ Targets (each input is seeded from ``--seed`` and its number, so a failure is re
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import math
 import os
@@ -296,6 +297,11 @@ _CAP_KEYS = ["core:sample_start", "core:datetime", "core:frequency", "core:globa
 _ANN_KEYS = ["core:sample_start", "core:sample_count", "core:freq_lower_edge", "core:label"]
 
 
+def _value(rng: random.Random):
+    """One of _VALUES, copied (a shared list must not end up inside itself)."""
+    return copy.deepcopy(rng.choice(_VALUES))
+
+
 def _mutate_meta(rng: random.Random) -> dict:
     meta = json.loads(json.dumps(_BASE_META))
     for _ in range(rng.randint(1, 4)):
@@ -306,16 +312,16 @@ def _mutate_meta(rng: random.Random) -> dict:
         if not all(isinstance(c, dict) for c in meta["captures"] + meta["annotations"]):
             break
         if op == 0:
-            meta["global"][rng.choice(_KEYS)] = rng.choice(_VALUES)
+            meta["global"][rng.choice(_KEYS)] = _value(rng)
         elif op == 1:
             meta["global"].pop(rng.choice(list(meta["global"]) or ["x"]), None)
         elif op == 2 and meta["captures"]:
-            meta["captures"][rng.randrange(len(meta["captures"]))][rng.choice(_CAP_KEYS)] = rng.choice(_VALUES)
+            meta["captures"][rng.randrange(len(meta["captures"]))][rng.choice(_CAP_KEYS)] = _value(rng)
         elif op == 3:
             meta["captures"].append({"core:sample_start": rng.choice([0, 1, 100, 10**6, -5, 2**40]),
-                                     "core:datetime": rng.choice(_VALUES)})
+                                     "core:datetime": _value(rng)})
         elif op == 4 and meta["annotations"]:
-            meta["annotations"][rng.randrange(len(meta["annotations"]))][rng.choice(_ANN_KEYS)] = rng.choice(_VALUES)
+            meta["annotations"][rng.randrange(len(meta["annotations"]))][rng.choice(_ANN_KEYS)] = _value(rng)
         elif op == 5:
             ext = {"name": rng.choice(["heradecode", "antenna", "spatial", "unknown_ext", "", 5]),
                    "version": rng.choice(["1.0.0", "9.9.9", "", None]), "optional": rng.choice([True, False, None])}
@@ -323,11 +329,11 @@ def _mutate_meta(rng: random.Random) -> dict:
             if isinstance(meta["global"]["core:extensions"], list):
                 meta["global"]["core:extensions"].append(ext)
         elif op == 6:
-            meta[rng.choice(["global", "captures", "annotations"])] = rng.choice(_VALUES)
+            meta[rng.choice(["global", "captures", "annotations"])] = _value(rng)
         elif op == 7:
             meta.pop(rng.choice(["global", "captures", "annotations"]), None)
         else:
-            meta["global"][f"x:{rng.randrange(5)}"] = rng.choice(_VALUES)
+            meta["global"][f"x:{rng.randrange(5)}"] = _value(rng)
     return meta
 
 

@@ -244,7 +244,7 @@ def test_turbo_decode_cli_with_one_outlier(tmp_path, capsys, where, lost_at_most
     out = tmp_path / "frames.u8"
     assert main(["turbo-decode", str(soft), "--json", "--out", str(out)]) == 0
     d = json.loads(capsys.readouterr().out)
-    assert d["codeblocks_found"] == 8
+    assert d["codeblocks_found"] == 8 and d["outliers"] == 1  # the erased value is reported
     assert d["decoded"] >= 8 - lost_at_most
     expected = frames if d["decoded"] == 8 else frames[:2] + frames[3:]  # only codeblock 3 may be lost
     assert out.read_bytes() == b"".join(expected)

@@ -166,6 +166,8 @@ def run(args: argparse.Namespace) -> int:
         "failed": counts["failed"],
         "truncated": sync.n_truncated,
         "trailing_bytes": stray,
+        "nonfinite": sync.n_nonfinite,
+        "outliers": sync.n_outliers,
         "mean_iterations": round(counts["iterations_total"] / found, 3) if found else 0.0,
         "frames_written": counts["decoded"] if args.out is not None else 0,
         "elapsed_s": round(elapsed, 3),
@@ -181,6 +183,8 @@ def run(args: argparse.Namespace) -> int:
         )
         if sync.n_truncated:
             print(f"  {sync.n_truncated} codeblock(s) cut off by the end of the file")
+        if sync.n_nonfinite or sync.n_outliers:
+            print(f"  {sync.n_nonfinite} NaN/infinite and {sync.n_outliers} outlying soft values erased (read as 0)")
         if args.out is not None:
             print(f"  {counts['decoded']} frames of {frame_len} octets written to {args.out}")
         if telemetry is not None:
