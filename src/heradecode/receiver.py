@@ -68,7 +68,7 @@ class ReceiverConfig:
     #: wide carrier search (± Hz) around the prediction; None: ±100 kHz with a Doppler profile or a carrier
     #: offset, the whole recorded band without (blind)
     acq_window_hz: float | None = None
-    track_window_hz: float = 25e3  #: demodulator's carrier search (± Hz) around the carrier found, and after fades
+    track_window_hz: float = 5e3  #: demodulator's carrier search (± Hz) around the carrier found, and after fades
     search_span_s: float = 1.5  #: stretch the wide carrier search spans (s; every 3rd 50 ms segment is analysed)
     max_rate_hz_s: float = 60.0  #: drift rates the wide search tries (± Hz/s around the predicted rate)
     acq_time_s: float = 0.25  #: time averaged by the first carrier search (s)
@@ -111,6 +111,7 @@ WIDE_WINDOW_HZ = 100e3
 FAR_OFFSET_HZ = 300.0
 FAR_RATE_HZ_S = 3.0
 DC_EXCLUDE_HZ = 200.0  #: the wide search masks ± this around the recording's centre (the receiver's DC spike)
+FALLBACK_WINDOW_HZ = 25e3  #: the demodulator's search (± Hz) around the prediction when the wide search found nothing
 SEARCH_STRIDE = 3  #: the wide search analyses every 3rd segment of its span (a third of the cost, same rate precision)
 
 log = logging.getLogger("heradecode")
@@ -343,16 +344,18 @@ class Receiver:
         t0 = recording.sample_unix_time(0)
         #: the frequency law removed after decimation, on top of ``offset_hz`` (Doppler profile corrected by the fix)
         self.carrier_model = carrier_model(carrier_fix, doppler, self.offset_hz, t0, t0 + recording.duration_s)
+        # The demodulator's own search (and re-acquisition after fades): narrow around the carrier found (a
+        # receiver spur a few kHz away is not taken for it), as wide as asked around the prediction without a fix.
         if carrier_fix is not None:
             self.search_window_hz = float(config.track_window_hz)
         else:
             self.search_window_hz = float(config.acq_window_hz if config.acq_window_hz is not None
-                                          else config.track_window_hz)
+                                          else FALLBACK_WINDOW_HZ)
         # Where the carrier lies before any correction, over the whole recording (for the filter plan).
         span = np.linspace(t0, t0 + recording.duration_s, 64)
         model = self.carrier_model
         f_exp = self.offset_hz + (model.freq_at(span) if model is not None else np.zeros_like(span))
-        margin = self.search_window_hz + 5e3
+        margin = max(self.search_window_hz, FALLBACK_WINDOW_HZ) + 5e3  # room for the carrier to wander
         self.pre_shift_hz = 0.0
         if float(np.max(np.abs(f_exp))) + margin > 60e3:
             self.pre_shift_hz = float(np.round(np.mean(f_exp), -3))

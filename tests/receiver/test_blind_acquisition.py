@@ -3,8 +3,8 @@
 (a) every archived recording decodes to its golden list with no Doppler profile and no options,
     the mode detected; (b) a Doppler profile 60 kHz off the truth with a 5 Hz/s rate error decodes
     without options and the offset is reported in one warning; a 6.144 Msps recording with an LO
-    offset of +137 kHz, the launch-day Doppler and a DC spike decodes blind; the GNU Radio
-    demodulator finds the carrier by itself.
+    offset, the launch-day Doppler and a DC spike stronger than the carrier (112 kHz or 10 kHz
+    away from it) decodes blind; the GNU Radio demodulator finds the carrier by itself.
 """
 
 import json
@@ -81,7 +81,8 @@ def test_a_close_prediction_gives_no_warning():
 
 
 @pytest.mark.slow
-def test_6_msps_recording_with_lo_offset_and_dc_spike_decodes_blind(tmp_path):
+@pytest.mark.parametrize("lo_offset_hz", [137e3, 35e3])  # the carrier at +112 kHz, or +10 kHz beside the spike
+def test_6_msps_recording_with_lo_offset_and_dc_spike_decodes_blind(tmp_path, lo_offset_hz):
     from heradecode.sim import SimParams, simulate, simulated_frames
 
     real = read_doppler_profile(HERA_DOPPLER)
@@ -89,17 +90,17 @@ def test_6_msps_recording_with_lo_offset_and_dc_spike_decodes_blind(tmp_path):
     t0 = float(np.datetime64(start.rstrip("Z"), "ns").astype(np.int64)) / 1e9
     sel = (real.unix_time >= t0 - 2) & (real.unix_time <= t0 + 4)
     params = SimParams.preset("high", samp_rate=6.144e6, frames_path=str(HIGH), first_frame=100, duration_s=1.6,
-                              start_time=start, ebn0_db=3.0, datatype="ci16_le", seed=5, carrier_offset_hz=137e3,
+                              start_time=start, ebn0_db=3.0, datatype="ci16_le", seed=5, carrier_offset_hz=lo_offset_hz,
                               doppler=[(float(a), float(b)) for a, b in zip(real.unix_time[sel], real.freq_hz[sel])])
     simulate(params, tmp_path / "rec")
     data = np.memmap(tmp_path / "rec.sigmf-data", dtype="<i2", mode="r+")
-    data[0::2] += np.int16(40)  # a DC offset on I of both channels: the SDR's spike at 0 Hz, far above the carrier
+    data[0::2] += np.int16(200)  # a DC offset on I of both channels: the SDR's spike at 0 Hz, 8 dB above the carrier
     data.flush()
     del data
     clear_carrier_cache()
     rec = open_recording(tmp_path / "rec.sigmf-meta")
     fix = find_carrier(rec)
-    true_hz = 137e3 + float(real.freq_at(fix.unix_time))
+    true_hz = lo_offset_hz + float(real.freq_at(fix.unix_time))
     assert fix.blind and fix.freq_hz == pytest.approx(true_hz, abs=5.0)
     assert fix.rate_hz_s == pytest.approx(float(real.freq_at(fix.unix_time + 0.5) - real.freq_at(fix.unix_time - 0.5)),
                                           abs=2.0)

@@ -11,7 +11,10 @@
 
 Its input is complex baseband at ``samp_rate`` with the carrier within ``acq_window_hz`` of 0 Hz
 (Doppler already removed, decimated to a few samples per symbol); the receiver and the
-GNU Radio block :mod:`heradecode.gr.biphase_demod` both use it.
+GNU Radio block :mod:`heradecode.gr.biphase_demod` both use it, after a wide search of the raw
+band (:class:`~heradecode.dsp.acquisition.WideCarrierSearch`) has put the carrier within a few
+hertz of 0 Hz: they then give it a narrow window (±5 kHz), so that a receiver spur further away
+is not taken for the carrier, neither at the start nor when re-acquiring after a fade.
 """
 
 from __future__ import annotations

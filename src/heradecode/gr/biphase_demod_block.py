@@ -10,6 +10,7 @@ drift rate found are then removed (a coarse shift before decimation when the car
 it.  The rate is extrapolated linearly: the carrier loop follows what is left, and for long passes
 the Doppler should be removed upstream.  When no carrier is found in the first stretch the
 demodulator searches ``acq_window_hz`` (±25 kHz when blind) around 0 Hz by itself, as before.
+The narrow window around a carrier found keeps a receiver spur a few kHz away from being taken for it.
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ from heradecode.dsp.nco import Nco
 from heradecode.gr.tags import EOS, RX_TIME, SYMBOL_TIME, rx_time_value
 from heradecode.io.dopplerfile import DopplerProfile
 
-TRACK_WINDOW_HZ = 25e3  #: demodulator's search (± Hz) around the carrier found, and re-acquisition after fades
+TRACK_WINDOW_HZ = 5e3  #: demodulator's search (± Hz) around the carrier found, and re-acquisition after fades
+FALLBACK_WINDOW_HZ = 25e3  #: its search around 0 Hz when the carrier search found nothing and was blind
 SEARCH_S = 0.5  #: full-rate input held and searched for the carrier (s)
 
 
@@ -92,8 +94,11 @@ class biphase_demod(gr.basic_block):  # noqa: N801 - GNU Radio block naming
         found = res is not None and res.detected
         freq = res.freq_hz if found else 0.0
         rate = res.rate_hz_s if found else 0.0
-        window = TRACK_WINDOW_HZ if found or self.acq_window_hz == 0 else self.acq_window_hz
-        margin = window + 5e3
+        if found:
+            window = TRACK_WINDOW_HZ
+        else:
+            window = self.acq_window_hz or FALLBACK_WINDOW_HZ
+        margin = max(window, FALLBACK_WINDOW_HZ) + 5e3
         pre = float(np.round(freq, -3)) if abs(freq) + margin > 60e3 else 0.0
         factor, passband = mode_decimation(self.symbol_rate, self.samp_rate, max_offset_hz=abs(freq - pre) + margin)
         self.factor = self.decimation or factor
