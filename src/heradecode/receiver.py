@@ -168,7 +168,8 @@ class CarrierFix:
             return f"{where} (blind search of the whole band: no Doppler profile)"
         if self.far_from_prediction:
             return (f"carrier found {self.offset_error_hz:+.0f} Hz and {self.rate_error_hz_s:+.1f} Hz/s away from "
-                    f"the Doppler prediction (ephemeris or receiver frequency off?); decoding at the carrier found")
+                    "the predicted carrier (ephemeris, Doppler file or receiver frequency off?); "
+                    "decoding at the carrier found")
         return f"{where}, {self.offset_error_hz:+.0f} Hz and {self.rate_error_hz_s:+.1f} Hz/s from the prediction"
 
 
@@ -276,7 +277,10 @@ def _search_recording(recording: Recording, config: ReceiverConfig, doppler: Dop
         t_mid = float(recording.sample_unix_time(s0)) + 0.5 * n_span / fs
         pred = offset + (float(doppler.freq_at(t_mid)) if doppler is not None else 0.0)
         pred_rate = _doppler_rate(doppler, t_mid) if doppler is not None else 0.0
-        search = WideCarrierSearch(fs, center_hz=pred if window is not None else 0.0, window_hz=window,
+        win = window
+        if win is not None and abs(pred) - win >= 0.45 * fs:
+            win = None  # the prediction puts the carrier outside the recorded band: search all of it
+        search = WideCarrierSearch(fs, center_hz=pred if win is not None else 0.0, window_hz=win,
                                    span_s=n_span / fs, max_rate_hz_s=config.max_rate_hz_s,
                                    rate_center_hz_s=pred_rate, dc_exclude_hz=DC_EXCLUDE_HZ,
                                    prefer_hz=pred if predicted else None, symbol_rates=rates,

@@ -66,7 +66,7 @@ def test_doppler_profile_60_khz_off_with_a_5_hz_s_rate_error(name, meta, mode, t
     assert fix.far_from_prediction
     assert fix.offset_error_hz == pytest.approx(-60e3, abs=5.0)
     assert fix.rate_error_hz_s == pytest.approx(-5.0, abs=1.5)
-    assert re.search(r"carrier found -(600\d\d|599\d\d) Hz and -[3-6]\.\d Hz/s away from the Doppler prediction",
+    assert re.search(r"carrier found -(600\d\d|599\d\d) Hz and -[3-6]\.\d Hz/s away from the predicted carrier",
                      str(ours[0].message))
 
 
@@ -78,6 +78,15 @@ def test_a_close_prediction_gives_no_warning():
         warnings.simplefilter("error", CarrierOffsetWarning)
         fix = find_carrier(rec, doppler=right)
     assert not fix.far_from_prediction and abs(fix.offset_error_hz) < 5.0
+
+
+def test_a_prediction_outside_the_band_falls_back_to_the_whole_band():
+    clear_carrier_cache()
+    rec = open_recording(SIM_DIR / "hera_low_sim.sigmf-meta")
+    config = ReceiverConfig(mode="low", carrier_offset_hz=1.0e6)  # e.g. a wrong centre frequency
+    with pytest.warns(CarrierOffsetWarning, match="away from the predicted carrier"):
+        assert _decode(rec, config) == golden("hera_low_sim")
+    assert find_carrier(rec, config).offset_error_hz == pytest.approx(-1.0e6 + 324.0, abs=20.0)
 
 
 @pytest.mark.slow
