@@ -164,6 +164,10 @@ DOPPLER = REPO / "recordings" / "hera" / "hera_doppler.txt"
 
     * where the carrier is expected: the nominal downlink minus the recording's centre
       frequency, plus the Doppler profile (`offset_hz`);
+    * where it really is: `find_carrier` searches ±100 kHz around that prediction in the raw
+      recording (drift rates up to ±60 Hz/s; the whole band when there is no Doppler profile)
+      and corrects the prediction by the frequency and rate found (`carrier_model`) — here the
+      −20 kHz LO offset of the simulation, reported in one warning;
     * a coarse frequency shift before filtering, only when that expected carrier lies far from
       the centre (more than about 30 kHz, so that the ±25 kHz carrier search plus a margin no
       longer fits within ±60 kHz);
@@ -174,15 +178,23 @@ DOPPLER = REPO / "recordings" / "hera" / "hera_doppler.txt"
     6.144 Msps ATA recording would be decimated by 2 (high rate) or 8 (low rate).
     """),
     code('''
+    import warnings
+
     from heradecode.ccsds import HERA
     from heradecode.dsp.decimate import mode_decimation
+    from heradecode.receiver import carrier_model, find_carrier
 
     fs = rec.samp_rate
     offset_hz = HERA.downlink_freq_hz - rec.center_freq_hz  # nominal downlink relative to the centre (Hz)
-    acq_window_hz = 25e3  # carrier search: +-25 kHz around where it is expected
+    with warnings.catch_warnings():  # a fix far from the prediction is also a warning: printed here instead
+        warnings.simplefilter("ignore")
+        fix = find_carrier(rec, doppler=doppler)  # wide search of the raw recording
+    print(fix.describe())
+    model = carrier_model(fix, doppler, offset_hz, t0, t0 + rec.duration_s)  # the Doppler profile, corrected
+    acq_window_hz = 25e3  # the demodulator's carrier search: +-25 kHz around the carrier found
     margin_hz = acq_window_hz + 5e3
     t_span = np.linspace(t0, t0 + rec.duration_s, 64)
-    f_expected = offset_hz + doppler.freq_at(t_span)  # expected carrier, Hz from the centre
+    f_expected = offset_hz + model.freq_at(t_span)  # expected carrier, Hz from the centre
     needs_shift = float(np.max(np.abs(f_expected))) + margin_hz > 60e3
     pre_shift_hz = float(np.round(np.mean(f_expected), -3)) if needs_shift else 0.0
     spread_hz = float(np.max(np.abs(f_expected - pre_shift_hz)))
@@ -221,13 +233,12 @@ DOPPLER = REPO / "recordings" / "hera" / "hera_doppler.txt"
     md("""
     ## 6. Remove the Doppler
 
-    The `Nco` removes the Doppler profile (interpolated between its 1 s points and integrated to
-    a phase, so there are no phase jumps) plus the expected carrier offset. Afterwards the
-    carrier should sit near 0 Hz; whatever remains (here the −20 kHz the simulation added) is
-    what the carrier search has to find.
+    The `Nco` removes the corrected Doppler profile (interpolated between its 1 s points and
+    integrated to a phase, so there are no phase jumps) plus the expected carrier offset.
+    Afterwards the carrier sits within a few hertz of 0 Hz; the fine search below measures it.
     """),
     code('''
-    nco = Nco(fs_d, doppler=doppler, offset_hz=offset_hz - pre_shift_hz, start_time=t0)
+    nco = Nco(fs_d, doppler=model, offset_hz=offset_hz - pre_shift_hz, start_time=t0)
     y = nco.process(y)
     print(f"frequency removed at the first sample: {float(nco.freq_hz(0)):+.1f} Hz")
     '''),

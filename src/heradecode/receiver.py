@@ -43,7 +43,7 @@ from heradecode.ccsds.mission import HERA, MissionProfile
 from heradecode.dsp.acquisition import CarrierAcquisition, WideAcquisition, WideCarrierSearch
 from heradecode.dsp.decimate import Decimator, mode_decimation
 from heradecode.dsp.demod import DemodOutput, PcmPmDemodulator
-from heradecode.dsp.nco import Nco
+from heradecode.dsp.nco import BLANK_FACTOR, Nco
 from heradecode.dsp.pll import CarrierPll
 from heradecode.errors import UserError
 from heradecode.fec.asm import Codeblock, FrameSync
@@ -256,11 +256,18 @@ def find_carrier(recording: Recording, config: ReceiverConfig = ReceiverConfig()
     return fix
 
 
+def expected_offset_hz(recording: Recording, config: ReceiverConfig) -> float:
+    """Where the carrier lies (Hz from the centre frequency) before Doppler: ``config.carrier_offset_hz``, else
+    the nominal downlink minus the centre frequency plus the receiver offset the recording states."""
+    if config.carrier_offset_hz is not None:
+        return float(config.carrier_offset_hz)
+    return config.downlink_freq_hz - recording.center_freq_hz + recording.receiver_offset_hz
+
+
 def _search_recording(recording: Recording, config: ReceiverConfig, doppler: DopplerProfile | None,
                       start: int, stop: int) -> CarrierFix | None:
     fs = recording.samp_rate
-    offset = (config.carrier_offset_hz if config.carrier_offset_hz is not None
-              else config.downlink_freq_hz - recording.center_freq_hz)
+    offset = expected_offset_hz(recording, config)
     predicted = doppler is not None or config.carrier_offset_hz is not None
     window = config.acq_window_hz
     if window is None and predicted:
@@ -337,9 +344,7 @@ class Receiver:
         self.doppler = doppler
         self.symbol_rate = check_symbol_rate(recording, config)
         fs = recording.samp_rate
-        offset = (config.carrier_offset_hz if config.carrier_offset_hz is not None
-                  else config.downlink_freq_hz - recording.center_freq_hz)
-        self.offset_hz = float(offset)
+        self.offset_hz = expected_offset_hz(recording, config)
         if isinstance(carrier_fix, str):
             if carrier_fix != "search":
                 raise ValueError(f"carrier_fix must be a CarrierFix, None or 'search', got {carrier_fix!r}")
@@ -388,7 +393,7 @@ class Receiver:
         self.pre_nco = Nco(fs_in, offset_hz=self.pre_shift_hz, start_time=t0) if self.pre_shift_hz else None
         self.decimator = Decimator(fs_in, self.factor, passband_hz=self._passband_hz) if self.factor > 1 else None
         self.nco = Nco(self.samp_rate, doppler=self.carrier_model, offset_hz=self.offset_hz - self.pre_shift_hz,
-                       start_time=t0)
+                       start_time=t0, blank_factor=BLANK_FACTOR)
         window = min(self.search_window_hz, 0.45 * self.samp_rate - 60 * 20.0)
         self.demod = PcmPmDemodulator(self.samp_rate, self.symbol_rate, start_time=t0,
                                       acq_window_hz=window, acq_time_s=cfg.acq_time_s,
@@ -427,7 +432,17 @@ class Receiver:
         if self.pre_nco is not None:
             x = self.pre_nco.process(x)
         y = self.decimator.process(x) if self.decimator is not None else np.asarray(x, np.complex64)
-        return self._process_decimated(y)
+        out = self._process_decimated(y)
+        self._count_corruption()
+        return out
+
+    def _count_corruption(self) -> None:
+        """Corrupt input counted by the stages (NaN/inf samples, blanked bursts, erased soft outliers)."""
+        stages = (self.pre_nco, self.decimator, self.nco)
+        self.stats.nonfinite_samples = sum(getattr(st, "n_nonfinite", 0) for st in stages if st is not None)
+        self.stats.blanked_samples = self.nco.n_blanked + sum(
+            st.n_blanked for st in (self.demod.combiner, self.demod.pll) if st is not None)
+        self.stats.soft_outliers = self.framesync.n_outliers + self.framesync.n_nonfinite
 
     def finish(self) -> list[DecodedCodeblock]:
         """End of stream: flush the filters and the frame synchronizer."""
@@ -437,6 +452,7 @@ class Receiver:
         out += self._symbols(self.demod.finish())
         out += self._decode(self.framesync.flush())
         self.stats.truncated_codeblocks += self.framesync.n_truncated
+        self._count_corruption()
         return out
 
     @property
@@ -554,6 +570,9 @@ class ReceiverStats:
     suspect: int = 0
     truncated_codeblocks: int = 0
     acquisition_failures: int = 0
+    nonfinite_samples: int = 0  #: input samples with a NaN/inf component, read as 0
+    blanked_samples: int = 0  #: samples of full-scale bursts blanked (Doppler NCO, combiner, carrier loop)
+    soft_outliers: int = 0  #: soft symbols erased before the marker search (non-finite or far outlying)
     cn0_dbhz: float = float("nan")
     locked: bool = False
 
@@ -624,6 +643,8 @@ def decode_recording(recording: Recording, config: ReceiverConfig = ReceiverConf
             if len(pending) >= 8:
                 yield pending, rx.pop_track()
                 pending = []
+        if on_progress is not None:
+            on_progress(rx.stats)  # the final figures, after the end-of-stream flush
         yield pending, rx.pop_track()
         return
     progress = ReceiverStats(samples_total=recording.num_samples)
@@ -638,6 +659,8 @@ def decode_recording(recording: Recording, config: ReceiverConfig = ReceiverConf
             progress.frames_failed += sum(1 for c in cbs if not c.crc_ok)
             progress.suspect += sum(1 for c in cbs if c.suspect)
             progress.cn0_dbhz, progress.locked = st.cn0_dbhz, st.locked
+            for name in ("nonfinite_samples", "blanked_samples", "soft_outliers"):  # overlaps counted twice
+                setattr(progress, name, getattr(progress, name) + getattr(st, name))
             if on_progress is not None:
                 on_progress(progress)
             yield cbs, track

@@ -149,3 +149,22 @@ def test_unsupported_datatypes_named():
             sample_format(bad)
     assert sample_format("CI16_LE").name == "ci16_le"
     assert sample_format("ci8_le").name == "ci8"
+
+
+def test_receiver_offset_stated_in_the_metadata():
+    """heradecode:carrier_offset_hz: the archived recordings state their simulated LO offset; junk reads as 0."""
+    import warnings
+
+    from tests.conftest import SIM_DIR
+
+    assert open_recording(SIM_DIR / "hera_high_sim_0x.sigmf-meta").receiver_offset_hz == -20000.0
+    rec = open_recording(SIM_DIR / "hera_low_sim.sigmf-meta")
+    assert rec.receiver_offset_hz == 1500.0
+    for junk in ("x", float("nan"), True, [1]):
+        rec.metadata["heradecode:carrier_offset_hz"] = junk
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            assert rec.receiver_offset_hz == 0.0
+        assert len(caught) == 1 and "not a number of Hz" in str(caught[0].message)
+    del rec.metadata["heradecode:carrier_offset_hz"]
+    assert rec.receiver_offset_hz == 0.0

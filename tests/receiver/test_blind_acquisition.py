@@ -52,9 +52,9 @@ def test_doppler_profile_60_khz_off_with_a_5_hz_s_rate_error(name, meta, mode, t
     clear_carrier_cache()
     rec = open_recording(SIM_DIR / meta)
     t0 = rec.sample_unix_time(0)
-    truth = doppler_of(name)  # what the simulator applied, without its LO offset
+    truth = doppler_of(name)  # what the simulator applied; its LO offset is stated in the metadata
     t = truth.unix_time
-    wrong = DopplerProfile(t, truth.freq_hz + _truth(name)["carrier_offset_hz"] + 60e3 + 5.0 * (t - t0))
+    wrong = DopplerProfile(t, truth.freq_hz + 60e3 + 5.0 * (t - t0))
     wrong.write(tmp_path / "wrong.txt")
     prof = read_doppler_profile(tmp_path / "wrong.txt")
     with pytest.warns(CarrierOffsetWarning) as caught:
@@ -73,7 +73,7 @@ def test_doppler_profile_60_khz_off_with_a_5_hz_s_rate_error(name, meta, mode, t
 def test_a_close_prediction_gives_no_warning():
     clear_carrier_cache()
     rec = open_recording(SIM_DIR / "hera_low_sim.sigmf-meta")
-    right = doppler_of("hera_low_sim").shifted(_truth("hera_low_sim")["carrier_offset_hz"])
+    right = doppler_of("hera_low_sim")  # the recording states its +1.5 kHz receiver offset itself
     with warnings.catch_warnings():
         warnings.simplefilter("error", CarrierOffsetWarning)
         fix = find_carrier(rec, doppler=right)

@@ -8,14 +8,12 @@ whose codeblock does not overlap the stretch must still be decoded, and no other
 The Doppler profile is the one the simulator applied (the launch-day profile, from the truth file).
 """
 
-import functools
 import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from heradecode.dsp.nco import BLANK_FACTOR, Nco
 from heradecode.io import open_recording
 from heradecode.receiver import ReceiverConfig, decode_recording
 from tests.conftest import SIM_DIR, frame_hashes, golden
@@ -130,11 +128,22 @@ def test_corrupted_stretch_costs_only_the_codeblocks_it_overlaps(tmp_path, name,
 
 
 @pytest.mark.parametrize("name, kind, where, ms, channels", EARLY)
-def test_corruption_in_the_first_carrier_search_with_the_burst_blanker(tmp_path, monkeypatch, name, kind, where, ms,
-                                                                      channels):
-    # The receiver (not part of this change) should build its Nco with blank_factor=BLANK_FACTOR; until it
-    # does, the test puts the blanker there itself.
-    import heradecode.receiver as receiver
-
-    monkeypatch.setattr(receiver, "Nco", functools.partial(Nco, blank_factor=BLANK_FACTOR))
+def test_corruption_in_the_first_carrier_search(tmp_path, name, kind, where, ms, channels):
+    # the receiver's Nco blanks bursts (blank_factor=BLANK_FACTOR) before the searches see them
     _decode_and_check(tmp_path, name, kind, where, ms, channels)
+
+
+@pytest.mark.parametrize("kind, counter", [("nan", "nonfinite_samples"), ("burst", "blanked_samples")])
+def test_decode_reports_the_corrupt_samples_it_skipped(tmp_path, capsys, kind, counter):
+    """`heradecode decode` says what it skipped, on stdout and in decode.json, and still decodes the rest."""
+    from heradecode.cli import main
+
+    meta, (a, b) = _corrupted_copy(tmp_path, "hera_low_sim", kind, (2, 0.5), 30.0, (0, 1))
+    doppler_of("hera_low_sim").write(tmp_path / "d.txt")
+    out = tmp_path / "out"
+    assert main(["decode", str(meta), "--mode", "low", "--doppler", str(tmp_path / "d.txt"), "--out", str(out),
+                 "--quiet"]) == 0
+    assert "corrupt input skipped: " in capsys.readouterr().out
+    doc = json.loads((out / "decode.json").read_text())
+    assert doc[counter] >= (b - a) // 2
+    assert frame_hashes((out / "frames.u8").read_bytes()) == _spared("hera_low_sim", a, b)

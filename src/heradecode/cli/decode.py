@@ -16,13 +16,10 @@ from heradecode.cli.doppler import add_ephemeris_arguments, ephemeris_requested,
     profile_from_args, request_from_args, require_ephemeris_source, save_request
 from heradecode.errors import NothingDecoded, UserError
 from heradecode.io.dopplerfile import read_doppler_profile
+from heradecode.io.recording import RECEIVER_OFFSET_KEY
 
 log = logging.getLogger("heradecode")
 
-STATED_OFFSET_KEY = "heradecode:carrier_offset_hz"
-"""Global SigMF key: the receiver's known frequency error (Hz) — where the carrier lies from the
-nominal downlink plus Doppler (the simulator writes its LO offset there); residuals are reported
-against it."""
 LARGE_RESIDUAL_HZ = 200.0
 
 
@@ -42,7 +39,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--carrier-offset", type=float, metavar="HZ",
                    help="carrier offset (Hz) from the centre frequency after Doppler removal "
                         "(default: nominal downlink minus centre frequency)")
-    p.add_argument("--acq-window", type=float, default=25e3, metavar="HZ", help="carrier search window, ± Hz")
+    p.add_argument("--acq-window", type=float, default=None, metavar="HZ",
+                   help="carrier search, ± Hz around the predicted carrier (default: ±100 kHz with --doppler, "
+                        "an ephemeris or --carrier-offset; without them the whole recorded band: a blind search)")
     p.add_argument("--pll-bandwidth", type=float, default=15.0, metavar="HZ", help="carrier loop bandwidth")
     p.add_argument("--iterations", type=int, default=10, help="turbo decoder iterations at most")
     p.add_argument("--out", type=Path, metavar="DIR", help="write products here (default: <recording>_decoded)")
@@ -89,8 +88,10 @@ class _Progress:
         self.total_s = total_s
         self.t0 = time.monotonic()
         self.last = 0.0
+        self.stats = None
 
     def __call__(self, p) -> None:
+        self.stats = p  # the latest figures, kept for the report at the end
         now = time.monotonic()
         if not self.enabled or now - self.last < 0.5:
             return
@@ -108,13 +109,10 @@ class _Progress:
             print(file=sys.stderr)
 
 
-def stated_offset_hz(rec) -> float:
-    """The receiver frequency error the recording's metadata states (``heradecode:carrier_offset_hz``), else 0."""
-    value = rec.metadata.get(STATED_OFFSET_KEY, 0.0)
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        log.warning(f"{STATED_OFFSET_KEY} in the metadata is not a number of Hz ({value!r}); ignored")
-        return 0.0
-    return float(value)
+def _corruption(stats) -> dict[str, int]:
+    """The corrupt-input counters of the receiver's figures (zeros when there are none)."""
+    names = ("nonfinite_samples", "blanked_samples", "soft_outliers")
+    return {n: int(getattr(stats, n, 0)) for n in names}
 
 
 def _write_residuals(out: Path, carrier, profile, offset_hz: float = 0.0) -> None:
@@ -138,7 +136,7 @@ def _write_residuals(out: Path, carrier, profile, offset_hz: float = 0.0) -> Non
         if abs(res.mean_hz()) > LARGE_RESIDUAL_HZ:
             print(f"  a constant residual this large is the receiver's frequency error (LO offset, or the centre "
                   f"frequency in the metadata) or an ephemeris error, not a decoding problem; state a known "
-                  f"receiver offset as {STATED_OFFSET_KEY} in the SigMF global metadata")
+                  f"receiver offset as {RECEIVER_OFFSET_KEY} in the SigMF global metadata")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -193,13 +191,13 @@ def run(args: argparse.Namespace) -> int:
         header = {"recording": rec.paths[0].name, "mode": mode, "symbol_rate": config.rate_baud,
                   "samp_rate": rec.samp_rate, "center_freq_hz": rec.center_freq_hz,
                   "downlink_freq_hz": downlink_hz, "start_time_utc": str(rec.start_time) + "Z",
-                  "duration_s": rec.duration_s}
+                  "duration_s": rec.duration_s, **_corruption(progress.stats)}
         carrier = writer.close(header)
         if request is not None or args.doppler is not None:
             save_request(out / "doppler.json", request,
                          doppler_file=str(args.doppler.resolve()) if args.doppler is not None else None)
         if profile is not None:
-            _write_residuals(out, carrier, profile, stated_offset_hz(rec))
+            _write_residuals(out, carrier, profile, rec.receiver_offset_hz)
     elapsed = time.monotonic() - t_start
     summary = telemetry.summary()
     print(summary.format_text())
@@ -209,6 +207,10 @@ def run(args: argparse.Namespace) -> int:
           f"{n_suspect} suspect (CRC ok, wrong spacecraft/version)")
     print(f"carrier locked {lock_pct:.0f}% of the time; {rec.duration_s:.1f} s decoded in {elapsed:.1f} s "
           f"({rec.duration_s / max(elapsed, 1e-9):.1f}x real time, {workers} worker{'s' if workers > 1 else ''})")
+    bad = _corruption(progress.stats)
+    if any(bad.values()):
+        print(f"corrupt input skipped: {bad['nonfinite_samples']} NaN/infinite samples read as 0, "
+              f"{bad['blanked_samples']} burst samples blanked, {bad['soft_outliers']} soft symbols erased")
     print(f"products written to {out}/")
     if args.plots:
         from heradecode.plot import write_decode_plots

@@ -34,6 +34,9 @@ import numpy as np
 
 from heradecode.errors import UserError
 
+RECEIVER_OFFSET_KEY = "heradecode:carrier_offset_hz"
+"""Global SigMF key: a known frequency error of the receiver (Hz): the carrier lies this far from the nominal
+downlink plus Doppler (the simulator writes its simulated LO offset there)."""
 _NS_PER_S = 1_000_000_000
 _UNIX_EPOCH = np.datetime64(0, "ns")
 _MAX_NS = np.iinfo(np.int64).max - _NS_PER_S  # last representable datetime64[ns], with a second to spare
@@ -316,6 +319,17 @@ class Recording:
         self._int_rate: int | None = rate_int if rate_int == samp_rate and rate_int < 2**40 else None
 
     # ------------------------------------------------------------------ description
+    @property
+    def receiver_offset_hz(self) -> float:
+        """The receiver frequency error the metadata states (``heradecode:carrier_offset_hz``, Hz), else 0."""
+        value = self.metadata.get(RECEIVER_OFFSET_KEY, 0.0)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value) \
+                or abs(value) > 1e9:
+            warnings.warn(f"{RECEIVER_OFFSET_KEY} in the metadata is not a number of Hz ({str(value)[:40]!r}); "
+                          f"ignored")
+            return 0.0
+        return float(value)
+
     @property
     def duration_s(self) -> float:
         """Length of the recording in seconds."""

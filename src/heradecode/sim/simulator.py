@@ -36,7 +36,7 @@ from heradecode.ccsds.mission import HERA
 from heradecode.errors import UserError
 from heradecode.fec.crc import crc16
 from heradecode.io import sigmffile as sm
-from heradecode.io.recording import format_utc, parse_utc, unix_seconds
+from heradecode.io.recording import RECEIVER_OFFSET_KEY, format_utc, parse_utc, unix_seconds
 from heradecode.sim.cadu import CADU_SYMBOLS, CODEBLOCK_SYMBOLS, INFO_BITS_PER_SYMBOL, TURBO_K, cadu_bits
 from heradecode.sim.channel import doppler_at, doppler_integral, doppler_knots, synth_chunk
 from heradecode.sim.params import SimParams
@@ -541,7 +541,7 @@ def simulate(
             annotations=annotations,
             extra_global={"heradecode:truth": truth_path.name,
                           # the simulated receiver's frequency error, stated as a user states a known LO offset
-                          "heradecode:carrier_offset_hz": p.carrier_offset_hz + p.center_freq_hz - HERA.downlink_freq_hz},
+                          RECEIVER_OFFSET_KEY: p.carrier_offset_hz + p.center_freq_hz - HERA.downlink_freq_hz},
         )
     if coll is not None:
         sm.write_collection(coll, meta_paths, description=desc)
