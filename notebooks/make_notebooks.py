@@ -160,17 +160,19 @@ DOPPLER = REPO / "recordings" / "hera" / "hera_doppler.txt"
     md("""
     ## 4. Plan the receiver
 
-    These are the choices `heradecode.receiver.Receiver` makes when it is created:
+    These are the choices `heradecode.receiver.Receiver` makes when it is created; `plan_front_end`
+    returns them:
 
     * where the carrier is expected: the nominal downlink minus the recording's centre
-      frequency, plus the Doppler profile (`offset_hz`);
+      frequency, plus the receiver offset the recording states in its metadata
+      (`heradecode:carrier_offset_hz`, here the −20 kHz LO offset of the simulation), plus the
+      Doppler profile (`offset_hz`);
     * where it really is: `find_carrier` searches ±100 kHz around that prediction in the raw
       recording (drift rates up to ±60 Hz/s; the whole band when there is no Doppler profile)
-      and corrects the prediction by the frequency and rate found (`carrier_model`) — here the
-      −20 kHz LO offset of the simulation, reported in one warning;
+      and corrects the prediction by the frequency and rate found (`carrier_model`); a fix far
+      from the prediction is reported in one warning;
     * a coarse frequency shift before filtering, only when that expected carrier lies far from
-      the centre (more than about 30 kHz, so that the ±25 kHz carrier search plus a margin no
-      longer fits within ±60 kHz);
+      the centre (so that the carrier search plus a margin no longer fits within ±60 kHz);
     * a power-of-two decimation that keeps a few samples per symbol and loses at most 0.35 dB of
       the Manchester spectrum (`mode_decimation`).
 
@@ -178,30 +180,18 @@ DOPPLER = REPO / "recordings" / "hera" / "hera_doppler.txt"
     6.144 Msps ATA recording would be decimated by 2 (high rate) or 8 (low rate).
     """),
     code('''
-    import warnings
-
     from heradecode.ccsds import HERA
-    from heradecode.dsp.decimate import mode_decimation
-    from heradecode.receiver import carrier_model, find_carrier
+    from heradecode.receiver import ReceiverConfig, find_carrier, plan_front_end
 
     fs = rec.samp_rate
-    offset_hz = HERA.downlink_freq_hz - rec.center_freq_hz  # nominal downlink relative to the centre (Hz)
-    with warnings.catch_warnings():  # a fix far from the prediction is also a warning: printed here instead
-        warnings.simplefilter("ignore")
-        fix = find_carrier(rec, doppler=doppler)  # wide search of the raw recording
+    fix = find_carrier(rec, doppler=doppler)  # wide search of the raw recording
     print(fix.describe())
-    model = carrier_model(fix, doppler, offset_hz, t0, t0 + rec.duration_s)  # the Doppler profile, corrected
-    acq_window_hz = 25e3  # the demodulator's carrier search: +-25 kHz around the carrier found
-    margin_hz = acq_window_hz + 5e3
-    t_span = np.linspace(t0, t0 + rec.duration_s, 64)
-    f_expected = offset_hz + model.freq_at(t_span)  # expected carrier, Hz from the centre
-    needs_shift = float(np.max(np.abs(f_expected))) + margin_hz > 60e3
-    pre_shift_hz = float(np.round(np.mean(f_expected), -3)) if needs_shift else 0.0
-    spread_hz = float(np.max(np.abs(f_expected - pre_shift_hz)))
-    factor, passband_hz = mode_decimation(symbol_rate, fs, max_offset_hz=spread_hz + margin_hz)
-    fs_d = fs / factor  # sample rate after decimation
+    plan = plan_front_end(rec, ReceiverConfig(mode="high"), doppler=doppler, carrier_fix=fix)
+    offset_hz, model = plan.offset_hz, plan.carrier_model  # the Doppler profile, corrected by the fix
+    pre_shift_hz, factor, passband_hz = plan.pre_shift_hz, plan.factor, plan.passband_hz
+    fs_d = plan.samp_rate  # sample rate after decimation
 
-    print(f"expected carrier {f_expected.min() / 1e3:+.3f} .. {f_expected.max() / 1e3:+.3f} kHz from the centre")
+    print(f"expected carrier {plan.expected_hz[0] / 1e3:+.3f} .. {plan.expected_hz[1] / 1e3:+.3f} kHz from the centre")
     print(f"coarse pre-shift {pre_shift_hz:+.0f} Hz; decimation by {factor} to {fs_d / 1e6:g} Msps "
           f"({fs_d / symbol_rate:.2f} samples per symbol), passband +-{passband_hz / 1e3:.0f} kHz")
     '''),
@@ -255,7 +245,7 @@ DOPPLER = REPO / "recordings" / "hera" / "hera_doppler.txt"
     from heradecode.dsp.acquisition import CarrierAcquirer
 
     n_acq = int(0.25 * fs_d)
-    acq = CarrierAcquirer(fs_d, window_hz=acq_window_hz).feed(y[:, :n_acq]).result()
+    acq = CarrierAcquirer(fs_d, window_hz=plan.search_window_hz).feed(y[:, :n_acq]).result()
     print(f"detected {acq.detected}: {acq.freq_hz:+.1f} Hz, C/N0 {acq.cn0_dbhz:.1f} dB-Hz "
           f"(X {acq.channel_cn0_dbhz[0]:.1f}, Y {acq.channel_cn0_dbhz[1]:.1f}), "
           f"peak {acq.snr_db:.1f} dB over the noise, threshold {acq.threshold_db:.1f} dB")
@@ -324,7 +314,7 @@ DOPPLER = REPO / "recordings" / "hera" / "hera_doppler.txt"
     c = np.mean(z[:n20] * np.exp(-2j * np.pi * acq.freq_hz * np.arange(n20) / fs_d))
     derotate = np.complex64(np.conj(c) / abs(c))
     pll = CarrierPll(fs_d, acq.freq_hz, bandwidth_hz=15.0, order=3, start_time=t0,
-                     acq_window_hz=acq_window_hz, acq_time=0.1, acq_interval=0.1)
+                     acq_window_hz=plan.search_window_hz, acq_time=0.1, acq_interval=0.1)
     zc = pll.process(z * derotate)  # phase-corrected: carrier on I, data on Q
     track = pll.pop_track()  # one row per 10 ms
     print(f"locked {100 * track['locked'].mean():.0f}% of the time, final frequency {pll.freq_hz:+.2f} Hz, "
@@ -391,7 +381,7 @@ DOPPLER = REPO / "recordings" / "hera" / "hera_doppler.txt"
     code('''
     from heradecode.dsp.demod import PcmPmDemodulator
 
-    front_end = PcmPmDemodulator(fs_d, symbol_rate, start_time=t0, acq_window_hz=acq_window_hz)
+    front_end = PcmPmDemodulator(fs_d, symbol_rate, start_time=t0, acq_window_hz=plan.search_window_hz)
     out = front_end.process(y)
     tail = front_end.finish()
     llr_front_end = np.concatenate([out.llr, tail.llr])
@@ -497,7 +487,7 @@ DOPPLER = REPO / "recordings" / "hera" / "hera_doppler.txt"
     print(f"carrier track: {carrier_track.size} rows, locked {100 * carrier_track['locked'].mean():.0f}%")
     print(f"the receiver's plan: pre-shift {rx.pre_shift_hz:+.0f} Hz, decimation by {rx.factor} (section 4: "
           f"{pre_shift_hz:+.0f} Hz, {factor})")
-    assert (rx.pre_shift_hz, rx.factor, rx.offset_hz) == (pre_shift_hz, factor, offset_hz)
+    assert rx.plan == plan
     '''),
     code('''
     one_call = [hashlib.sha256(cb.frame).hexdigest() for cb in decoded if cb.crc_ok]

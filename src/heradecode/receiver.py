@@ -324,6 +324,54 @@ def check_symbol_rate(recording: Recording, config: ReceiverConfig) -> float:
     return baud
 
 
+@dataclass(frozen=True)
+class FrontEndPlan:
+    """Where the carrier is expected and how the front end shifts and decimates to reach it."""
+
+    offset_hz: float  #: carrier before Doppler, Hz from the centre frequency (:func:`expected_offset_hz`)
+    #: the Doppler law removed after decimation (corrected by the fix); not compared (arrays)
+    carrier_model: DopplerProfile | None = field(compare=False)
+    search_window_hz: float  #: the demodulator's carrier search (and re-acquisition), ± Hz
+    pre_shift_hz: float  #: coarse shift before the decimator (0 when the carrier lies near the centre)
+    factor: int  #: decimation factor
+    samp_rate: float  #: sample rate after decimation (samples/s)
+    passband_hz: float  #: decimator passband, ± Hz
+    expected_hz: tuple[float, float]  #: lowest and highest expected carrier over the recording, Hz from the centre
+
+
+def plan_front_end(recording: Recording, config: ReceiverConfig = ReceiverConfig(), *,
+                   doppler: DopplerProfile | None = None, carrier_fix: "CarrierFix | None" = None) -> FrontEndPlan:
+    """The front end's plan: expected carrier, corrected Doppler law, coarse shift and decimation.
+
+    The coarse shift is used only when the expected carrier plus the search margin would not fit
+    within ±60 kHz; the decimation is the largest power of two that keeps the bi-phase-L spectrum
+    (:func:`heradecode.dsp.decimate.mode_decimation`).
+    """
+    fs = recording.samp_rate
+    baud = check_symbol_rate(recording, config)
+    offset = expected_offset_hz(recording, config)
+    t0 = recording.sample_unix_time(0)
+    model = carrier_model(carrier_fix, doppler, offset, t0, t0 + recording.duration_s)
+    # The demodulator's own search (and re-acquisition after fades): narrow around the carrier found (a
+    # receiver spur a few kHz away is not taken for it), as wide as asked around the prediction without a fix.
+    if carrier_fix is not None:
+        window = float(config.track_window_hz)
+    else:
+        window = float(config.acq_window_hz if config.acq_window_hz is not None else FALLBACK_WINDOW_HZ)
+    # Where the carrier lies before any correction, over the whole recording (for the filter plan).
+    span = np.linspace(t0, t0 + recording.duration_s, 64)
+    f_exp = offset + (model.freq_at(span) if model is not None else np.zeros_like(span))
+    margin = max(window, FALLBACK_WINDOW_HZ) + 5e3  # room for the carrier to wander
+    pre_shift = 0.0
+    if float(np.max(np.abs(f_exp))) + margin > 60e3:
+        pre_shift = float(np.round(np.mean(f_exp), -3))
+    spread = float(np.max(np.abs(f_exp - pre_shift)))
+    factor, passband = mode_decimation(baud, fs, max_offset_hz=spread + margin)
+    return FrontEndPlan(offset_hz=float(offset), carrier_model=model, search_window_hz=window,
+                        pre_shift_hz=pre_shift, factor=int(factor), samp_rate=fs / factor, passband_hz=float(passband),
+                        expected_hz=(float(f_exp.min()), float(f_exp.max())))
+
+
 class Receiver:
     """Runs the receiver stages over a recording; iterate :meth:`run` for decoded codeblocks.
 
@@ -343,36 +391,21 @@ class Receiver:
         self.mission = mission
         self.doppler = doppler
         self.symbol_rate = check_symbol_rate(recording, config)
-        fs = recording.samp_rate
-        self.offset_hz = expected_offset_hz(recording, config)
         if isinstance(carrier_fix, str):
             if carrier_fix != "search":
                 raise ValueError(f"carrier_fix must be a CarrierFix, None or 'search', got {carrier_fix!r}")
             carrier_fix = find_carrier(recording, config, doppler=doppler)
+        plan = plan_front_end(recording, config, doppler=doppler, carrier_fix=carrier_fix)
+        self.plan: FrontEndPlan = plan  #: the front end's frequency plan and decimation
         self.carrier_fix: CarrierFix | None = carrier_fix  #: where the wide search found the carrier (None: not found)
-        t0 = recording.sample_unix_time(0)
+        self.offset_hz = plan.offset_hz
         #: the frequency law removed after decimation, on top of ``offset_hz`` (Doppler profile corrected by the fix)
-        self.carrier_model = carrier_model(carrier_fix, doppler, self.offset_hz, t0, t0 + recording.duration_s)
-        # The demodulator's own search (and re-acquisition after fades): narrow around the carrier found (a
-        # receiver spur a few kHz away is not taken for it), as wide as asked around the prediction without a fix.
-        if carrier_fix is not None:
-            self.search_window_hz = float(config.track_window_hz)
-        else:
-            self.search_window_hz = float(config.acq_window_hz if config.acq_window_hz is not None
-                                          else FALLBACK_WINDOW_HZ)
-        # Where the carrier lies before any correction, over the whole recording (for the filter plan).
-        span = np.linspace(t0, t0 + recording.duration_s, 64)
-        model = self.carrier_model
-        f_exp = self.offset_hz + (model.freq_at(span) if model is not None else np.zeros_like(span))
-        margin = max(self.search_window_hz, FALLBACK_WINDOW_HZ) + 5e3  # room for the carrier to wander
-        self.pre_shift_hz = 0.0
-        if float(np.max(np.abs(f_exp))) + margin > 60e3:
-            self.pre_shift_hz = float(np.round(np.mean(f_exp), -3))
-        spread = float(np.max(np.abs(f_exp - self.pre_shift_hz)))
-        factor, passband = mode_decimation(self.symbol_rate, fs, max_offset_hz=spread + margin)
-        self.factor = factor
-        self.samp_rate = fs / factor
-        self._passband_hz = passband
+        self.carrier_model = plan.carrier_model
+        self.search_window_hz = plan.search_window_hz
+        self.pre_shift_hz = plan.pre_shift_hz
+        self.factor = plan.factor
+        self.samp_rate = plan.samp_rate
+        self._passband_hz = plan.passband_hz
         self.codeblock_symbols = (config.k + 4) * config.inv_rate
         self.decoder = TurboDecoder(config.k, config.inv_rate, algorithm=config.algorithm,
                                     max_iterations=config.max_iterations)

@@ -150,3 +150,18 @@ def test_gnu_radio_demodulator_searches_the_whole_band_on_raw_samples(tmp_path):
                                                     + float(doppler_of("hera_high_sim").freq_at(info.start_unix_time)),
                                                     abs=10.0)
     assert frame_hashes((tmp_path / "frames.u8").read_bytes()) == golden("hera_high_sim")
+
+
+def test_plan_front_end_is_the_receivers_plan():
+    """The public plan (as a notebook calls it) is the one the Receiver uses: stated offset, fix, decimation."""
+    from heradecode.receiver import Receiver, plan_front_end
+
+    clear_carrier_cache()
+    rec = open_recording(SIM_DIR / "hera_high_sim_0x.sigmf-meta")
+    prof = doppler_of("hera_high_sim")
+    fix = find_carrier(rec, doppler=prof)
+    plan = plan_front_end(rec, ReceiverConfig(mode="high"), doppler=prof, carrier_fix=fix)
+    assert plan.offset_hz == -20000.0  # nominal downlink = centre, plus the recording's stated receiver offset
+    assert not fix.far_from_prediction
+    assert plan.expected_hz[0] < -47000 < plan.expected_hz[1] and plan.pre_shift_hz == -47000.0
+    assert Receiver(rec, ReceiverConfig(mode="high"), doppler=prof, carrier_fix=fix).plan == plan
