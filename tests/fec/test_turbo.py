@@ -2,11 +2,16 @@
 
 import itertools
 
+import inspect
+import math
+
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from heradecode.errors import UserError
-from heradecode.fec import turbo
+from heradecode.fec import _bcjr, _simd, turbo
 from heradecode.fec.crc import append_fecf
 from heradecode.fec.interleaver import K_VALUES
 
@@ -164,13 +169,27 @@ def test_noiseless_roundtrip(warm, k, r):
     assert res.frame(strip_fecf=False) == np.packbits(bits).tobytes()
 
 
+@pytest.mark.parametrize("algorithm", turbo.ALGORITHMS)
 @pytest.mark.parametrize("k, r", [(8920, 4), (1784, 2), (3568, 6)])
-def test_noiseless_roundtrip_log_map_fixed_iterations(warm, k, r):
+def test_noiseless_roundtrip_fixed_iterations(warm, k, r, algorithm):
     rng = np.random.default_rng(k)
     bits = _frame_bits(rng, k)
-    res = turbo.decode(_bpsk_llr(turbo.encode(bits, r)), k=k, inv_rate=r, algorithm="log-map", stop_on_crc=False,
+    res = turbo.decode(_bpsk_llr(turbo.encode(bits, r)), k=k, inv_rate=r, algorithm=algorithm, stop_on_crc=False,
                        max_iterations=3)
     assert np.array_equal(res.bits, bits) and res.crc_ok and res.iterations == 3
+
+
+@pytest.mark.parametrize("algorithm", turbo.ALGORITHMS)
+@pytest.mark.parametrize("k, r, ebn0_db", [(1784, 2, 2.5), (3568, 3, 1.5), (8920, 4, 1.0), (7136, 6, 1.0)])
+def test_every_algorithm_corrects_channel_errors(warm, k, r, ebn0_db, algorithm):
+    # every rate, 10 fixed iterations (no early stop): the decisions stay right to the end
+    rng = np.random.default_rng(100 * r + k)
+    bits = _frame_bits(rng, k)
+    cb = turbo.encode(bits, r)
+    llr = _bpsk_llr(cb, ebn0_db=ebn0_db, rng=rng, k=k)
+    assert ((llr < 0) != (cb == 1)).sum() > cb.size // 20  # more than 5 % of the symbols arrive wrong
+    res = turbo.decode(llr, k=k, inv_rate=r, algorithm=algorithm, stop_on_crc=False)
+    assert np.array_equal(res.bits, bits) and res.crc_ok and res.iterations == 10
 
 
 @pytest.mark.parametrize("r", RATES)
@@ -263,6 +282,8 @@ def test_batch_matches_single(warm):
         (lambda: turbo.decode(np.zeros(35696), algorithm="viterbi"), "algorithm"),
         (lambda: turbo.decode(np.zeros(35696), max_iterations=0), "max_iterations"),
         (lambda: turbo.decode(np.zeros(35696), extrinsic_scale=1.5), "extrinsic scale"),
+        (lambda: turbo.decode(np.zeros(35696), llr_margin=0.5), "llr_margin"),
+        (lambda: turbo.decode(np.zeros(35696), llr_margin="x"), "llr_margin"),
         (lambda: turbo.decode_batch(np.zeros(35696)), "shape"),
         (lambda: turbo.decode_batch(np.zeros((1, 35696)), workers=0), "workers"),
     ],
@@ -271,3 +292,114 @@ def test_bad_input_is_a_clear_user_error(call, message):
     with pytest.raises(UserError, match=message):
         call()
     assert issubclass(UserError, ValueError)
+
+
+# ----------------------------------------------------------------- max* versions and the default
+
+
+def _maxstar(x, y, algorithm):
+    out = np.empty_like(x)
+    _bcjr.maxstar_array(x, y, out, _simd.TOKENS[algorithm])
+    return out
+
+
+def _maxstar_pairs():
+    """float32 pairs over the differences that matter (0..30) and far beyond, plus -inf-like metrics."""
+    rng = np.random.default_rng(12)
+    d = np.concatenate([np.linspace(-30.0, 30.0, 16 * 600), rng.uniform(-2e3, 2e3, 16 * 50), np.zeros(16)])
+    x = rng.uniform(-100.0, 100.0, d.size).astype(np.float32)
+    y = (x + d).astype(np.float32)
+    x[-8:] = _bcjr.NEG_BIG  # unreachable states
+    y[-4:] = _bcjr.NEG_BIG
+    return x, y
+
+
+def test_maxstar_versions_against_the_jacobian_logarithm():
+    x, y = _maxstar_pairs()
+    ref = np.logaddexp(x.astype(np.float64), y.astype(np.float64))
+    ulp = np.spacing(np.abs(ref).astype(np.float32)).astype(np.float64)  # the float32 result's own rounding
+    exact = _maxstar(x, y, "log-map")
+    assert np.all(np.abs(exact - ref) <= 3e-7 + ulp)
+    linear = _maxstar(x, y, "linear-log-map")
+    err = np.abs(linear - ref) - ulp
+    assert err.max() <= _simd.LINEAR_MAX_ERROR
+    assert err.max() > _simd.LINEAR_MAX_ERROR - 0.002  # the bound is the line's own, not slack
+    # the line: ln 2 - 0.0716 at |x - y| = 0, nothing beyond the knee at 2.6
+    z = np.abs(x.astype(np.float64) - y)
+    assert np.all(np.abs(linear - np.maximum(x, y) - np.maximum(0.0, _simd.LINEAR_A - _simd.LINEAR_B * z))
+                  <= 4 * ulp + 1e-6)
+    maxlog = _maxstar(x, y, "max-log")
+    assert np.array_equal(maxlog, np.maximum(x, y)) and np.all(ref - maxlog <= math.log(2) + ulp)
+    assert all(np.isfinite(v).all() for v in (exact, linear, maxlog))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.floats(-1e4, 1e4, width=32), st.floats(-1e4, 1e4, width=32)), min_size=16, max_size=16))
+def test_exact_maxstar_is_symmetric_and_bounded(pairs):
+    x = np.array([p[0] for p in pairs], np.float32)
+    y = np.array([p[1] for p in pairs], np.float32)
+    exact = _maxstar(x, y, "log-map")
+    assert np.array_equal(exact, _maxstar(y, x, "log-map"))
+    assert np.all(exact >= np.maximum(x, y))
+    ref = np.logaddexp(x.astype(np.float64), y.astype(np.float64))
+    assert np.all(np.abs(exact - ref) <= 3e-7 + np.spacing(np.abs(ref).astype(np.float32)))
+
+
+def test_default_algorithm_is_linear_log_map_everywhere():
+    assert turbo.DEFAULT_ALGORITHM == "linear-log-map" == turbo.ALGORITHMS[0]
+    dec = turbo.TurboDecoder()
+    assert dec.algorithm == "linear-log-map" and dec.extrinsic_scale == 0.85 and dec.llr_margin == 1.1
+    for fn in (turbo.decode, turbo.decode_batch):
+        assert inspect.signature(fn).parameters["algorithm"].default == "linear-log-map"
+    for alg in ("max-log", "log-map"):  # still selectable, and used as given
+        assert turbo.TurboDecoder(algorithm=alg).llr_margin == 1.0
+
+
+def test_llr_scale_estimate():
+    rng = np.random.default_rng(21)
+    n = turbo.codeblock_length(8920, 4)
+    sigma = math.sqrt(1 / (2 * 10 ** (0.3 / 10) * 8920 / n))  # Eb/N0 0.3 dB
+    llr = (rng.choice([-1.0, 1.0], n) + sigma * rng.standard_normal(n)) * 2 / sigma**2
+    for c in (0.5, 1.0, 1.4):
+        assert _bcjr.llr_scale_estimate((c * llr).astype(np.float32)) == pytest.approx(c, rel=0.1)
+    faded = llr.copy()
+    faded[: n // 2] *= 0.05  # half the block in a fade: heavy tails, never read as "too small"
+    assert _bcjr.llr_scale_estimate(faded.astype(np.float32)) > 1.5
+    assert _bcjr.llr_scale_estimate(np.zeros(n, np.float32)) == np.inf
+    noise = [_bcjr.llr_scale_estimate(rng.standard_normal(n).astype(np.float32)) for _ in range(20)]
+    assert min(noise) > 0.5  # noise alone: no estimate to speak of, and no large boost
+    assert _bcjr.llr_scale_estimate(np.sign(llr).astype(np.float32)) == 0.0  # hard decisions
+
+
+@pytest.fixture(scope="module")
+def near_threshold():
+    """200 codeblocks (k = 8920, rate 1/4) at Eb/N0 0.1 dB, where max-log fails ~17 % and log-MAP ~0.1 %."""
+    rng = np.random.default_rng(2025)
+    frames = [_frame_bits(rng, 8920) for _ in range(200)]
+    llrs = np.stack([_bpsk_llr(turbo.encode(b, 4), ebn0_db=0.1, rng=rng, k=8920) for b in frames])
+    return frames, llrs
+
+
+def _failures(dec, frames, llrs, llr_scale=1.0):
+    results = dec.decode_batch(llrs * np.float32(llr_scale), workers=1)
+    return sum(not np.array_equal(res.bits, bits) for res, bits in zip(results, frames))
+
+
+def test_default_beats_max_log_near_threshold(warm, near_threshold):
+    maxlog = _failures(turbo.TurboDecoder(algorithm="max-log"), *near_threshold)
+    default = _failures(turbo.TurboDecoder(), *near_threshold)
+    assert maxlog >= 15  # measured: 28
+    assert default <= 5 and default * 5 <= maxlog  # measured: 1
+
+
+def test_default_is_robust_to_mis_scaled_llrs(warm, near_threshold):
+    # LLRs 2x or 1.4x too small, or 1.4x too large (a poor Es/N0 estimate), on the same codeblocks: the
+    # default stays far ahead of max-log (which ignores the scale); without its LLR margin
+    # (llr_margin=1: the LLRs as given), LLRs 1.4x too small break it
+    maxlog = _failures(turbo.TurboDecoder(algorithm="max-log"), *near_threshold)
+    dec = turbo.TurboDecoder()
+    for c in (0.5, 0.7, 1.4):
+        assert _failures(dec, *near_threshold, llr_scale=c) * 3 <= maxlog  # measured: 1, 1, 3 against 28
+    assert _failures(turbo.TurboDecoder(llr_margin=1.0), *near_threshold, llr_scale=0.7) >= 100  # measured: 200
+    res = dec.decode(near_threshold[1][0] * np.float32(0.5))
+    assert res.llr_gain == pytest.approx(2 * 1.1, rel=0.15)  # brought up to calibration, then the margin

@@ -24,7 +24,9 @@ decodes the whole trellis (an exact, 16x slower reference).
 
 Branch metric: gamma = -sum(bit * L) over the branch's bits (L = ln P(0)/P(1)), so only
 the 16 combinations of (u, p1, p2, p3) per step are needed.  State metrics are
-normalised to state 0 at every step.
+normalised to state 0 at every step.  Every sum over paths is a max* (the Jacobian
+logarithm, :mod:`heradecode.fec._simd`), in the version the ``token`` argument selects at
+compile time (``_simd.TOKENS``: max-log, linear-log-map or log-map).
 """
 
 from __future__ import annotations
@@ -84,7 +86,45 @@ def crc16_is_zero(data, table):
     return crc == 0
 
 
+# --------------------------------------------------------------------------- LLR scale
+
+
+@njit(cache=True, nogil=True)
+def llr_scale_estimate(x):
+    """c = x / (consistent LLR), from the 2nd and 4th moments of x (inf when x looks like noise).
+
+    For BPSK on AWGN the values are y = +-A + noise of variance s2, with M2 = A^2 + s2 and
+    M4 = A^4 + 6 A^2 s2 + 3 s2^2, so A^2 = sqrt((3 M2^2 - M4) / 2); consistent LLRs are
+    2 A y / s2, so c = s2 / (2 A).  Heavy tails (a fade inside the block, erasures) make
+    3 M2^2 - M4 small or negative: c grows, to inf.  0 when the values carry no noise.
+    """
+    m2 = 0.0
+    m4 = 0.0
+    for i in range(x.shape[0]):
+        v = np.float64(x[i]) * np.float64(x[i])
+        m2 += v
+        m4 += v * v
+    n = max(x.shape[0], 1)
+    m2 /= n
+    m4 /= n
+    d = (3.0 * m2 * m2 - m4) / 2.0
+    if m2 <= 0.0 or d <= 0.0:
+        return np.inf
+    a2 = np.sqrt(d)
+    s2 = m2 - a2
+    if s2 <= 0.0:
+        return 0.0
+    return s2 / (2.0 * np.sqrt(a2))
+
+
 # --------------------------------------------------------------------------- SISO
+
+
+@njit(cache=True, nogil=True)
+def maxstar_array(x, y, out, token):
+    """out = max*(x, y) elementwise in the token's version (float32 arrays, length a multiple of 16)."""
+    for i in range(0, x.shape[0] - NL + 1, NL):
+        vstore(out, i, vmx(vload(x, i), vload(y, i), token))
 
 
 @njit(inline="always")
@@ -135,8 +175,8 @@ def siso(inp, W, alpha, gc, beta_a, beta_b, ainit, binit, acap_node, bcap_node, 
 
     inp: (W, 4, 16) gs = -(Lsys + La), q1..q3 = -Lparity.  ainit/binit: (16 states, 16 lanes)
     boundary metrics, updated in place for the next iteration.  ext_lane, app_lane: (W, 16)
-    output extrinsic and a-posteriori LLRs of the input bit.  token: float32 -> max-log,
-    float64 -> log-MAP.
+    output extrinsic and a-posteriori LLRs of the input bit.  token: the max* version
+    (``_simd.TOKENS``: float32 max-log, int32 linear log-MAP, float64 log-MAP).
     """
     # ---- forward recursion, alpha history kept for the backward pass
     for s in range(NSTATES):
