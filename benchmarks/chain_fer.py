@@ -74,7 +74,7 @@ def _parse_args(argv):
     p.add_argument("--stop-after-clean", type=int, default=2,
                    help="stop a mode after this many consecutive points without frame errors")
     p.add_argument("--ideal-csv", type=Path, default=REPO / "out" / "benchmarks" / "turbo_fer_k8920_r4.csv")
-    p.add_argument("--ideal-algorithm", default="max-log")
+    p.add_argument("--ideal-algorithm", default="linear-log-map")
     p.add_argument("--ideal-frames", type=int, default=4000, help="frames per point if the ideal curve is computed")
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--tmp", type=Path, default=Path(tempfile.gettempdir()))

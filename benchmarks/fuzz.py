@@ -548,7 +548,7 @@ def memory_rows(tmp: Path) -> list[tuple[str, str, float, int]]:
         mb, rc = _peak_rss_mb(["frames", str(f), "--json"])
         rows.append(("frames", f"{f.stat().st_size / 1e6:.1f} MB of frames", mb, rc))
     rng = np.random.default_rng(5)
-    for n_cadu in (4, 64):
+    for n_cadu in (32, 256):
         parts = []
         for j in range(n_cadu):
             parts += [np.zeros(int(rng.integers(0, 3000)), np.float32), -_SOFT_CADUS[j % len(_SOFT_CADUS)]]

@@ -86,7 +86,7 @@ def flowgraph(name: str, title: str, symbol_rate: str, recording: str) -> str:
         _block("sync", "heradecode_asm_sync", dict(k="8920", inv_rate="4", threshold="6.0", derandomize="True"),
                (696, 248)),
         _block("turbo", "heradecode_turbo_decoder",
-               dict(k="8920", inv_rate="4", max_iterations="10", algorithm="max-log", keep_fecf="False"),
+               dict(k="8920", inv_rate="4", max_iterations="10", algorithm="linear-log-map", keep_fecf="False"),
                (904, 232)),
         _block("tm", "heradecode_tm_sink", dict(out_dir="out_dir", scid="0xB5", frame_length="1113"), (1128, 240)),
     ]

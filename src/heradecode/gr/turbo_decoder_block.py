@@ -23,7 +23,7 @@ class turbo_decoder(gr.basic_block):  # noqa: N801 - GNU Radio block naming
     right length are counted (``n_rejected``) and logged, never fatal.
     """
 
-    def __init__(self, k: int = 8920, inv_rate: int = 4, max_iterations: int = 10, algorithm: str = "max-log",
+    def __init__(self, k: int = 8920, inv_rate: int = 4, max_iterations: int = 10, algorithm: str = "linear-log-map",
                  keep_fecf: bool = False) -> None:
         gr.basic_block.__init__(self, name="heradecode_turbo_decoder", in_sig=None, out_sig=None)
         self.decoder = TurboDecoder(int(k), int(inv_rate), algorithm=algorithm, max_iterations=int(max_iterations))
