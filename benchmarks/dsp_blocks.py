@@ -7,7 +7,8 @@ sees in the receiver (single thread, numba already compiled, 0.1 s chunks): the
 decimator on ci16 (int16 I/Q) or complex64 input for both channels, the NCO at the
 decimated and at the full rate, the polarization combiner, the PLL and the bi-phase
 demodulator at the decimated rate on a PM signal at Es/N0 = -3 dB after combining (near
-the rate-1/4 turbo threshold), and the demodulator on noise alone (search states).  "chain" is the sum of the blocks a receiver runs per
+the rate-1/4 turbo threshold), the demodulator on noise alone (search states), and one look-back
+(the demodulator's backward carrier loop and bi-phase pass over ``LOOKBACK_S`` after an acquisition).  "chain" is the sum of the blocks a receiver runs per
 chunk (decimate ci16 -> NCO -> combine -> PLL -> bi-phase).  A real-time factor of R
 on W workers needs chain + decoding < W / R CPU-s per signal second (e.g. 0.2 for 10x
 on 2 workers).
@@ -23,6 +24,7 @@ import numpy as np
 from heradecode.dsp.acquisition import acquire_carrier
 from heradecode.dsp.biphase import BiphaseDemodulator
 from heradecode.dsp.decimate import Decimator, mode_decimation
+from heradecode.dsp.demod import LOOKBACK_S
 from heradecode.dsp.nco import Nco
 from heradecode.dsp.pll import CarrierPll
 from heradecode.dsp.polcombine import PolCombiner
@@ -101,6 +103,9 @@ def bench_mode(name: str, rs: float, seconds: float, max_loss_db: float) -> None
     acq_cpu = _cpu(lambda: acquire_carrier(x2[:, :acq_len], fs))
     noise_only = (rng.standard_normal(n) + 1j * rng.standard_normal(n)).astype(np.complex64)
     bp_noise = _stream_cpu(lambda: BiphaseDemodulator(fs, rs), noise_only, chunk)
+    # the demodulator's look-back after an acquisition: carrier loop and bi-phase over LOOKBACK_S, backwards in time
+    lb = np.conj(x1[: int(LOOKBACK_S * fs)][::-1])
+    lookback_cpu = _cpu(lambda: BiphaseDemodulator(fs, rs).process(CarrierPll(fs, 3.0, reacquire=False).process(lb)))
 
     chain_keys = [k for k in res if not k.startswith("decimate complex64")]
     chain = sum(res[k] for k in chain_keys)
@@ -112,6 +117,7 @@ def bench_mode(name: str, rs: float, seconds: float, max_loss_db: float) -> None
     print(f"  {'(bi-phase on noise only)':34s} {bp_noise / seconds:8.4f}")
     print(f"  {'chain (ci16 in -> soft symbols)':34s} {chain / seconds:8.4f} CPU-s per signal-s   ({seconds / chain:7.1f}x real time, 1 core)")
     print(f"  {'acquisition, 0.25 s, 2 ch':34s} {acq_cpu:8.4f} CPU-s per search")
+    print(f"  {f'look-back, {LOOKBACK_S:g} s':34s} {lookback_cpu:8.4f} CPU-s per look-back (after every acquisition)")
 
 
 def main() -> None:

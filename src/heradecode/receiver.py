@@ -42,7 +42,7 @@ import numpy as np
 from heradecode.ccsds.mission import HERA, MissionProfile
 from heradecode.dsp.acquisition import CarrierAcquisition, WideAcquisition, WideCarrierSearch
 from heradecode.dsp.decimate import Decimator, mode_decimation
-from heradecode.dsp.demod import DemodOutput, PcmPmDemodulator
+from heradecode.dsp.demod import LOOKBACK_S, DemodOutput, PcmPmDemodulator
 from heradecode.dsp.nco import BLANK_FACTOR, Nco
 from heradecode.dsp.pll import CarrierPll
 from heradecode.errors import UserError
@@ -73,6 +73,9 @@ class ReceiverConfig:
     max_rate_hz_s: float = 60.0  #: drift rates the wide search tries (± Hz/s around the predicted rate)
     acq_time_s: float = 0.25  #: time averaged by the first carrier search (s)
     reacq_time_s: float = 0.1  #: after loss of lock: search this often, on this much signal (s)
+    #: demodulator's look-back (s of signal demodulated again once the loops settle after an acquisition);
+    #: None: the larger of 0.75 s and two codeblock periods; 0: off
+    lookback_s: float | None = None
     pll_bandwidth_hz: float = 15.0  #: PLL noise bandwidth (Hz)
     pll_order: int = 3  #: PLL order (2 or 3)
     chunk_s: float = 0.1  #: input seconds per processing chunk
@@ -81,6 +84,14 @@ class ReceiverConfig:
     max_iterations: int = 10  #: turbo iterations at most
     algorithm: str = "max-log"  #: turbo SISO algorithm
     decoder_threads: int | None = 1  #: threads for batch turbo decoding (None: all cores)
+
+    @property
+    def lookback_seconds(self) -> float:
+        """The demodulator's look-back span (s): ``lookback_s``, by default max(0.75 s, two codeblock periods)."""
+        if self.lookback_s is not None:
+            return max(float(self.lookback_s), 0.0)
+        period_s = ((self.k + 4) * self.inv_rate + 32 * self.inv_rate) / self.rate_baud
+        return max(LOOKBACK_S, 2.0 * period_s)
 
     @property
     def rate_baud(self) -> float:
@@ -431,7 +442,7 @@ class Receiver:
         self.demod = PcmPmDemodulator(self.samp_rate, self.symbol_rate, start_time=t0,
                                       acq_window_hz=window, acq_time_s=cfg.acq_time_s,
                                       reacq_time_s=cfg.reacq_time_s, pll_bandwidth_hz=cfg.pll_bandwidth_hz,
-                                      pll_order=cfg.pll_order)
+                                      pll_order=cfg.pll_order, lookback_s=cfg.lookback_seconds)
         self.framesync = FrameSync(cfg.k, cfg.inv_rate)
         self._sym_base = 0  # absolute index of _sym_pos[0]
         self._sym_pos = np.zeros(0)
@@ -521,7 +532,9 @@ class Receiver:
 
     # ------------------------------------------------------------------ bookkeeping
     def _append_positions(self, pos_dec: np.ndarray) -> None:
-        keep = 3 * (self.codeblock_symbols + 256)
+        # the synchronizer returns codeblocks up to two periods behind the newest symbol fed; a batch of
+        # symbols (the demodulator's look-back releases up to lookback_s at once) is kept whole on top
+        keep = 3 * (self.codeblock_symbols + 256) + pos_dec.size
         self._sym_pos = np.concatenate((self._sym_pos, pos_dec))
         if self._sym_pos.size > keep:
             drop = self._sym_pos.size - keep

@@ -185,3 +185,25 @@ def test_blanker_leaves_clean_input_alone():
     assert on.n_blanked == 0
     with pytest.raises(UserError):
         CarrierPll(FS, 0.0, blank_factor=0.5)
+
+
+def test_phase_and_amplitude_state_continue_the_stream():
+    # phase_cycles is the NCO phase the next sample gets and amplitude the carrier amplitude per sample (what the
+    # demodulator's look-back starts its backward loop from): derotating the next chunk by them leaves the carrier
+    # on the positive real axis at the amplitude the signal has
+    rng = np.random.default_rng(9)
+    n = int(FS * 1.0)
+    t = np.arange(n) / FS
+    s, _ = pm_signal(rng, n, FS, RS, mod_index=M)
+    amp = amplitude_for_cn0(45.0, FS, M)
+    x = (amp * s * np.exp(2j * np.pi * (300.0 * t + 4.0 * t**2) + 1.0j) + noise(rng, n)).astype(np.complex64)
+    pll = CarrierPll(FS, 300.0)
+    cut = int(0.7 * FS) + 37  # not on a block boundary
+    pll.process(x[:cut])
+    assert pll.locked
+    k = np.arange(int(0.01 * FS))
+    ph = pll.phase_cycles + pll.freq_hz * k / FS + 0.5 * pll.rate_hz_s * (k / FS) ** 2
+    c = np.mean(x[cut:cut + k.size] * np.exp(-2j * np.pi * ph))
+    assert abs(np.angle(c)) < np.radians(5)
+    assert abs(c) == pytest.approx(amp * np.cos(M), rel=0.1)
+    assert pll.amplitude == pytest.approx(amp * np.cos(M), rel=0.1)

@@ -380,6 +380,17 @@ class CarrierPll:
         return float(self._fst[_RINT])
 
     @property
+    def phase_cycles(self) -> float:
+        """Unwrapped NCO phase (cycles) that the next input sample will be derotated by."""
+        f, ist = self._fst, self._ist
+        return float(f[_PHI] + f[_PH] + f[_FREQ] * ist[_POS] / self.samp_rate)
+
+    @property
+    def amplitude(self) -> float:
+        """Carrier amplitude per sample (input units) the phase detector divides by; 0 while unknown."""
+        return float(self._fst[_AMP])
+
+    @property
     def locked(self) -> bool:
         """Lock-detector verdict."""
         return bool(self._ist[_LOCKED])

@@ -11,6 +11,10 @@ it.  The rate is extrapolated linearly: the carrier loop follows what is left, a
 the Doppler should be removed upstream.  When no carrier is found in the first stretch the
 demodulator searches ``acq_window_hz`` (±25 kHz when blind) around 0 Hz by itself, as before.
 The narrow window around a carrier found keeps a receiver spur a few kHz away from being taken for it.
+The demodulator's look-back works here as in the receiver: after the first lock and after every
+re-acquisition, the symbols demodulated before the loops settled are demodulated again backwards
+from the settled state (:mod:`heradecode.dsp.demod`); the output is delayed meanwhile (by at most
+``LOOKBACK_S`` plus the settling time), never while locked.
 """
 
 from __future__ import annotations
