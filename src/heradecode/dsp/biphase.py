@@ -320,7 +320,7 @@ def _biphase_kernel(r, q, use_q, tab, buf0, fst, ist, blt_track, blt_acq, warm_l
             ist[_NSYM] += 1
             continue
         # ---- statistics at the current timing (Es/N0, LLR scale) ----
-        if not use_q or alphas[6] > 0.0:  # whole-symbol sum: no Manchester signal, same noise as y for white noise
+        if not use_q:  # whole-symbol sum: no Manchester signal, same noise as y for white noise
             s = c1 - c0
             have_noise = True
         elif ist[_NSYM] % noise_every == 0:  # same filter on the in-phase arm (noise only)
@@ -503,7 +503,7 @@ class BiphaseDemodulator:
         self.noise_symbols = int(noise_symbols)
         # fast, slow, noise slow, noise fast (per noise value; the fast one over 2 stats_symbols), cadence, threshold
         self._alphas = np.array([1.0 / stats_symbols, 1.0 / scale_symbols, ne / noise_symbols,
-                                 ne / (2.0 * stats_symbols), float(ne), float(change_sigmas), 0.0])
+                                 ne / (2.0 * stats_symbols), float(ne), float(change_sigmas)])
         self._alpha_mon = 8.0 / monitor_symbols
         self.hop_margin = float(hop_margin)
         self.max_clock_ppm = float(max_clock_ppm)
