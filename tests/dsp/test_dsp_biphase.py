@@ -143,3 +143,41 @@ def test_erased_stretch_is_an_erasure_and_leaves_the_estimates_alone(fill):
     assert np.max(np.abs(frac)) < 0.05
     assert np.mean((sym.llr[after] < 0) != (bits[k] == 1)) < 2 * bpsk_ber(3.0)
     assert d.n_nonfinite == (0 if fill == 0.0 else b - a)
+
+
+# ---------------------------------------------------------------- LLR scale (issue #12 item 4)
+
+
+def test_llr_scale_is_stable_within_a_codeblock_and_calibrated():
+    """The scale 2 a / sigma^2 comes from long averages: steady over a codeblock (35696 symbols), where the
+    former 4000-symbol running average wandered by several percent and widened the LLR histogram."""
+    rng = np.random.default_rng(70)
+    esn0 = -6.0  # Eb/N0 = 0 dB at rate 1/4
+    x, bits = _baseband(rng, 1.8, esn0)
+    sym = demodulate_biphase(x, FS, RS)
+    scale = sym.llr / np.where(sym.soft != 0, sym.soft, 1.0)
+    block = scale[-35696:]
+    # (the 4000-symbol running scale: 3-4 % spread, 14-17 % peak to peak over a codeblock)
+    assert np.std(block) / np.mean(block) < 0.02 and np.ptp(block) / np.mean(block) < 0.1
+    _, _, _, signed = _score(sym, bits, skip=0.6)
+    assert np.mean(signed) / (np.var(signed) / 2) == pytest.approx(1.0, abs=0.08)  # LLRs calibrated
+    assert np.median(sym.esn0_db[-35696:]) == pytest.approx(esn0 - 0.25, abs=0.4)  # sampled chips: ~0.25 dB
+
+
+def test_llr_scale_follows_a_change_of_level():
+    """A 6 dB step down of the signal: the slow averages restart and read the new level a few thousand symbols on."""
+    rng = np.random.default_rng(72)
+    n = int(2.0 * FS)
+    s, _ = pm_signal(rng, n, FS, RS, mod_index=M, sym_offset=0.3)
+    c = amplitude_for_esn0(0.0, FS, RS, M) * s
+    k = int(1.0 * FS)
+    c[k:] *= 0.5
+    x = (c + noise(rng, n)).astype(np.complex64)
+    d = BiphaseDemodulator(FS, RS)
+    out = Symbols.concatenate([d.process(x[i:i + 12_000]) for i in range(0, n, 12_000)])
+    t = out.sample / FS
+    before = np.median(out.esn0_db[(t > 0.8) & (t < 1.0)])
+    after = np.median(out.esn0_db[(t > 1.0 + 10_000 / RS) & (t < 2.0)])
+    assert before == pytest.approx(-0.25, abs=0.3)
+    assert after == pytest.approx(before - 6.0, abs=0.3)
+    assert d.level_restarts >= 1

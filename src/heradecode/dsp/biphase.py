@@ -51,8 +51,9 @@ which drifts by a percent or two while the combiner's estimates settle -- giving
 to about 2 % (Es/N0 to 0.1 dB) at Es/N0 = -6 dB, while fast averages (``stats_symbols``, 4000) watch for a change of
 level: when the fast ``<y^2>`` is more than ``change_sigmas`` (5) of its own standard deviations
 (``sqrt((2 sigma^4 + 4 a^2 sigma^2) alpha / (2 - alpha))`` for BPSK in Gaussian noise) from the
-slow one -- a fade, a drop-out, the signal back -- the slow average restarts from the fast one
-and lengthens again (weights 1/k); the noise likewise.  All averages start as running means
+slow one -- a fade, a drop-out, the signal back -- the slow average restarts from the fast one,
+which is caught mid-change, so it counts for only ``RESTART_WEIGHT`` (64) values, and lengthens
+again (weights 1/k); the noise likewise.  All averages start as running means
 (1/k).  The signal averages restart when the warm-up finds the symbol boundaries and again
 once the timing loop has tracked ``SETTLE_SYMBOLS`` (2048): its pull-in, with a wide loop and
 much jitter, costs 1-2 dB over the first 2000 symbols after the warm-up and 0.2 dB up to
@@ -121,6 +122,7 @@ class Symbols:
 
 NOISE_VALUES_PER_S = 80e3  #: noise-arm values per second the default cadence aims at
 NOISE_TIME_S = 0.4  #: default noise averaging time (s): long for precision, short next to the combiner's drift
+RESTART_WEIGHT = 64  #: after a change of level the slow average restarts from the fast one, weighted as this many values
 SETTLE_SYMBOLS = 2048  #: symbols tracked after which the signal averages start afresh (the timing has pulled in)
 _W = 8  # half-length (samples) of the band-limited integration kernel
 _P = 128  # fractional phases of the kernel table (position step 1/128 sample)
@@ -240,7 +242,7 @@ def _update_stats(fst, ist, y, s, have_noise, alphas):  # pragma: no cover - num
         if abs(sig2f - sig2) > z * max(sig2, 1e-30) * math.sqrt(a_nf):
             fst[_ES] = fst[_ESF]
             fst[_ES2] = fst[_ES2F]
-            ist[_KN] = int(1.0 / a_nf)
+            ist[_KN] = RESTART_WEIGHT
             ist[_NRESET] += 1
     sig2 = max(fst[_ES2] - fst[_ES] * fst[_ES], 1e-30)
     if k * a_f > 1.0:
@@ -249,7 +251,7 @@ def _update_stats(fst, ist, y, s, have_noise, alphas):  # pragma: no cover - num
         sd = math.sqrt((2.0 * sig2 * sig2 + 4.0 * a2 * sig2) * a_f / (2.0 - a_f))
         if abs(fst[_EY2F] - fst[_EY2]) > z * sd:
             fst[_EY2] = fst[_EY2F]
-            ist[_KST] = int(1.0 / a_f)
+            ist[_KST] = RESTART_WEIGHT
             ist[_NRESET] += 1
     a2 = max(fst[_EY2] - sig2, 1e-6 * sig2)
     fst[_SIG2] = sig2
