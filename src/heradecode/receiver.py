@@ -47,6 +47,7 @@ from heradecode.dsp.nco import BLANK_FACTOR, Nco
 from heradecode.dsp.pll import CarrierPll
 from heradecode.errors import UserError
 from heradecode.fec.asm import Codeblock, FrameSync
+from heradecode.fec.confirm import DecodeConfirm, HeaderSpec
 from heradecode.fec.randomizer import derandomize_llr
 from heradecode.fec.turbo import TurboDecoder
 from heradecode.io.dopplerfile import DopplerProfile
@@ -454,7 +455,7 @@ class Receiver:
                                       acq_window_hz=window, acq_time_s=cfg.acq_time_s,
                                       reacq_time_s=cfg.reacq_time_s, pll_bandwidth_hz=cfg.pll_bandwidth_hz,
                                       pll_order=cfg.pll_order, lookback_s=cfg.lookback_seconds)
-        self.framesync = FrameSync(cfg.k, cfg.inv_rate)
+        self.framesync = FrameSync(cfg.k, cfg.inv_rate, confirm=self._confirm())
         self._sym_base = 0  # absolute index of _sym_pos[0]
         self._sym_pos = np.zeros(0)
 
@@ -582,14 +583,24 @@ class Receiver:
         return out
 
     # ------------------------------------------------------------------ decoding
+    def _confirm(self) -> DecodeConfirm:
+        """Decides weak marker candidates by decoding: CRC (double check) and the mission's TM version and SCID."""
+        return DecodeConfirm(self.decoder, frame_check=HeaderSpec(scid=self.mission.scid))
+
     def _decode(self, blocks: list[Codeblock]) -> list[DecodedCodeblock]:
+        fs = self.framesync
+        self.stats.sync_attempts, self.stats.sync_confirmed = fs.n_attempts, fs.n_confirmed
         if not blocks:
             return []
-        llrs = derandomize_llr(np.stack([b.soft for b in blocks]))
-        bad = ~np.isfinite(llrs)
-        if bad.any():
-            llrs[bad] = 0.0
-        results = self.decoder.decode_batch(llrs, workers=self.config.decoder_threads)
+        todo = [b for b in blocks if b.decoded is None]  # markers confirmed by decoding were decoded already
+        done = iter(())
+        if todo:
+            llrs = derandomize_llr(np.stack([b.soft for b in todo]))
+            bad = ~np.isfinite(llrs)
+            if bad.any():
+                llrs[bad] = 0.0
+            done = iter(self.decoder.decode_batch(llrs, workers=self.config.decoder_threads))
+        results = [b.decoded if b.decoded is not None else next(done) for b in blocks]
         out = []
         rate = self.config.k / self.codeblock_symbols
         for b, r in zip(blocks, results):
@@ -630,6 +641,8 @@ class ReceiverStats:
     nonfinite_samples: int = 0  #: input samples with a NaN/inf component, read as 0
     blanked_samples: int = 0  #: samples of full-scale bursts blanked (Doppler NCO, combiner, carrier loop)
     soft_outliers: int = 0  #: soft symbols erased before the marker search (non-finite or far outlying)
+    sync_attempts: int = 0  #: weak marker candidates decided by decoding their codeblock
+    sync_confirmed: int = 0  #: of them, kept (CRC and frame header checked)
     cn0_dbhz: float = float("nan")
     locked: bool = False
 

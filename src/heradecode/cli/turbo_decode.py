@@ -6,6 +6,13 @@ project's LLR convention).  Noise and gaps between codeblocks are fine.  The com
 finds the turbo ASM in either polarity, scales the soft values to LLRs (moment estimate
 of the signal and noise levels per codeblock), derandomizes, turbo-decodes, checks the
 CRC-16 FECF, writes the valid frames without FECF and summarizes them.
+
+A marker too weak to be accepted on its correlation alone (an isolated codeblock after a
+gap, near the decoding threshold) is decided by decoding its codeblock
+(:mod:`heradecode.fec.confirm`): kept when the decoder's double CRC check passes and the
+frame header carries TM version 0 and the spacecraft ID ``--scid`` (Hera's by default).
+The JSON output reports these candidates under ``sync`` (decode attempts, confirmed,
+back-filled, screened out).
 """
 
 from __future__ import annotations
@@ -19,11 +26,13 @@ from pathlib import Path
 
 import numpy as np
 
+from heradecode.ccsds.mission import HERA
 from heradecode.errors import UserError
 from heradecode.fec.asm import FrameSync
+from heradecode.fec.confirm import DecodeConfirm, HeaderSpec
 from heradecode.fec.interleaver import K_VALUES
 from heradecode.fec.randomizer import derandomize_llr
-from heradecode.fec.turbo import ALGORITHMS, INV_RATES, TurboDecoder
+from heradecode.fec.turbo import ALGORITHMS, DEFAULT_ALGORITHM, INV_RATES, TurboDecoder
 
 log = logging.getLogger("heradecode")
 
@@ -60,9 +69,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--format", choices=sorted(_FORMATS), default="f32", help="sample format (default f32)")
     p.add_argument("--out", type=Path, metavar="FRAMES.u8", help="write the CRC-valid frames (no FECF) here")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of text")
-    p.add_argument("--algorithm", choices=ALGORITHMS, default="log-map",
-                   help="SISO algorithm: log-map (default; the soft values are calibrated to LLRs here) or max-log")
+    p.add_argument("--algorithm", choices=ALGORITHMS, default=DEFAULT_ALGORITHM,
+                   help=f"SISO algorithm (default {DEFAULT_ALGORITHM}: max-log with a linear correction, within "
+                        f"0.02 dB of log-map; log-map: the exact reference, slower; max-log: ignores the LLR scale)")
     p.add_argument("--iterations", type=int, default=10, help="maximum turbo iterations (default 10)")
+    p.add_argument("--scid", type=int, default=HERA.scid,
+                   help=f"spacecraft ID the decoded frame of a weak marker must carry (default {HERA.scid}, Hera)")
     p.set_defaults(func=run)
 
 
@@ -85,14 +97,17 @@ def trailing_bytes(path: Path, fmt: str) -> int:
 
 
 def _read_chunks(path: Path, fmt: str):
+    """The file's whole samples in chunks, as LLRs (read, not memory-mapped: memory stays flat in file length)."""
     dtype = np.dtype(_FORMATS[fmt])
-    n = path.stat().st_size // dtype.itemsize
-    if n == 0:
-        return
-    data = np.memmap(path, dtype=dtype, mode="r", shape=(n,))
-    for i in range(0, n, _CHUNK_SYMBOLS):
-        # GNU Radio: positive = bit 1 -> project LLR convention: positive = bit 0
-        yield -(np.asarray(data[i : i + _CHUNK_SYMBOLS], dtype=np.float32))
+    left = path.stat().st_size // dtype.itemsize
+    with open(path, "rb") as fh:
+        while left > 0:
+            chunk = np.fromfile(fh, dtype=dtype, count=min(_CHUNK_SYMBOLS, left))
+            if chunk.size == 0:
+                return
+            left -= chunk.size
+            # GNU Radio: positive = bit 1 -> project LLR convention: positive = bit 0
+            yield -(chunk.astype(np.float32))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -103,6 +118,8 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"not a file: {path}")
     if not 1 <= args.iterations <= 100:
         raise UserError(f"--iterations must be in 1..100, got {args.iterations}")
+    if not 0 <= args.scid <= 1023:
+        raise UserError(f"--scid must be in 0..1023, got {args.scid}")
     if args.out is not None and args.out.is_dir():
         raise UserError(f"--out must be a file, {args.out} is a directory")
     frame_len = args.k // 8 - 2
@@ -111,7 +128,8 @@ def run(args: argparse.Namespace) -> int:
         log.warning(f"{path}: the last {stray} byte(s) make no whole {args.format} sample; the samples before "
                     f"them were read")
     decoder = TurboDecoder(args.k, args.rate, algorithm=args.algorithm, max_iterations=args.iterations)
-    sync = FrameSync(args.k, args.rate)
+    confirm = DecodeConfirm(decoder, frame_check=HeaderSpec(scid=args.scid), to_llr=llr_from_soft)
+    sync = FrameSync(args.k, args.rate, confirm=confirm)
     telemetry = _telemetry(frame_len)
     counts = {"codeblocks_found": 0, "decoded": 0, "failed": 0, "iterations_total": 0, "inverted": 0}
     t0 = time.perf_counter()
@@ -122,8 +140,11 @@ def run(args: argparse.Namespace) -> int:
         def flush_batch() -> None:
             if not batch:
                 return
-            llrs = np.stack([derandomize_llr(llr_from_soft(cb.soft)) for cb in batch])
-            for cb, res in zip(batch, decoder.decode_batch(llrs)):
+            todo = [cb for cb in batch if cb.decoded is None]  # confirmed markers were decoded already
+            results = iter(decoder.decode_batch(np.stack([derandomize_llr(llr_from_soft(cb.soft)) for cb in todo]))
+                           if todo else [])
+            for cb in batch:
+                res = cb.decoded if cb.decoded is not None else next(results)
                 counts["iterations_total"] += res.iterations
                 if res.crc_ok:
                     counts["decoded"] += 1
@@ -168,6 +189,7 @@ def run(args: argparse.Namespace) -> int:
         "trailing_bytes": stray,
         "nonfinite": sync.n_nonfinite,
         "outliers": sync.n_outliers,
+        "sync": sync.sync_stats(),
         "mean_iterations": round(counts["iterations_total"] / found, 3) if found else 0.0,
         "frames_written": counts["decoded"] if args.out is not None else 0,
         "elapsed_s": round(elapsed, 3),
@@ -183,6 +205,9 @@ def run(args: argparse.Namespace) -> int:
         )
         if sync.n_truncated:
             print(f"  {sync.n_truncated} codeblock(s) cut off by the end of the file")
+        if sync.n_candidates:
+            print(f"  {sync.n_candidates} weak marker candidate(s): {sync.n_attempts} decoded, {sync.n_confirmed} "
+                  f"confirmed ({sync.n_backfilled} back-filled), {sync.n_screened} screened out as noise")
         if sync.n_nonfinite or sync.n_outliers:
             print(f"  {sync.n_nonfinite} NaN/infinite and {sync.n_outliers} outlying soft values erased (read as 0)")
         if args.out is not None:

@@ -16,7 +16,13 @@ positive = bit 0) delivered in chunks of any size.  Detection statistic: the sof
 correlation with the full marker, normalised by the local RMS of the stream (the larger
 of the RMS over the ``power_window`` symbols starting with the marker and over those
 ending with it): a constant-false-alarm-rate detector, in pure noise the statistic is a
-unit-variance Gaussian ("sigma units").  A negative peak means the stream is inverted
+unit-variance Gaussian ("sigma units").  The marker's own symbols count too, at weight
+``OWN_POWER_WEIGHT`` (0.7): a stream mostly erased (a demodulator that zeroes symbols below
+its Es/N0 floor) leaves short islands of values whose energy the long windows dilute, and a
+random island would otherwise reach any statistic up to sqrt(power_window) (1000 false
+markers in 4 M symbols of such islands); with the floor the statistic stays under 1.2
+times a sub-Gaussian unit-variance variable, and in stationary noise the floor (0.7 of the
+mean power, 3.4 standard deviations of a 128-symbol mean below it) almost never counts.  A negative peak means the stream is inverted
 (bi-phase-L / BPSK sign ambiguity) and the codeblock is sign-corrected.
 
 Markers are accepted when the statistic reaches ``threshold`` (6 sigma: about one false
@@ -26,9 +32,52 @@ marker per 5e8 symbols of noise, i.e. one failed decode per half hour of pure no
 statistic reaches ``threshold``; once locked, the next marker is expected one period
 (ASM + codeblock) later and is accepted there with ``track_threshold``.  At the rate-1/4
 turbo threshold (Es/N0 = -5.5 dB) a 128-bit marker peaks near 6.8 sigma (the random
-code symbols around it count as noise), so in a continuous stream markers are tracked
-(and pair-confirmed) with a wide margin; an isolated marker after a gap at that SNR is
-missed about one time in six.
+code symbols around it count as noise, standard deviation 0.8), so in a continuous stream
+markers are tracked (and pair-confirmed) with a wide margin, but an isolated marker after
+a gap stays under 6 sigma about one time in six.
+
+Confirmation by decoding.  With a ``confirm`` callable (:class:`heradecode.fec.confirm.DecodeConfirm`:
+turbo decoding, the decoder's double CRC check, the frame header), a peak of at least
+``confirm_threshold`` (4 sigma) that nothing else accepts is decided by decoding its
+codeblock: kept (reason ``'confirmed'``, the decoder's result in :attr:`Codeblock.decoded`)
+when the callable returns a result, which also locks the synchronizer onto the next
+marker.  The decision loop pauses at such a candidate until its codeblock is complete, so
+nothing after it is decided before it (the result does not depend on the chunking).  At
+Es/N0 -5.7 dB (Eb/N0 0.3 dB) a true marker stays under 4 sigma about once in a thousand.
+Pure noise crosses 4 sigma about 5e-5 times per symbol (16 per second at 322.56 kbaud), far
+too many decodes, so a candidate goes to the decoder only when
+
+* no clearly stronger peak (``SUPERSEDE_MARGIN`` more, or ``threshold``) lies inside its
+  codeblock: a noise peak shortly before a real marker is not decoded;
+* below ``screen_below`` (5 sigma), both halves of its codeblock pass the BPSK screen: the
+  excess g = (3 M2^2 - M4) / (2 M2^2) of the soft values is 0 +- sqrt(6/n) for Gaussian
+  noise and A^4 / (A^2 + sigma^2)^2 for BPSK (0.12 at Es/N0 -5.7 dB, 9 noise deviations
+  for a half of Hera's codeblock); the bar is ``screen_sigma`` (2.5) deviations, which
+  a half of noise passes with probability 0.5 %, both halves about 2e-5;
+* the decoding budget allows: a token bucket of ``attempt_burst`` (4) attempts refilled by
+  one every ``attempt_interval`` symbols of stream (one codeblock period by default: whatever
+  the input, never more decoding on average than a continuous signal costs, 9 per second at
+  322.56 kbaud, 1.7 at 60.24 kbaud; a tighter budget was measured to cost isolated codeblocks
+  near threshold, where noise peaks just before them are decoded too).
+
+In pure noise that leaves about one decode per 2.4 million symbols (0.13 per second at
+322.56 kbaud, 0.03 at 60.24 kbaud; benchmarks/sync.py), nearly all of them candidates of
+5 sigma or more, which skip the screen.  Back-fill: when a marker is accepted (other than by back-fill)
+and none was accepted one period earlier, the largest peak within ``tolerance`` of that
+position is tried by decoding when it reaches ``backfill_threshold`` (3 sigma) and its
+codeblock overlaps no accepted one (reason ``'backfill'``).
+
+Sidelobes and phase.  The rate-1/4 (and 1/6) ASM's halves are complementary: the marker's
+autocorrelation has -1/2 sidelobes at +-64 (+-96) symbols, inside the peak cluster of the
+marker.  The cluster's largest |z| is taken, which for white noise is the likelihood-ratio
+choice between the marker and its sidelobe (the statistic matched to the autocorrelation,
+z(p) - z(p-64)/2 - z(p+64)/2, was measured to pick a sidelobe 2-4 times more often).  When
+locked and the expected position lies in a cluster, it is preferred, unless the peak
+there is a sidelobe of a larger one (a gap of 64 symbols put the sidelobe where the next
+marker was expected; the weak true marker was then dropped as its duplicate).  A peak that
+would lie inside the codeblock of a reliably accepted marker (strong, paired, confirmed, or
+tracked at 4 sigma or more) is off-phase: it is not paired, not tried unless strong, and
+(with ``confirm``) a strong one is accepted only if its codeblock decodes.
 
 Robustness.  Non-finite soft values (NaN, +-inf, and values beyond the float32 range) are
 replaced by 0 (an erasure) and counted in ``n_nonfinite``.  Outliers are erased before
@@ -55,7 +104,7 @@ up to two blocks (512 symbols); :meth:`FrameSync.flush` settles the end of the s
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -103,9 +152,11 @@ class Codeblock:
     score: float
     """ASM correlation in noise-sigma units (signed, as measured before sign correction)."""
     reason: str
-    """How the marker was accepted: 'strong', 'pair', 'tracked' or 'flywheel'."""
+    """How the marker was accepted: 'strong', 'pair', 'tracked', 'flywheel', 'confirmed' or 'backfill'."""
     soft: np.ndarray
     """Sign-corrected soft codeblock, float32, (k + 4) * inv_rate values."""
+    decoded: object = None
+    """The ``confirm`` callable's result when the marker was accepted by decoding (do not decode it again)."""
 
 
 CLIP_BLOCK = 256
@@ -116,6 +167,11 @@ CLIP_MIN_COUNT = 32
 """Non-zero values a block needs for a robust scale of its own."""
 CLIP_MAX = 1e30
 """Soft values beyond +-CLIP_MAX are outliers whatever the scale (float32 sums stay finite)."""
+OWN_POWER_WEIGHT = 0.7
+"""The marker's own window counts in the local power at this weight (a floor for streams mostly erased)."""
+SUPERSEDE_MARGIN = 1.5
+"""A candidate is not decoded when a peak this much stronger (or a strong one) lies inside its codeblock."""
+_DECIDE_SLICE = 1 << 14  # positions whose candidates are listed at once by the decision loop
 _SEGMENT = 4096  # window sums come from a prefix sum restarted every _SEGMENT positions
 
 
@@ -181,7 +237,8 @@ def _erase_outliers(y, start, block, k0, thr):  # pragma: no cover - numba
 
 @njit(cache=True, nogil=True)
 def _window_power(y, b0, p0, p1, m, wlen, total, out):  # pragma: no cover - numba
-    """out[i] = max(mean y^2 over [p, p + wlen) cut at total, mean y^2 over [p + m - wlen, p + m) cut at 0), p = p0 + i.
+    """out[i] = max(mean y^2 over [p, p + wlen) cut at total, mean y^2 over [p + m - wlen, p + m) cut at 0,
+    OWN_POWER_WEIGHT * mean y^2 over the marker's own [p, p + m)), p = p0 + i.
 
     y holds stream positions b0, b0 + 1, ...  The window sums are differences of a float64 prefix sum
     that restarts for every segment of _SEGMENT positions (it spans only the windows of that segment),
@@ -203,7 +260,25 @@ def _window_power(y, b0, p0, p1, m, wlen, total, out):  # pragma: no cover - num
             c = max(p + m - wlen, 0)
             lead = (pre[b - lo] - pre[p - lo]) / (b - p) if b > p else 0.0
             trail = (pre[p + m - lo] - pre[c - lo]) / (p + m - c)
-            out[p - p0] = max(lead, trail, 0.0)
+            own = OWN_POWER_WEIGHT * (pre[p + m - lo] - pre[p - lo]) / m
+            out[p - p0] = max(lead, trail, own, 0.0)
+
+
+@njit(cache=True, nogil=True)
+def _bpsk_excess(y):  # pragma: no cover - numba
+    """(3 M2^2 - M4) / (2 M2^2) of y (float64 moments): 0 for Gaussian noise, A^4/(A^2 + sigma^2)^2 for BPSK."""
+    s2 = 0.0
+    s4 = 0.0
+    for i in range(y.shape[0]):
+        v = np.float64(y[i])
+        v2 = v * v
+        s2 += v2
+        s4 += v2 * v2
+    if s2 <= 0.0:
+        return -1.0
+    m2 = s2 / y.shape[0]
+    m4 = s4 / y.shape[0]
+    return (3.0 * m2 * m2 - m4) / (2.0 * m2 * m2)
 
 
 @njit(cache=True, nogil=True, fastmath=True)
@@ -220,7 +295,9 @@ class FrameSync:
     """Streaming soft frame synchronizer for turbo codeblocks: ``feed(chunk)`` returns completed :class:`Codeblock` s.
 
     Memory stays bounded (about two codeblock periods of symbols), whatever the stream length.
-    Call :meth:`flush` at the end of the stream to process its last symbols.
+    Call :meth:`flush` at the end of the stream to process its last symbols.  ``confirm``
+    (e.g. :class:`heradecode.fec.confirm.DecodeConfirm`) decides weak candidates by decoding
+    their codeblocks; the other keyword arguments are described in the module docstring.
     """
 
     def __init__(
@@ -234,6 +311,13 @@ class FrameSync:
         tolerance: int = 2,
         flywheel: int = 0,
         power_window: int = 2048,
+        confirm: Callable[[np.ndarray], object | None] | None = None,
+        confirm_threshold: float = 4.0,
+        screen_below: float = 5.0,
+        screen_sigma: float = 2.5,
+        backfill_threshold: float = 3.0,
+        attempt_burst: int = 4,
+        attempt_interval: int | None = None,
     ) -> None:
         self.k = check_k(k)
         self.inv_rate = _check_rate(inv_rate)
@@ -243,6 +327,8 @@ class FrameSync:
         self.period = self.asm_len + self.codeblock_len
         if not (0 < candidate_threshold <= threshold and 0 < track_threshold):
             raise UserError("FrameSync thresholds must be positive with candidate_threshold <= threshold")
+        if not (0 < confirm_threshold and 0 < backfill_threshold and 0 <= screen_sigma):
+            raise UserError("FrameSync confirm/backfill thresholds must be positive and screen_sigma >= 0")
         self.threshold = float(threshold)
         self.candidate_threshold = float(candidate_threshold)
         self.track_threshold = float(track_threshold)
@@ -251,6 +337,21 @@ class FrameSync:
         self.power_window = int(power_window)
         if self.tolerance < 0 or self.flywheel < 0 or self.power_window < self.asm_len:
             raise UserError("FrameSync tolerance/flywheel must be >= 0 and power_window >= the ASM length")
+        self.confirm = confirm
+        """Callable deciding a weak candidate from its sign-corrected soft codeblock (a result, or None)."""
+        self.confirm_threshold = float(confirm_threshold)
+        self.screen_below = float(screen_below)
+        self.screen_sigma = float(screen_sigma)
+        self.backfill_threshold = float(backfill_threshold)
+        self.attempt_burst = int(attempt_burst)
+        self.attempt_interval = self.period if attempt_interval is None else int(attempt_interval)
+        if self.attempt_burst < 1 or self.attempt_interval < 1:
+            raise UserError("FrameSync attempt_burst and attempt_interval must be >= 1")
+        # the ASM's large aperiodic autocorrelation sidelobes (lag, r(lag)/m): +-64 at -1/2 for rate 1/4
+        r = np.correlate(self.asm, self.asm, "full").astype(np.float64)
+        lags = np.arange(-self.asm_len + 1, self.asm_len)
+        self._sidelobes = [(int(lag), float(v) / self.asm_len) for lag, v in zip(lags, r)
+                           if lag != 0 and abs(v) >= self.asm_len / 4]
         # stream buffer: symbols [buf_start, buf_start + len(buf)) and their detection statistic
         self._data = np.zeros(1 << 16, dtype=np.float32)  # capacity; valid part [_off, _off + _total - _buf_start)
         self._zdata = np.zeros(1 << 16, dtype=np.float32)
@@ -258,16 +359,21 @@ class FrameSync:
         self._buf_start = 0
         self._total = 0  # symbols received
         self._zdone = 0  # absolute index: z final for positions < _zdone
+        self._ddone = 0  # absolute index: candidates decided for positions < _ddone (<= _zdone)
         self._flushed = False
         # peak clustering
         self._cluster: list[tuple[int, float]] = []  # candidate (pos, z) of the open cluster
         self._recent: list[tuple[int, float]] = []  # unmatched peaks, for pair confirmation
+        self._waiting: tuple[int, float, bool] | None = None  # (pos, z, off-phase) waiting for its data
         # lock state
         self._locked = False
         self._expected = 0
         self._misses = 0
         self._last_accept = -(10**18)
-        self._pending: list[tuple[int, float, str]] = []  # accepted markers waiting for their data
+        self._accepted: list[tuple[int, bool]] = []  # recent accepted markers (pos, reliable)
+        self._pending: list[tuple[int, float, str, object]] = []  # accepted markers waiting for their data
+        self._tokens = float(self.attempt_burst)  # decoding budget (token bucket refilled along the stream)
+        self._token_pos = 0
         # outliers: robust scale per CLIP_BLOCK block; data final (outliers erased) below _cdone
         self._scales = np.zeros(0)  # robust scales of blocks _sc0, _sc0 + 1, ... (0: none)
         self._sc0 = 0
@@ -280,6 +386,22 @@ class FrameSync:
         """Soft values that were NaN, infinite or beyond the float32 range (replaced by 0)."""
         self.n_outliers = 0
         """Soft values erased as outliers (beyond CLIP_FACTOR x the local median |y|, or isolated among erasures)."""
+        self.n_candidates = 0
+        """Weak candidates (and back-fill candidates) considered for decoding."""
+        self.n_superseded = 0
+        """Of them, not decoded because a clearly stronger peak lies inside their codeblock."""
+        self.n_screened = 0
+        """Of them, rejected by the BPSK screen (their codeblock looks like noise)."""
+        self.n_budget_skipped = 0
+        """Of them, not decoded because the decoding budget was spent."""
+        self.n_cut = 0
+        """Of them, not decoded because the stream ended before their codeblock did."""
+        self.n_attempts = 0
+        """Codeblocks decoded to decide a candidate."""
+        self.n_confirmed = 0
+        """Candidates accepted because their codeblock decoded (back-filled ones included)."""
+        self.n_backfilled = 0
+        """Of them, found by looking one period before an accepted marker."""
 
     # ------------------------------------------------------------------ public
 
@@ -313,11 +435,8 @@ class FrameSync:
         z_end = self._total - self.asm_len + 1
         if z_end > self._zdone:
             self._compute_z(self._zdone, z_end)
-            self._decide(self._zdone, z_end)
             self._zdone = z_end
-        if self._cluster:
-            self._close_cluster()
-        self._resolve_expectations(self._zdone)
+        self._run_decisions(final=True)
         out = self._emit()
         self.n_truncated += len(self._pending)
         self._pending.clear()
@@ -328,6 +447,20 @@ class FrameSync:
         for i in range(0, len(symbols), chunk_size):
             yield from self.feed(symbols[i : i + chunk_size])
         yield from self.flush()
+
+    def sync_stats(self) -> dict[str, int]:
+        """Marker and candidate counts (markers accepted, candidates decoded and confirmed, ...) as a dict."""
+        return {
+            "markers": self.n_markers,
+            "candidates": self.n_candidates,
+            "superseded": self.n_superseded,
+            "screened_out": self.n_screened,
+            "budget_skipped": self.n_budget_skipped,
+            "cut_by_end": self.n_cut,
+            "decode_attempts": self.n_attempts,
+            "confirmed": self.n_confirmed,
+            "backfilled": self.n_backfilled,
+        }
 
     # ------------------------------------------------------------------ internals
 
@@ -393,8 +526,8 @@ class FrameSync:
         """Compute the statistic for positions [_zdone, z_end), run the decision logic, emit codeblocks."""
         if z_end > self._zdone:
             self._compute_z(self._zdone, z_end)
-            self._decide(self._zdone, z_end)
             self._zdone = z_end
+        self._run_decisions(final=False)
         out = self._emit()
         self._trim()
         return out
@@ -414,49 +547,121 @@ class FrameSync:
         z = np.where(denom > 0, corr / np.where(denom > 0, denom, 1.0), 0.0)
         self._z[p0 - b0 : p1 - b0] = z.astype(np.float32)
 
-    def _decide(self, p0: int, p1: int) -> None:
-        b0 = self._buf_start
-        z = self._z[p0 - b0 : p1 - b0]
-        cand = np.flatnonzero(np.abs(z) >= self.candidate_threshold)
-        gap = self.asm_len // 2
-        for idx in cand:
-            pos = p0 + int(idx)
-            val = float(z[idx])
-            if self._cluster and pos - self._cluster[-1][0] > gap:
+    def _run_decisions(self, final: bool) -> None:
+        """Decide the candidates of [_ddone, _zdone) in order, pausing at a candidate whose codeblock is incomplete.
+
+        A candidate that needs decoding is decided before anything after it, so that a confirmed
+        marker locks the synchronizer in time for the next one.  With ``final`` (end of stream)
+        nothing can wait: a candidate cut by the end is counted in ``n_cut``.
+        """
+        while True:
+            if self._waiting is not None:
+                pos, val, off = self._waiting
+                if pos + self.period <= self._cdone:
+                    self._waiting = None
+                    self._resolve_candidate(pos, val, off)
+                elif final:
+                    self._waiting = None
+                    self.n_candidates += 1
+                    self.n_cut += 1
+                else:
+                    return
+            elif self._ddone < self._zdone:
+                self._ddone = self._decide(self._ddone, self._zdone)
+            elif final and self._cluster:
                 self._close_cluster()
-            self._cluster.append((pos, val))
+            else:
+                break
+        if final:
+            self._resolve_expectations(self._zdone)
+
+    def _decide(self, p0: int, p1: int) -> int:
+        """Cluster the candidates of [p0, p1), act on closed clusters; returns where it stopped (p1 unless paused)."""
+        b0 = self._buf_start
+        gap = self.asm_len // 2
+        for s0 in range(p0, p1, _DECIDE_SLICE):  # in slices: a pause costs at most one slice of work
+            z = self._z[s0 - b0 : min(s0 + _DECIDE_SLICE, p1) - b0]
+            cand = np.flatnonzero(np.abs(z) >= self.candidate_threshold)
+            for idx in cand:
+                pos = s0 + int(idx)
+                if self._cluster and pos - self._cluster[-1][0] > gap:
+                    self._close_cluster()
+                    if self._waiting is not None:
+                        return pos  # this candidate is looked at again once the waiting one is decided
+                self._cluster.append((pos, float(z[idx])))
         # close the open cluster once no later candidate can join it
         if self._cluster and p1 - 1 - self._cluster[-1][0] > gap:
             self._close_cluster()
+            if self._waiting is not None:
+                return p1
         # expectations whose window lies entirely in final, clustered territory
         limit = p1 - gap - 1 if not self._cluster else min(p1 - gap - 1, self._cluster[0][0])
         self._resolve_expectations(limit)
+        return p1
+
+    def _is_sidelobe(self, pos: int, of: int) -> bool:
+        """Whether a peak at ``pos`` sits where a sidelobe of the stronger peak at ``of`` lies."""
+        return (pos != of and abs(self._z_at(of)) > abs(self._z_at(pos))
+                and any(abs(pos - of - lag) <= 1 for lag, _ in self._sidelobes))
+
+    def _window_peak(self, lo: int, hi: int) -> tuple[int, float] | None:
+        """Position and statistic of the largest |z| in [lo, hi] (within the buffer), or None."""
+        a = max(lo, self._buf_start)
+        window = self._z[a - self._buf_start : hi + 1 - self._buf_start]
+        if not window.size:
+            return None
+        i = int(np.argmax(np.abs(window)))
+        return a + i, float(window[i])
 
     def _close_cluster(self) -> None:
-        pos, val = max(self._cluster, key=lambda pv: abs(pv[1]))
+        cl = self._cluster
         self._cluster = []
-        self._on_peak(pos, val)
+        best = max(cl, key=lambda pv: abs(pv[1]))  # the likelihood-ratio choice among the sidelobes (docstring)
+        self._resolve_expectations(cl[0][0])
+        tol = self.tolerance
+        if self._locked and self._expected - tol <= cl[-1][0] and self._expected + tol >= cl[0][0]:
+            # the expected marker's window overlaps this cluster: prefer the expected position,
+            # unless what lies there is a sidelobe of the cluster's best peak
+            e = self._window_peak(self._expected - tol, self._expected + tol)
+            if e is not None and abs(e[1]) >= self.track_threshold and not self._is_sidelobe(e[0], best[0]):
+                self._accept(e[0], e[1], "tracked")
+                if best[0] != e[0] and abs(best[1]) >= self.threshold:
+                    self._on_peak(*best)  # a strong marker next to it replaces it (see _accept)
+                return
+            self._miss()
+        self._on_peak(*best)
+
+    def _miss(self) -> None:
+        """The expected marker is not there: flywheel (accept it anyway) or lose the lock."""
+        if self._misses < self.flywheel:
+            exp = self._expected
+            self._misses += 1
+            score = self._z_at(exp)
+            self._accept(exp, score if score != 0.0 else 1.0, "flywheel", keep_misses=True)
+        else:
+            self._locked = False
 
     def _resolve_expectations(self, before: int) -> None:
-        """Handle expected markers whose tolerance window ends before `before` with no peak in it."""
+        """Handle expected markers whose tolerance window ends before `before` (no cluster overlaps it)."""
         while self._locked and self._expected + self.tolerance < before:
-            lo = self._expected - self.tolerance
-            window = self._z[max(lo - self._buf_start, 0) : self._expected + self.tolerance + 1 - self._buf_start]
-            if window.size and float(np.abs(window).max()) >= self.track_threshold:
-                i = int(np.argmax(np.abs(window)))
-                pos = max(lo, self._buf_start) + i
-                self._accept(pos, float(window[i]), "tracked")
-            elif self._misses < self.flywheel:
-                exp = self._expected
-                self._misses += 1
-                score = self._z_at(exp)
-                self._accept(exp, score if score != 0.0 else 1.0, "flywheel", keep_misses=True)
+            e = self._window_peak(self._expected - self.tolerance, self._expected + self.tolerance)
+            if e is not None and abs(e[1]) >= self.track_threshold:
+                self._accept(e[0], e[1], "tracked")
             else:
-                self._locked = False
+                self._miss()
 
     def _z_at(self, pos: int) -> float:
         i = pos - self._buf_start
         return float(self._z[i]) if 0 <= i < self._z.size else 0.0
+
+    def _near_accepted(self, pos: int) -> bool:
+        """Whether an accepted marker lies less than one ASM length from ``pos`` (the same marker, or a sidelobe)."""
+        return any(abs(pos - a) < self.asm_len for a, _ in self._accepted)
+
+    def _off_phase(self, pos: int) -> bool:
+        """Whether a marker at ``pos`` would lie inside the codeblock of a reliably accepted marker (or vice versa)."""
+        lim = self.period - self.tolerance
+        return any(rel and self.asm_len <= abs(pos - a) < lim for a, rel in self._accepted)
 
     def _on_peak(self, pos: int, val: float) -> None:
         self._resolve_expectations(pos)
@@ -464,21 +669,114 @@ class FrameSync:
             if abs(val) >= self.track_threshold:
                 self._accept(pos, val, "tracked")
                 return
-        if abs(val) >= self.threshold:
+        near = self._near_accepted(pos)
+        off = not near and self._off_phase(pos)
+        if abs(val) >= self.threshold and (not off or self.confirm is None):
             self._accept(pos, val, "strong")
             return
-        # pair confirmation with a peak one period earlier
+        if near:
+            return  # the accepted marker again, or its sidelobe
+        if not off and self._pair(pos, val):
+            return
+        if self.confirm is not None and abs(val) >= (self.threshold if off else self.confirm_threshold):
+            self._waiting = (pos, val, off)  # decided by decoding once its codeblock is complete
+            return
+        if not off:
+            self._recent.append((pos, val))
+
+    def _pair(self, pos: int, val: float) -> bool:
+        """Pair confirmation with an unmatched peak one period earlier (neither inside an accepted codeblock)."""
         self._recent = [(q, zq) for (q, zq) in self._recent if pos - q <= self.period + self.tolerance]
         for q, zq in self._recent:
             if abs(pos - q - self.period) <= self.tolerance:
-                if (abs(val) + abs(zq)) / math.sqrt(2.0) >= self.threshold:
+                if (abs(val) + abs(zq)) / math.sqrt(2.0) >= self.threshold and not self._off_phase(q):
                     self._recent.remove((q, zq))
                     self._accept(q, zq, "pair")
                     self._accept(pos, val, "pair")
-                    return
-        self._recent.append((pos, val))
+                    return True
+        return False
 
-    def _accept(self, pos: int, val: float, reason: str, keep_misses: bool = False) -> None:
+    def _resolve_candidate(self, pos: int, val: float, off: bool) -> None:
+        """Decide a waiting candidate by decoding; a weak one that fails stays available for pairing."""
+        result = self._try_decode(pos, val)
+        if result is not None:
+            self._accept(pos, val, "confirmed", decoded=result)
+        elif not off:
+            self._recent.append((pos, val))
+
+    def _codeblock_soft(self, pos: int, val: float) -> np.ndarray:
+        start = pos + self.asm_len - self._buf_start
+        soft = self._buf[start : start + self.codeblock_len].copy()
+        return -soft if val < 0 else soft
+
+    def _looks_like_bpsk(self, soft: np.ndarray) -> bool:
+        """The BPSK screen: excess of 3 M2^2 over M4 (0 for Gaussian noise) above screen_sigma noise deviations."""
+        half = soft.size // 2
+        bar = self.screen_sigma * math.sqrt(6.0 / half)
+        # A^4 / (A^2 + sigma^2)^2 for BPSK on AWGN, 0 +- sqrt(6/n) in Gaussian noise; both halves, so that a
+        # noise peak whose codeblock only overlaps the start of a real one is not decoded
+        return _bpsk_excess(soft[:half]) >= bar and _bpsk_excess(soft[half:]) >= bar
+
+    def _superseded(self, pos: int, val: float) -> bool:
+        """Whether a clearly stronger peak lies inside the candidate's codeblock (then it is noise before a marker).
+
+        The span looked at, [pos + ASM, pos + period - power_window - tolerance), has its statistic final
+        whenever the codeblock's data is, whatever the chunking.
+        """
+        lo = pos + self.asm_len - self._buf_start
+        hi = pos + self.period - self.power_window - self.tolerance - self._buf_start
+        if hi <= lo:
+            return False
+        bar = min(self.threshold, abs(val) + SUPERSEDE_MARGIN)
+        return bool(np.max(np.abs(self._z[lo:hi])) >= bar)
+
+    def _take_token(self, pos: int) -> bool:
+        p = max(pos, self._token_pos)
+        self._tokens = min(float(self.attempt_burst), self._tokens + (p - self._token_pos) / self.attempt_interval)
+        self._token_pos = p
+        if self._tokens >= 1.0:
+            self._tokens -= 1.0
+            return True
+        return False
+
+    def _try_decode(self, pos: int, val: float, backfill: bool = False) -> object | None:
+        """Screen, budget and decode the codeblock of a candidate; the confirm callable's result (None: rejected)."""
+        self.n_candidates += 1
+        if not backfill and self._superseded(pos, val):
+            self.n_superseded += 1
+            return None
+        soft = self._codeblock_soft(pos, val)
+        if abs(val) < self.screen_below and not self._looks_like_bpsk(soft):
+            self.n_screened += 1
+            return None
+        if not self._take_token(pos):
+            self.n_budget_skipped += 1
+            return None
+        self.n_attempts += 1
+        assert self.confirm is not None
+        result = self.confirm(soft)
+        if result is not None:
+            self.n_confirmed += 1
+        return result
+
+    def _backfill(self, pos: int) -> None:
+        """After accepting ``pos``, try by decoding a weaker candidate one period earlier (when none was accepted)."""
+        tol = self.tolerance
+        q0 = pos - self.period
+        if self.confirm is None or q0 - tol < max(self._buf_start, 0):
+            return
+        peak = self._window_peak(q0 - tol, q0 + tol)
+        if peak is None or abs(peak[1]) < self.backfill_threshold:
+            return
+        q, zq = peak
+        if any(a != pos and abs(a - q) < self.period - tol for a, _ in self._accepted):
+            return  # a marker was accepted there, or the codeblock would overlap an accepted one
+        result = self._try_decode(q, zq, backfill=True)
+        if result is not None:
+            self.n_backfilled += 1
+            self._accept(q, zq, "backfill", decoded=result)
+
+    def _accept(self, pos: int, val: float, reason: str, keep_misses: bool = False, decoded: object = None) -> None:
         if abs(pos - self._last_accept) < self.asm_len:
             # the same marker again, or a strong peak next to a weaker marker taken where one was expected
             # (e.g. the -64 sidelobe of the rate-1/4 ASM, whose halves are complementary, when a gap moved
@@ -487,17 +785,24 @@ class FrameSync:
             if reason != "strong" or not weaker or weaker[0][2] not in ("tracked", "flywheel"):
                 return
             self._pending.remove(weaker[0])
+            self._accepted = [a for a in self._accepted if a[0] != weaker[0][0]]
             self.n_markers -= 1
             self._last_accept = pos
+        backfill = reason == "backfill"
         self._last_accept = max(self._last_accept, pos)
-        self._pending.append((pos, val, reason))
-        self._pending.sort()
+        self._pending.append((pos, val, reason, decoded))
+        self._pending.sort(key=lambda e: e[0])
         self.n_markers += 1
+        reliable = reason != "flywheel" and (reason != "tracked" or abs(val) >= self.confirm_threshold)
+        self._accepted.append((pos, reliable))
+        if backfill:
+            return  # the lock is ahead of it already
         self._locked = True
         if pos + self.period > self._expected or not keep_misses:
             self._expected = pos + self.period
         if not keep_misses:
             self._misses = 0
+        self._backfill(pos)
 
     def _emit(self) -> list[Codeblock]:
         m = self.asm_len
@@ -505,7 +810,7 @@ class FrameSync:
         b0 = self._buf_start
         out = []
         while self._pending and self._pending[0][0] + m + n <= self._cdone:
-            pos, val, reason = self._pending.pop(0)
+            pos, val, reason, decoded = self._pending.pop(0)
             start = pos + m
             if pos < b0:  # data already dropped (cannot happen with the trimming below)
                 self.n_truncated += 1
@@ -514,19 +819,23 @@ class FrameSync:
             soft = self._buf[start - b0 : start - b0 + n].copy()
             if polarity < 0:
                 soft = -soft
-            out.append(
-                Codeblock(asm_index=pos, start=start, polarity=polarity, score=float(val), reason=reason, soft=soft)
-            )
+            out.append(Codeblock(asm_index=pos, start=start, polarity=polarity, score=float(val), reason=reason,
+                                 soft=soft, decoded=decoded))
         return out
 
     def _trim(self) -> None:
-        keep = self._zdone - self.period - self.tolerance - 2 * self.power_window - self.asm_len
+        keep = self._ddone - self.period - self.tolerance - 2 * self.power_window - self.asm_len
         if self._pending:
             keep = min(keep, self._pending[0][0])
         if self._cluster:
             keep = min(keep, self._cluster[0][0])
+        if self._waiting is not None:
+            keep = min(keep, self._waiting[0])
         for q, _ in self._recent:
             keep = min(keep, q)
         keep = min(max(keep, self._buf_start), self._total)
         self._off += keep - self._buf_start
         self._buf_start = keep
+        horizon = self._ddone - 2 * self.period
+        if self._accepted and self._accepted[0][0] < horizon:
+            self._accepted = [a for a in self._accepted if a[0] >= horizon]
