@@ -109,15 +109,16 @@ class DemodOutput:
 class PcmPmDemodulator:
     """Residual-carrier bi-phase-L demodulator for one or two (X, Y) channels; feed chunks to :meth:`process`.
 
-    ``lookback_s`` (s; 0: off) is the span the look-back can demodulate again after an
-    acquisition (see the module notes), ``settle_s`` (s) how long the loop must be locked first.
+    ``lookback_s`` (s; 0: off; None: the larger of ``LOOKBACK_S`` and the settling time plus
+    0.5 s) is the span the look-back can demodulate again after an acquisition (see the module
+    notes), ``settle_s`` (s) how long the loop must be locked first.
     """
 
     def __init__(self, samp_rate: float, symbol_rate: float, *, start_time: float = 0.0,
                  acq_window_hz: float = 25e3, acq_time_s: float = 0.25, reacq_time_s: float = 0.1,
                  pll_bandwidth_hz: float = 15.0, pll_order: int = 3,
                  llr_clip: float = LLR_CLIP, min_esn0_db: float = MIN_ESN0_DB,
-                 lookback_s: float = LOOKBACK_S, settle_s: float = SETTLE_S) -> None:
+                 lookback_s: float | None = None, settle_s: float = SETTLE_S) -> None:
         self.samp_rate = float(samp_rate)
         self.symbol_rate = float(symbol_rate)
         self.start_time = float(start_time)
@@ -139,9 +140,11 @@ class PcmPmDemodulator:
         self._pll_first = 0
         self._derotate = np.complex64(1.0)
         # look-back: ring of carrier-loop input (loop coordinates: sample k of the loop at k % len), held symbols
-        self.lookback_s = max(float(lookback_s), 0.0)
         self.settle_s = max(float(settle_s), 0.0)
         self._settle_need_s = max(self.settle_s, SETTLE_SYMBOLS / self.symbol_rate)
+        if lookback_s is None:  # from a signal's return to the look-back: search, lock, settling, a chunk
+            lookback_s = max(LOOKBACK_S, self._settle_need_s + 0.5)
+        self.lookback_s = max(float(lookback_s), 0.0)
         self._ring_len = int(round(self.lookback_s * self.samp_rate))
         self._ring: np.ndarray | None = None
         self._ring_n = 0  # loop input samples seen (loop coordinate of the next one)
