@@ -91,7 +91,10 @@ level and carries no information: clipping it would keep a confident sign that m
 nothing, erasing it costs the decoder nothing.  For Gaussian noise the median of ``|y|``
 is 0.674 sigma, so the limit sits at 6.7 sigma or more (probability below 3e-11 per
 value): the statistic of a clean stream is unchanged (unit variance in noise) and its
-codeblocks are passed on untouched.  When none of the three blocks has a scale, block
+codeblocks are passed on untouched.  A burst longer than a block would be its own scale, so a
+block's scale counts at most ``CLIP_HISTORY_FACTOR`` times its long-term reference, the median
+non-zero scale of the ``CLIP_HISTORY`` blocks before it (8192 symbols): a burst of up to half that
+length is erased whole, while a real change of level by up to 20 dB is never touched.  When none of the three blocks has a scale, block
 ``k`` holds at most a few isolated values among erasures (no marker fits in so few): they
 are erased too (an isolated 1e30 among zeros could otherwise pass for a marker).  The
 window powers are differences of a float64 prefix sum that restarts every ``_SEGMENT``
@@ -165,6 +168,10 @@ CLIP_FACTOR = 10.0
 """Soft values beyond this many times the local median of |y| are outliers (erased)."""
 CLIP_MIN_COUNT = 32
 """Non-zero values a block needs for a robust scale of its own."""
+CLIP_HISTORY = 32
+"""Blocks before a block whose median scale is its long-term reference (a burst of outliers fills fewer)."""
+CLIP_HISTORY_FACTOR = 10.0
+"""A block's scale counts at most this many times its long-term reference (so a long burst is erased too)."""
 CLIP_MAX = 1e30
 """Soft values beyond +-CLIP_MAX are outliers whatever the scale (float32 sums stay finite)."""
 OWN_POWER_WEIGHT = 0.7
@@ -221,6 +228,23 @@ def _block_scales(y, block, min_count, out):  # pragma: no cover - numba
                 tmp[c] = a
                 c += 1
         out[k] = _median_inplace(tmp, c) if c >= min_count else 0.0
+
+
+@njit(cache=True, nogil=True)
+def _history_reference(scales, first, n_out, history, out):  # pragma: no cover - numba
+    """out[j] = median of the non-zero scales[first + j - history : first + j] (inf when there are none).
+
+    scales[i] is the scale of block (k0 - first + i): the reference of block k0 + j is the median of
+    the non-zero scales of the ``history`` blocks before it.
+    """
+    tmp = np.empty(history, np.float32)
+    for j in range(n_out):
+        c = 0
+        for i in range(max(first + j - history, 0), first + j):
+            if scales[i] > 0.0:
+                tmp[c] = scales[i]
+                c += 1
+        out[j] = _median_inplace(tmp, c) if c > 0 else np.inf
 
 
 @njit(cache=True, nogil=True)
@@ -513,11 +537,18 @@ class FrameSync:
         near = np.zeros(idx.size)
         near[ok] = self._scales[idx[ok]]
         s3 = np.maximum(np.maximum(near[:-2], near[1:-1]), near[2:])
+        # long-term reference: the median scale of the CLIP_HISTORY blocks before each block, so that a burst
+        # longer than three blocks does not become its own scale
+        h_lo = max(k0 - CLIP_HISTORY, self._sc0)
+        hist = self._scales[h_lo - self._sc0 : k1 - self._sc0].astype(np.float32)
+        ref = np.empty(k1 - k0, np.float32)
+        _history_reference(hist, k0 - h_lo, k1 - k0, CLIP_HISTORY, ref)
+        s3 = np.minimum(s3, CLIP_HISTORY_FACTOR * ref)
         thr = np.minimum(CLIP_FACTOR * s3, CLIP_MAX).astype(np.float32)  # 0 without any scale: isolated values
         seg = self._buf[self._cdone - b0 : c_end - b0]
         self.n_outliers += int(_erase_outliers(seg, self._cdone, B, k0, thr))
         self._cdone = c_end
-        drop = (c_end // B - 1) - self._sc0  # keep the scale of the block before the next one to settle
+        drop = (c_end // B - 1 - CLIP_HISTORY) - self._sc0  # keep the history of the next block to settle
         if drop > 0:
             self._scales = self._scales[drop:]
             self._sc0 += drop
