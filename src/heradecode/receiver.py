@@ -729,7 +729,8 @@ def decode_recording(recording: Recording, config: ReceiverConfig = ReceiverConf
             progress.frames_failed += sum(1 for c in cbs if not c.crc_ok)
             progress.suspect += sum(1 for c in cbs if c.suspect)
             progress.cn0_dbhz, progress.locked = st.cn0_dbhz, st.locked
-            for name in ("nonfinite_samples", "blanked_samples", "soft_outliers"):  # overlaps counted twice
+            for name in ("nonfinite_samples", "blanked_samples", "soft_outliers",  # overlaps counted twice
+                         "sync_attempts", "sync_confirmed"):
                 setattr(progress, name, getattr(progress, name) + getattr(st, name))
             if on_progress is not None:
                 on_progress(progress)

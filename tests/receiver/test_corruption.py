@@ -146,4 +146,5 @@ def test_decode_reports_the_corrupt_samples_it_skipped(tmp_path, capsys, kind, c
     assert "corrupt input skipped: " in capsys.readouterr().out
     doc = json.loads((out / "decode.json").read_text())
     assert doc[counter] >= (b - a) // 2
+    assert doc["sync_attempts"] >= doc["sync_confirmed"] >= 0  # weak markers decided by decoding, counted
     assert frame_hashes((out / "frames.u8").read_bytes()) == _spared("hera_low_sim", a, b)

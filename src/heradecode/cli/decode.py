@@ -110,8 +110,8 @@ class _Progress:
 
 
 def _corruption(stats) -> dict[str, int]:
-    """The corrupt-input counters of the receiver's figures (zeros when there are none)."""
-    names = ("nonfinite_samples", "blanked_samples", "soft_outliers")
+    """The corrupt-input and weak-marker counters of the receiver's figures (zeros when there are none)."""
+    names = ("nonfinite_samples", "blanked_samples", "soft_outliers", "sync_attempts", "sync_confirmed")
     return {n: int(getattr(stats, n, 0)) for n in names}
 
 
@@ -208,7 +208,9 @@ def run(args: argparse.Namespace) -> int:
     print(f"carrier locked {lock_pct:.0f}% of the time; {rec.duration_s:.1f} s decoded in {elapsed:.1f} s "
           f"({rec.duration_s / max(elapsed, 1e-9):.1f}x real time, {workers} worker{'s' if workers > 1 else ''})")
     bad = _corruption(progress.stats)
-    if any(bad.values()):
+    if bad["sync_attempts"]:
+        print(f"weak markers decided by decoding: {bad['sync_attempts']} tried, {bad['sync_confirmed']} confirmed")
+    if bad["nonfinite_samples"] or bad["blanked_samples"] or bad["soft_outliers"]:
         print(f"corrupt input skipped: {bad['nonfinite_samples']} NaN/infinite samples read as 0, "
               f"{bad['blanked_samples']} burst samples blanked, {bad['soft_outliers']} soft symbols erased")
     print(f"products written to {out}/")
