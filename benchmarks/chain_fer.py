@@ -79,6 +79,8 @@ def _parse_args(argv):
     p.add_argument("--fs-high", type=float, default=6.144e6, help="sample rate for high-rate recordings (S/s)")
     p.add_argument("--fs-low", type=float, default=1.536e6, help="sample rate for low-rate recordings (S/s)")
     p.add_argument("--jobs", type=int, default=2, help="recordings simulated+decoded in parallel")
+    p.add_argument("--max-rate-out", default=None,
+                   help="the receiver's cap on its decimated rate (samples/s, or 'none'; default the library's)")
     p.add_argument("--stop-after-clean", type=int, default=2,
                    help="stop a mode after this many consecutive points without frame errors")
     p.add_argument("--ideal-csv", type=Path, default=REPO / "out" / "benchmarks" / "turbo_fer_k8920_r4.csv")
@@ -98,6 +100,14 @@ def run_recording(task: dict) -> dict:
     from heradecode.receiver import ReceiverConfig, decode_recording
     from heradecode.sim import SimParams, simulate
 
+    if task.get("max_rate_out") is not None:  # another decimation cap (mode_decimation) for this run
+        import functools
+
+        import heradecode.receiver as receiver
+        from heradecode.dsp.decimate import mode_decimation
+
+        cap = None if task["max_rate_out"] == "none" else float(task["max_rate_out"])
+        receiver.mode_decimation = functools.partial(mode_decimation, max_rate_out=cap)
     rng = np.random.default_rng(task["seed"])
     prof = read_doppler_profile(DOPPLER)
     n_rows = os.path.getsize(HIGH_FRAMES) // 1113
@@ -151,6 +161,15 @@ def run_recording(task: dict) -> dict:
         "spurious": spurious, "est_sum": float(np.sum(est)), "est_n": len(est),
         "t_sim": t_sim, "t_dec": t_dec, "signal_s": duration,
     }
+
+
+def _factor(mode: str, samp_rate: float, max_rate_out: str | None) -> int:
+    """The receiver's decimation factor for a mode (carrier near the centre), with the run's cap."""
+    from heradecode.dsp.decimate import mode_decimation
+    from heradecode.receiver import SYMBOL_RATES
+
+    kw = {} if max_rate_out is None else {"max_rate_out": None if max_rate_out == "none" else float(max_rate_out)}
+    return mode_decimation(SYMBOL_RATES[mode], samp_rate, max_offset_hz=30e3, **kw)[0]
 
 
 def recording_loss_db(symbol_rate: float, samp_rate: float) -> float:
@@ -269,7 +288,8 @@ def main(argv=None) -> int:
         for mode in modes:
             print(f"\n{mode} rate ({SYMBOL_RATES[mode] / 1e3:g} kbaud) at {fs[mode] / 1e3:g} ksps, "
                   f"{args.frames} codeblocks per point in recordings of {per_rec[mode]}; the recording's sampling costs "
-                  f"{recording_loss_db(SYMBOL_RATES[mode], fs[mode]):.2f} dB of Es/N0", flush=True)
+                  f"{recording_loss_db(SYMBOL_RATES[mode], fs[mode]):.2f} dB of Es/N0; receiver decimation factor "
+                  f"{_factor(mode, fs[mode], args.max_rate_out)}", flush=True)
             print(f"{'Eb/N0':>6} {'sent':>6} {'recov':>6} {'FER':>9} {'ideal':>9} {'false':>5} {'dup':>4} "
                   f"{'CRCfail':>7} {'nosync':>6} {'spur':>4} {'first':>7} {'rx Eb/N0':>8} {'sim s':>6} {'dec s':>6} {'x RT':>5}", flush=True)
             clean = 0
@@ -281,7 +301,8 @@ def main(argv=None) -> int:
                     n = min(per_rec[mode], left)
                     seed = args.seed * 1_000_003 + {"high": 0, "low": 500_000}[mode] + pi * 1000 + i
                     tasks.append({"mode": mode, "fs": fs[mode], "symbol_rate": SYMBOL_RATES[mode], "frames": n,
-                                  "ebn0_db": ebn0, "seed": seed, "tmp": str(args.tmp)})
+                                  "ebn0_db": ebn0, "seed": seed, "tmp": str(args.tmp),
+                                  "max_rate_out": args.max_rate_out})
                     left -= n
                     i += 1
                 res = list(pool.map(run_recording, tasks))
