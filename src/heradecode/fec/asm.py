@@ -179,7 +179,8 @@ OWN_POWER_WEIGHT = 0.7
 SUPERSEDE_MARGIN = 1.5
 """A candidate is not decoded when a peak this much stronger (or a strong one) lies inside its codeblock."""
 _DECIDE_SLICE = 1 << 14  # positions whose candidates are listed at once by the decision loop
-_SEGMENT = 4096  # window sums come from a prefix sum restarted every _SEGMENT positions
+_SEGMENT = 128  # window sums come from a prefix sum restarted every _SEGMENT positions: a huge value
+# then reaches only the windows of the segments whose span it lies in, within one window length of it
 
 
 @njit(cache=True, nogil=True)
