@@ -22,7 +22,9 @@ error, drives a 2nd-order loop (proportional plus integral on the symbol
 period), so a clock offset (+-100 ppm, Doppler on the symbol rate) leaves no steady
 error.  The loop bandwidth (fraction of the symbol rate) starts at ``acq_bandwidth``
 and anneals towards ``bandwidth`` (about 4 / symbols tracked); the period stays within
-``max_clock_ppm`` of nominal.  The spacing is about one sample, d = clip(1, T/16, T/8)
+``max_clock_ppm`` of nominal.  The spacing is T/8 while the loop pulls in (its linear range
+must cover the warm-up's phase error, up to T/16, and the pull-in of a clock offset), then,
+once ``NARROW_AFTER_SYMBOLS`` have been tracked, about one sample, d = clip(1, T/16, T/8)
 samples: while the chip edges (smeared by the band limit over about a sample) are sharper
 than d the detector's gain does not depend on d, but the noise of the difference grows as
 sqrt(d), so a short spacing quarters the timing jitter's variance at 19 samples per symbol
@@ -54,8 +56,9 @@ level: when the fast ``<y^2>`` is more than ``change_sigmas`` (5) of its own sta
 slow one -- a fade, a drop-out, the signal back -- the slow average restarts from the fast one,
 which is caught mid-change, so it counts for only ``RESTART_WEIGHT`` (64) values, and lengthens
 again (weights 1/k); the noise likewise.  All averages start as running means
-(1/k).  The signal averages restart when the warm-up finds the symbol boundaries and again
-once the timing loop has tracked ``SETTLE_SYMBOLS`` (2048): its pull-in, with a wide loop and
+(1/k).  The slow signal average restarts when the warm-up finds the symbol boundaries and again
+once the timing loop has tracked ``SETTLE_SYMBOLS`` (2048) (the fast one, which also sets the
+timing detector's gain, runs on): the pull-in, with a wide loop and
 much jitter, costs 1-2 dB over the first 2000 symbols after the warm-up and 0.2 dB up to
 8000, which would otherwise weigh on the scale for a codeblock.  Until 8 noise values are in, the
 LLRs are 0.  The scale and Es/N0 are refreshed every 16 symbols.  When the contrast between
@@ -88,8 +91,8 @@ _EMON = 8  # 8 monitor energies follow
 _EY2F, _ESF, _ES2F, _SCALE, _RHO, _SIG2 = 16, 17, 18, 19, 20, 21
 _NF = 22
 # int state
-_NSYM, _WARM, _STATE, _NMON, _KST, _TRK, _KN, _NRESET = range(8)
-_NI = 8
+_NSYM, _WARM, _STATE, _NMON, _KST, _TRK, _KN, _NRESET, _KSF = range(9)
+_NI = 9
 # timing states
 _WARMUP, _TRACK, _ABSENT = 0, 1, 2
 
@@ -123,6 +126,7 @@ class Symbols:
 NOISE_VALUES_PER_S = 80e3  #: noise-arm values per second the default cadence aims at
 NOISE_TIME_S = 0.4  #: default noise averaging time (s): long for precision, short next to the combiner's drift
 RESTART_WEIGHT = 64  #: after a change of level the slow average restarts from the fast one, weighted as this many values
+NARROW_AFTER_SYMBOLS = 8192  #: symbols tracked before the timing detector's spacing narrows from T/8
 SETTLE_SYMBOLS = 2048  #: symbols tracked after which the signal averages start afresh (the timing has pulled in)
 _W = 8  # half-length (samples) of the band-limited integration kernel
 _P = 128  # fractional phases of the kernel table (position step 1/128 sample)
@@ -227,9 +231,10 @@ def _update_stats(fst, ist, y, s, have_noise, alphas):  # pragma: no cover - num
         fst[_ESF] += wf * (s - fst[_ESF])
         fst[_ES2F] += wf * (s * s - fst[_ES2F])
     ist[_KST] += 1
+    ist[_KSF] += 1
     k = ist[_KST]
     w = max(a_s, 1.0 / k)
-    wf = max(a_f, 1.0 / k)
+    wf = max(a_f, 1.0 / ist[_KSF])
     y2 = y * y
     fst[_EY2] += w * (y2 - fst[_EY2])
     fst[_EY2F] += wf * (y2 - fst[_EY2F])
@@ -301,9 +306,9 @@ def _biphase_kernel(r, q, use_q, tab, buf0, fst, ist, blt_track, blt_acq, warm_l
         if tau + 2.0 * T + _W + 3.0 >= n:
             break
         d = T / 8.0
-        # early-late spacing of the timing detector: about one sample (its noise grows with the spacing, its
-        # gain does not while the chip edges are sharper than the spacing), within [T/16, T/8]
-        de = min(d, max(T / 16.0, 1.0))
+        # early-late spacing of the timing detector: T/8 while pulling in (a wide linear range), then about one
+        # sample (its noise grows with the spacing, its gain does not while the chip edges are sharper)
+        de = d if ist[_TRK] < NARROW_AFTER_SYMBOLS else min(d, max(T / 16.0, 1.0))
         if tau - d - _W - 1.0 < 0.0:  # cannot happen with the tail kept by the caller; skip ahead defensively
             fst[_TAU] += T
             continue
@@ -367,7 +372,7 @@ def _biphase_kernel(r, q, use_q, tab, buf0, fst, ist, blt_track, blt_acq, warm_l
                         ist[_STATE] = _TRACK
                         fst[_BLT] = blt_acq
                         ist[_TRK] = 0
-                        ist[_KST] = 0  # the signal averages restart on the timing found
+                        ist[_KST] = 0  # the slow signal average restarts on the timing found
                     ist[_WARM] = 0
                     ist[_NMON] = 0
             elif state == _TRACK:
@@ -412,7 +417,7 @@ def _biphase_kernel(r, q, use_q, tab, buf0, fst, ist, blt_track, blt_acq, warm_l
             fst[_T] = min(max(Tn, lo), hi)
             ist[_TRK] += every
             if ist[_TRK] >= SETTLE_SYMBOLS and ist[_TRK] - every < SETTLE_SYMBOLS:
-                # the timing loop has pulled in: the signal averages start afresh without the pull-in's jitter
+                # the timing loop has pulled in: the slow signal average starts afresh without the pull-in's jitter
                 ist[_KST] = 0
             # annealing: the loop averages over about a quarter of the time it has been tracking
             fst[_BLT] = max(blt_track, blt_acq / (1.0 + ist[_TRK] * blt_acq / 4.0))
