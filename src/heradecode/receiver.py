@@ -41,7 +41,7 @@ import numpy as np
 
 from heradecode.ccsds.mission import HERA, MissionProfile
 from heradecode.dsp.acquisition import CarrierAcquisition, WideAcquisition, WideCarrierSearch
-from heradecode.dsp.decimate import Decimator, mode_decimation
+from heradecode.dsp.decimate import Decimator, manchester_loss_db, mode_decimation
 from heradecode.dsp.demod import LOOKBACK_S, DemodOutput, PcmPmDemodulator
 from heradecode.dsp.nco import BLANK_FACTOR, Nco
 from heradecode.dsp.pll import CarrierPll
@@ -429,6 +429,9 @@ class Receiver:
         self.factor = plan.factor
         self.samp_rate = plan.samp_rate
         self._passband_hz = plan.passband_hz
+        #: the front end's band-limiting loss (dB of bi-phase-L energy outside the band it keeps), added back to Es/N0
+        self.band_loss_db = manchester_loss_db(plan.passband_hz if plan.factor > 1 else 0.5 * plan.samp_rate,
+                                               self.symbol_rate)
         self.codeblock_symbols = (config.k + 4) * config.inv_rate
         self.decoder = TurboDecoder(config.k, config.inv_rate, algorithm=config.algorithm,
                                     max_iterations=config.max_iterations)
@@ -604,7 +607,7 @@ class Receiver:
         out = []
         rate = self.config.k / self.codeblock_symbols
         for b, r in zip(blocks, results):
-            esn0 = esn0_from_soft(b.soft)
+            esn0 = esn0_from_soft(b.soft, decoded=r, loss_db=self.band_loss_db)
             start = self._symbol_sample(b.asm_index)
             cb = DecodedCodeblock(
                 start_sample=start,
