@@ -4,6 +4,7 @@
 Usage:  python3 dev.py demo    decode the bundled (simulated, real-frame) recording
         python3 dev.py test    run the test suite
         python3 dev.py setup   only create/refresh the environment
+        python3 dev.py notebooks   build notebooks/*.ipynb from their jupytext scripts (notebooks/*.py)
 
 Needs nothing but Python >= 3.11: the virtual environment is created in
 ``.venv`` and the project is installed into it (with its test extras) the
@@ -137,7 +138,7 @@ def main(argv: list[str]) -> int:
         sys.exit("dev.py: heradecode needs Python 3.11 or newer")
     job = argv[0] if argv else "help"
     rest = argv[1:]
-    if job not in {"demo", "test", "setup"}:
+    if job not in {"demo", "test", "setup", "notebooks"}:
         print(__doc__)
         return 0 if job in {"help", "-h", "--help"} else 2
     py = ensure_env()
@@ -147,6 +148,8 @@ def main(argv: list[str]) -> int:
         return 0
     if job == "demo":
         cmd = [str(bindir / "heradecode"), "decode", *DEMO_ARGS, *rest]
+    elif job == "notebooks":
+        cmd = [str(bindir / "jupytext"), "--sync", *sorted(map(str, (ROOT / "notebooks").glob("[0-9][0-9]_*.py")))]
     else:
         cmd = [str(py), "-m", "pytest", *(rest or ["-q"])]
     _say(" ".join(cmd))

@@ -1,14 +1,14 @@
-"""The notebooks in notebooks/ run top to bottom on the bundled data, are stored without outputs,
-and are exactly what notebooks/make_notebooks.py writes."""
+"""The notebooks are jupytext percent scripts (notebooks/*.py): each is built into its paired .ipynb
+(in a temporary folder, as `python3 dev.py notebooks` builds it beside the script) and executed top to
+bottom on the bundled data."""
 
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 import time
 from pathlib import Path
 
+import jupytext
 import nbformat
 import pytest
 from nbclient import NotebookClient
@@ -17,22 +17,48 @@ from nbclient.exceptions import CellExecutionError
 from tests.conftest import REPO
 
 NB_DIR = REPO / "notebooks"
-GENERATOR = NB_DIR / "make_notebooks.py"
-EXPECTED = ("01_decode_a_recording.ipynb", "02_doppler.ipynb", "03_telemetry.ipynb")
-NOTEBOOKS = sorted(p.name for p in NB_DIR.glob("*.ipynb"))
+EXPECTED = ("01_decode_a_recording.py", "02_doppler.py", "03_telemetry.py")
+SCRIPTS = sorted(p.name for p in NB_DIR.glob("[0-9][0-9]_*.py"))
 CELL_TIMEOUT_S = 300  # per cell: generous, the first run compiles the numba kernels
 ANSI = re.compile(r"\x1b\[[0-9;]*m")  # colour codes in IPython tracebacks
 BUDGET_S = 120.0  # per notebook; each takes ~5-10 s on the 2-core machine once numba's cache is warm
 
 
-
 def test_the_three_notebooks_are_there():
-    assert set(EXPECTED) <= set(NOTEBOOKS), NOTEBOOKS
+    assert set(EXPECTED) <= set(SCRIPTS), SCRIPTS
 
 
-def execute(name: str, cwd: Path) -> tuple[float, int]:
-    """Run one notebook in a fresh python3 kernel started in ``cwd``; return (seconds, code cells run)."""
-    nb = nbformat.read(NB_DIR / name, as_version=4)
+def build(name: str, out_dir: Path) -> Path:
+    """The paired notebook of ``notebooks/name`` written into ``out_dir`` (what ``jupytext --to ipynb`` writes)."""
+    nb = jupytext.read(NB_DIR / name)
+    path = out_dir / (Path(name).stem + ".ipynb")
+    jupytext.write(nb, path)
+    return path
+
+
+@pytest.mark.parametrize("name", SCRIPTS)
+def test_script_is_a_percent_notebook_paired_with_ipynb(name, tmp_path):
+    text = (NB_DIR / name).read_text(encoding="utf-8")
+    assert "formats: ipynb,py:percent" in text, f"{name}: not paired (jupytext --set-formats ipynb,py:percent)"
+    nb = nbformat.read(build(name, tmp_path), as_version=4)
+    nbformat.validate(nb)
+    assert nb.metadata.kernelspec.name == "python3"
+    kinds = [c.cell_type for c in nb.cells]
+    assert kinds[0] == "markdown" and kinds.count("code") >= 3, kinds
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type == "code":
+            assert cell.outputs == [] and cell.execution_count is None, f"{name} cell {i}"
+    # the round trip script -> notebook -> script is exact, so an edit in Jupyter (with jupytext) lands in the script
+    assert _unversioned(jupytext.writes(nb, fmt="py:percent")) == _unversioned(text)
+
+
+def _unversioned(text: str) -> str:
+    return re.sub(r"(?m)^#\s+jupytext_version: .*\n", "", text)
+
+
+def execute(name: str, cwd: Path, build_dir: Path) -> tuple[float, int]:
+    """Build one notebook and run it in a fresh python3 kernel started in ``cwd``; return (seconds, code cells)."""
+    nb = nbformat.read(build(name, build_dir), as_version=4)
     client = NotebookClient(nb, timeout=CELL_TIMEOUT_S, kernel_name="python3",
                             resources={"metadata": {"path": str(cwd)}})
     t0 = time.perf_counter()
@@ -52,50 +78,16 @@ def execute(name: str, cwd: Path) -> tuple[float, int]:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", NOTEBOOKS)
-def test_notebook_executes(name, capsys):
-    elapsed, cells = execute(name, NB_DIR)
+@pytest.mark.parametrize("name", SCRIPTS)
+def test_notebook_executes(name, tmp_path, capsys):
+    elapsed, cells = execute(name, NB_DIR, tmp_path)
     with capsys.disabled():
         print(f"\n[notebook] {name}: executed without error in {elapsed:.1f} s ({cells} code cells)")
     assert elapsed < BUDGET_S, f"{name} took {elapsed:.0f} s (budget {BUDGET_S:.0f} s)"
 
 
 @pytest.mark.slow
-def test_notebook_finds_the_data_from_the_repository_root(capsys):
-    elapsed, cells = execute("03_telemetry.ipynb", REPO)
+def test_notebook_finds_the_data_from_the_repository_root(tmp_path, capsys):
+    elapsed, _ = execute("03_telemetry.py", REPO, tmp_path)
     with capsys.disabled():
-        print(f"\n[notebook] 03_telemetry.ipynb from the repository root: executed without error in {elapsed:.1f} s")
-
-
-@pytest.mark.parametrize("name", NOTEBOOKS)
-def test_stored_without_outputs(name):
-    nb = nbformat.read(NB_DIR / name, as_version=4)
-    nbformat.validate(nb)
-    assert nb.metadata.kernelspec.name == "python3"
-    for i, cell in enumerate(nb.cells):
-        assert cell.get("attachments") in (None, {}), f"{name} cell {i} has attachments"
-        if cell.cell_type == "code":
-            assert cell.outputs == [], f"{name} cell {i} holds outputs: clear them or rerun make_notebooks.py"
-            assert cell.execution_count is None, f"{name} cell {i} has an execution count"
-
-
-def test_generator_rewrites_the_stored_notebooks_byte_for_byte(tmp_path):
-    run = subprocess.run([sys.executable, str(GENERATOR), "--out-dir", str(tmp_path)], capture_output=True,
-                         text=True, timeout=120)
-    assert run.returncode == 0, run.stderr
-    made = sorted(p.name for p in tmp_path.glob("*.ipynb"))
-    assert made == NOTEBOOKS, "notebooks/ and make_notebooks.py list different notebooks"
-    for name in made:
-        assert (tmp_path / name).read_bytes() == (NB_DIR / name).read_bytes(), \
-            f"{name} differs from what make_notebooks.py writes: edit the generator, then run it"
-
-
-def test_generator_check_flags_an_edited_notebook(tmp_path):
-    check = [sys.executable, str(GENERATOR), "--check", "--out-dir", str(tmp_path)]
-    subprocess.run([sys.executable, str(GENERATOR), "--out-dir", str(tmp_path)], check=True, capture_output=True,
-                   timeout=120)
-    assert subprocess.run(check, capture_output=True, timeout=120).returncode == 0
-    edited = tmp_path / EXPECTED[1]
-    edited.write_text(edited.read_text(encoding="utf-8").replace("Doppler", "Dopler", 1), encoding="utf-8")
-    run = subprocess.run(check, capture_output=True, text=True, timeout=120)
-    assert run.returncode == 1 and EXPECTED[1] in run.stderr
+        print(f"\n[notebook] 03_telemetry from the repository root: executed without error in {elapsed:.1f} s")
