@@ -114,11 +114,11 @@ def run_recording(task: dict) -> dict:
     if task.get("max_rate_out") is not None:  # another decimation cap (mode_decimation) for this run
         import functools
 
-        import heradecode.receiver as receiver
+        import heradecode.dsp.frontend as frontend
         from heradecode.dsp.decimate import mode_decimation
 
         cap = None if task["max_rate_out"] == "none" else float(task["max_rate_out"])
-        receiver.mode_decimation = functools.partial(mode_decimation, max_rate_out=cap)
+        frontend.mode_decimation = functools.partial(mode_decimation, max_rate_out=cap)
     rng = np.random.default_rng(task["seed"])
     prof = read_doppler_profile(DOPPLER)
     n_rows = os.path.getsize(HIGH_FRAMES) // 1113

@@ -278,11 +278,9 @@ for ax in (ax1, ax2):
 # of the next step.
 
 # %%
-from heradecode.dsp.pll import CarrierPll
+from heradecode.dsp.pll import CarrierPll, carrier_phase_derotation
 
-n20 = max(16, int(0.02 * fs_d))
-c = np.mean(z[:n20] * np.exp(-2j * np.pi * acq.freq_hz * np.arange(n20) / fs_d))
-derotate = np.complex64(np.conj(c) / abs(c))
+derotate = carrier_phase_derotation(z, acq.freq_hz, fs_d)  # the carrier's phase over the first 20 ms, undone
 pll = CarrierPll(fs_d, acq.freq_hz, bandwidth_hz=15.0, order=3, start_time=t0,
                  acq_window_hz=plan.search_window_hz, acq_time=0.1, acq_interval=0.1)
 zc = pll.process(z * derotate)  # phase-corrected: carrier on I, data on Q
@@ -328,35 +326,34 @@ plot_soft_symbols(zc, title="PLL output: I/Q constellation (carrier on I, PM dat
 
 # %%
 from heradecode.dsp.biphase import BiphaseDemodulator
-from heradecode.dsp.demod import LLR_CLIP, MIN_ESN0_DB  # the receiver's clipping and erasure threshold
+from heradecode.dsp.demod import gate_llr  # the receiver's clipping and erasures
 
 demod = BiphaseDemodulator(fs_d, symbol_rate)
 sym = demod.process(zc)
-llr = np.where(sym.esn0_db > MIN_ESN0_DB, np.clip(sym.llr, -LLR_CLIP, LLR_CLIP), np.float32(0.0))
+llr = gate_llr(sym.llr, sym.esn0_db)
 print(f"{len(sym)} symbols, Es/N0 {demod.esn0_db:.2f} dB, symbol rate {demod.symbol_rate_hz:.1f} baud "
       f"({demod.clock_offset_ppm:+.1f} ppm), erasures {np.count_nonzero(llr == 0)}")
 plot_soft_symbols(llr, esn0_db=demod.esn0_db, title="soft symbols (LLR, positive = bit 0)")
 
 # %% [markdown]
-# ### Sections 7–10 in one object
+# ### Sections 5–10 in one object
 #
-# `heradecode.dsp.demod.PcmPmDemodulator` chains the carrier search, the combiner, the PLL
-# (started phase-aligned) and the bi-phase-L demodulator with the clipping and erasures, as
-# the `Receiver` and the GNU Radio demodulator block use them: Doppler-corrected samples in,
-# LLRs and the carrier track out. It searches for the carrier once it holds 0.25 s of
-# signal; fed the whole second at once, it searches all of it rather than the first 0.25 s,
-# so it starts from a slightly different frequency and its LLRs differ a little from ours
-# (the frames, checked below, do not).
+# `plan.front_end()` builds the `heradecode.dsp.frontend.FrontEnd` this plan describes: the
+# coarse shift, the decimator, the Doppler NCO and `heradecode.dsp.demod.PcmPmDemodulator`
+# (carrier search, combiner, PLL started phase-aligned, bi-phase-L demodulator with the
+# clipping and erasures, look-back), exactly as the `Receiver` and the GNU Radio demodulator
+# block use them: raw samples in, LLRs and the carrier track out. It searches for the carrier
+# once it holds 0.25 s of signal; fed the whole second at once, it searches all of it rather
+# than the first 0.25 s, so it starts from a slightly different frequency and its LLRs differ
+# a little from ours (the frames, checked below, do not).
 
 # %%
-from heradecode.dsp.demod import PcmPmDemodulator
-
-front_end = PcmPmDemodulator(fs_d, symbol_rate, start_time=t0, acq_window_hz=plan.search_window_hz)
-out = front_end.process(y)
-tail = front_end.finish()
+front_end = plan.front_end(symbol_rate, t0)  # a heradecode.dsp.frontend.FrontEnd
+out = front_end.process(rec.read(0, rec.num_samples))  # the raw recording in (sections 5-10), LLRs out
+tail = front_end.flush()
 llr_front_end = np.concatenate([out.llr, tail.llr])
-print(f"{llr_front_end.size} LLRs (ours: {llr.size}), carrier at {front_end.acquisition.freq_hz:+.1f} Hz, "
-      f"Es/N0 {front_end.esn0_db:.2f} dB, {out.track.size + tail.track.size} carrier track rows")
+print(f"{llr_front_end.size} LLRs (ours: {llr.size}), carrier at {front_end.demod.acquisition.freq_hz:+.1f} Hz, "
+      f"Es/N0 {front_end.demod.esn0_db:.2f} dB, {out.track.size + tail.track.size} carrier track rows")
 
 # %% [markdown]
 # ## 11. Find the codeblocks
@@ -374,7 +371,7 @@ from heradecode.fec.asm import FrameSync
 framesync = FrameSync(k=8920, inv_rate=4)
 blocks = framesync.feed(llr) + framesync.flush()
 # the symbol positions are in decimated samples since the start: back to recording samples
-starts = [int(round(sym.sample[b.asm_index] * factor)) for b in blocks]
+starts = [int(round(plan.decimation.input_sample(sym.sample[b.asm_index]))) for b in blocks]
 pd.DataFrame({"asm_symbol": [b.asm_index for b in blocks], "recording_sample": starts,
               "polarity": [b.polarity for b in blocks], "score_sigma": [round(b.score, 1) for b in blocks],
               "accepted_as": [b.reason for b in blocks]})

@@ -41,9 +41,10 @@ import numpy as np
 
 from heradecode.ccsds.mission import HERA, MissionProfile
 from heradecode.dsp.acquisition import CarrierAcquisition, WideAcquisition, WideCarrierSearch
-from heradecode.dsp.decimate import Decimator, manchester_loss_db, mode_decimation
+from heradecode.dsp.decimate import manchester_loss_db
 from heradecode.dsp.demod import LOOKBACK_S, DemodOutput, PcmPmDemodulator
-from heradecode.dsp.nco import BLANK_FACTOR, Nco
+from heradecode.dsp.frontend import FALLBACK_WINDOW_HZ, DecimationPlan, FrontEnd, plan_decimation
+from heradecode.dsp.nco import Nco
 from heradecode.dsp.pll import CarrierPll
 from heradecode.errors import UserError
 from heradecode.fec.asm import Codeblock, FrameSync
@@ -134,7 +135,6 @@ WIDE_WINDOW_HZ = 100e3
 FAR_OFFSET_HZ = 300.0
 FAR_RATE_HZ_S = 3.0
 DC_EXCLUDE_HZ = 200.0  #: the wide search masks ± this around the recording's centre (the receiver's DC spike)
-FALLBACK_WINDOW_HZ = 25e3  #: the demodulator's search (± Hz) around the prediction when the wide search found nothing
 SEARCH_STRIDE = 3  #: the wide search analyses every 3rd segment of its span (a third of the cost, same rate precision)
 
 log = logging.getLogger("heradecode")
@@ -355,20 +355,41 @@ class FrontEndPlan:
     #: the Doppler law removed after decimation (corrected by the fix); not compared (arrays)
     carrier_model: DopplerProfile | None = field(compare=False)
     search_window_hz: float  #: the demodulator's carrier search (and re-acquisition), ± Hz
-    pre_shift_hz: float  #: coarse shift before the decimator (0 when the carrier lies near the centre)
-    factor: int  #: decimation factor
-    samp_rate: float  #: sample rate after decimation (samples/s)
-    passband_hz: float  #: decimator passband, ± Hz
+    decimation: DecimationPlan  #: coarse shift and decimation (:func:`heradecode.dsp.frontend.plan_decimation`)
     expected_hz: tuple[float, float]  #: lowest and highest expected carrier over the recording, Hz from the centre
+
+    @property
+    def pre_shift_hz(self) -> float:
+        """Coarse shift before the decimator (0 when the carrier lies near the centre)."""
+        return self.decimation.pre_shift_hz
+
+    @property
+    def factor(self) -> int:
+        """Decimation factor."""
+        return self.decimation.factor
+
+    @property
+    def samp_rate(self) -> float:
+        """Sample rate after decimation (samples/s)."""
+        return self.decimation.samp_rate
+
+    @property
+    def passband_hz(self) -> float:
+        """Decimator passband, ± Hz (the output Nyquist band without decimation)."""
+        return self.decimation.passband_hz
+
+    def front_end(self, symbol_rate_baud: float, start_unix_s: float, **demod_options) -> FrontEnd:
+        """The stages this plan describes, for a stream starting at ``start_unix_s``."""
+        return FrontEnd(self.decimation, symbol_rate_baud, start_unix_s=start_unix_s, offset_hz=self.offset_hz,
+                        carrier_model=self.carrier_model, search_window_hz=self.search_window_hz, **demod_options)
 
 
 def plan_front_end(recording: Recording, config: ReceiverConfig = ReceiverConfig(), *,
                    doppler: DopplerProfile | None = None, carrier_fix: "CarrierFix | None" = None) -> FrontEndPlan:
     """The front end's plan: expected carrier, corrected Doppler law, coarse shift and decimation.
 
-    The coarse shift is used only when the expected carrier plus the search margin would not fit
-    within ±60 kHz; the decimation is the largest power of two that keeps the bi-phase-L spectrum
-    (:func:`heradecode.dsp.decimate.mode_decimation`).
+    The coarse shift and the decimation are :func:`heradecode.dsp.frontend.plan_decimation` of the
+    carrier expected over the whole recording and the demodulator's search window.
     """
     fs = recording.samp_rate
     baud = check_symbol_rate(recording, config)
@@ -384,14 +405,8 @@ def plan_front_end(recording: Recording, config: ReceiverConfig = ReceiverConfig
     # Where the carrier lies before any correction, over the whole recording (for the filter plan).
     span = np.linspace(t0, t0 + recording.duration_s, 64)
     f_exp = offset + (model.freq_at(span) if model is not None else np.zeros_like(span))
-    margin = max(window, FALLBACK_WINDOW_HZ) + 5e3  # room for the carrier to wander
-    pre_shift = 0.0
-    if float(np.max(np.abs(f_exp))) + margin > 60e3:
-        pre_shift = float(np.round(np.mean(f_exp), -3))
-    spread = float(np.max(np.abs(f_exp - pre_shift)))
-    factor, passband = mode_decimation(baud, fs, max_offset_hz=spread + margin)
     return FrontEndPlan(offset_hz=float(offset), carrier_model=model, search_window_hz=window,
-                        pre_shift_hz=pre_shift, factor=int(factor), samp_rate=fs / factor, passband_hz=float(passband),
+                        decimation=plan_decimation(fs, baud, f_exp, window),
                         expected_hz=(float(f_exp.min()), float(f_exp.max())))
 
 
@@ -428,10 +443,8 @@ class Receiver:
         self.pre_shift_hz = plan.pre_shift_hz
         self.factor = plan.factor
         self.samp_rate = plan.samp_rate
-        self._passband_hz = plan.passband_hz
         #: the front end's band-limiting loss (dB of bi-phase-L energy outside the band it keeps), added back to Es/N0
-        self.band_loss_db = manchester_loss_db(plan.passband_hz if plan.factor > 1 else 0.5 * plan.samp_rate,
-                                               self.symbol_rate)
+        self.band_loss_db = manchester_loss_db(plan.passband_hz, self.symbol_rate)
         self.codeblock_symbols = (config.k + 4) * config.inv_rate
         self.decoder = TurboDecoder(config.k, config.inv_rate, algorithm=config.algorithm,
                                     max_iterations=config.max_iterations)
@@ -440,27 +453,32 @@ class Receiver:
         self.keep_soft = int(keep_soft)  #: soft symbols (LLRs) to keep from the start of demodulation
         self._soft: list[np.ndarray] = []
         self._soft_count = 0
+        self._start(0)  # the stages exist from here on: process() and rx.demod / rx.pll can be used alone
 
     # ------------------------------------------------------------------ stage set-up
     def _start(self, first_sample: int) -> None:
         """Create every stage for a stream starting at recording sample ``first_sample``."""
         cfg = self.config
-        fs_in = self.recording.samp_rate
         t0 = self.recording.sample_unix_time(first_sample)
         self._first_sample = first_sample
         self._t0 = t0
-        self.pre_nco = Nco(fs_in, offset_hz=self.pre_shift_hz, start_time=t0) if self.pre_shift_hz else None
-        self.decimator = Decimator(fs_in, self.factor, passband_hz=self._passband_hz) if self.factor > 1 else None
-        self.nco = Nco(self.samp_rate, doppler=self.carrier_model, offset_hz=self.offset_hz - self.pre_shift_hz,
-                       start_time=t0, blank_factor=BLANK_FACTOR)
-        window = min(self.search_window_hz, 0.45 * self.samp_rate - 60 * 20.0)
-        self.demod = PcmPmDemodulator(self.samp_rate, self.symbol_rate, start_time=t0,
-                                      acq_window_hz=window, acq_time_s=cfg.acq_time_s,
-                                      reacq_time_s=cfg.reacq_time_s, pll_bandwidth_hz=cfg.pll_bandwidth_hz,
-                                      pll_order=cfg.pll_order, lookback_s=cfg.lookback_seconds)
+        self.front_end = self.plan.front_end(self.symbol_rate, t0, acq_time_s=cfg.acq_time_s,
+                                             reacq_time_s=cfg.reacq_time_s, pll_bandwidth_hz=cfg.pll_bandwidth_hz,
+                                             pll_order=cfg.pll_order, lookback_s=cfg.lookback_seconds)
         self.framesync = FrameSync(cfg.k, cfg.inv_rate, confirm=self._confirm())
         self._sym_base = 0  # absolute index of _sym_pos[0]
         self._sym_pos = np.zeros(0)
+        self._started_at = first_sample
+
+    @property
+    def demod(self) -> PcmPmDemodulator:
+        """The front end's demodulator (carrier search, combiner, PLL, bi-phase-L, look-back)."""
+        return self.front_end.demod
+
+    @property
+    def nco(self) -> Nco | None:
+        """The front end's carrier NCO (the Doppler law and offset removed after decimation)."""
+        return self.front_end.nco
 
     # ------------------------------------------------------------------ processing
     def run(self, start_sample: int = 0, stop_sample: int | None = None, *,
@@ -471,10 +489,11 @@ class Receiver:
         """
         rec = self.recording
         stop = rec.num_samples if stop_sample is None else min(int(stop_sample), rec.num_samples)
-        self._start(int(start_sample))
+        if int(start_sample) != self._started_at or self.stats.samples:
+            self._start(int(start_sample))  # the stages built in __init__ start at sample 0 and are fresh
         chunk_len = max(int(self.config.chunk_s * rec.samp_rate) // self.factor * self.factor, self.factor)
         # ci16 goes to the decimator as raw int16 I/Q: it converts while filtering (no float copy of the input)
-        raw = rec.datatype == "ci16_le" and self.decimator is not None and self.pre_nco is None
+        raw = rec.datatype == "ci16_le" and self.front_end.takes_int16
         for pos in range(int(start_sample), stop, chunk_len):
             n = min(chunk_len, stop - pos)
             yield from self.process(rec.read_ci16(pos, n) if raw else rec.read(pos, n))
@@ -488,27 +507,19 @@ class Receiver:
         ``x`` is complex (channels, n) or, for the decimator's fast path, int16 I/Q (channels, n, 2).
         """
         self.stats.samples += x.shape[1]
-        if self.pre_nco is not None:
-            x = self.pre_nco.process(x)
-        y = self.decimator.process(x) if self.decimator is not None else np.asarray(x, np.complex64)
-        out = self._process_decimated(y)
+        out = self._symbols(self.front_end.process(x))
         self._count_corruption()
         return out
 
     def _count_corruption(self) -> None:
         """Corrupt input counted by the stages (NaN/inf samples, blanked bursts, erased soft outliers)."""
-        stages = (self.pre_nco, self.decimator, self.nco)
-        self.stats.nonfinite_samples = sum(getattr(st, "n_nonfinite", 0) for st in stages if st is not None)
-        self.stats.blanked_samples = self.nco.n_blanked + sum(
-            st.n_blanked for st in (self.demod.combiner, self.demod.pll) if st is not None)
+        self.stats.nonfinite_samples = self.front_end.n_nonfinite
+        self.stats.blanked_samples = self.front_end.n_blanked
         self.stats.soft_outliers = self.framesync.n_outliers + self.framesync.n_nonfinite
 
     def finish(self) -> list[DecodedCodeblock]:
         """End of stream: flush the filters and the frame synchronizer."""
-        out: list[DecodedCodeblock] = []
-        if self.decimator is not None:
-            out += self._process_decimated(self.decimator.flush())
-        out += self._symbols(self.demod.finish())
+        out = self._symbols(self.front_end.flush())
         out += self._decode(self.framesync.flush())
         self.stats.truncated_codeblocks += self.framesync.n_truncated
         self._count_corruption()
@@ -523,11 +534,6 @@ class Receiver:
     def acquisition(self) -> CarrierAcquisition | None:
         """The first successful carrier search (None before)."""
         return self.demod.acquisition
-
-    def _process_decimated(self, y: np.ndarray) -> list[DecodedCodeblock]:
-        if y.shape[-1] == 0:
-            return []
-        return self._symbols(self.demod.process(self.nco.process(y)))
 
     def _symbols(self, out: DemodOutput) -> list[DecodedCodeblock]:
         self.stats.acquisition_failures = self.demod.acquisition_failures
@@ -560,7 +566,7 @@ class Receiver:
         i = index - self._sym_base
         if not 0 <= i < self._sym_pos.size:
             return self._first_sample
-        return self._first_sample + int(round(self._sym_pos[i] * self.factor))
+        return self._first_sample + int(round(self.plan.decimation.input_sample(self._sym_pos[i])))
 
     def _store_track(self, track: np.ndarray) -> None:
         rows = np.empty(track.size, CARRIER_DTYPE)

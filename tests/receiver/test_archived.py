@@ -58,3 +58,20 @@ def test_cli_decode_equals_golden(name, meta, mode, tmp_path, capsys):
     assert sum("heradecode codeblock ok" == a["core:label"] for a in meta_out["annotations"]) == len(hashes)
     printed = capsys.readouterr().out
     assert "codeblocks: " in printed and "1 worker)" in printed  # the default is one worker
+
+
+@pytest.mark.parametrize("name,meta,mode", ARCHIVED)
+def test_receiver_stages_exist_from_init_and_process_alone_decodes(name, meta, mode):
+    """A live user feeds chunks to process() without run(): the stages are built by the constructor."""
+    from heradecode.receiver import Receiver
+
+    rec = open_recording(SIM / meta)
+    rx = Receiver(rec, ReceiverConfig(mode=mode), doppler=doppler_of(name))
+    assert rx.demod is not None and rx.pll is None  # the PLL starts once the carrier is acquired
+    cbs = []
+    step = int(0.05 * rec.samp_rate)
+    for a in range(0, rec.num_samples, step):
+        cbs += rx.process(rec.read(a, min(step, rec.num_samples - a)))
+    cbs += rx.finish()
+    assert rx.pll is not None and rx.pll.locked
+    assert frame_hashes(b"".join(cb.frame for cb in cbs if cb.crc_ok)) == golden(name)

@@ -64,7 +64,7 @@ import numpy as np
 
 from heradecode.dsp.acquisition import CarrierAcquirer, CarrierAcquisition
 from heradecode.dsp.biphase import BiphaseDemodulator
-from heradecode.dsp.pll import TRACK_DTYPE, CarrierPll
+from heradecode.dsp.pll import TRACK_DTYPE, CarrierPll, carrier_phase_derotation
 from heradecode.dsp.polcombine import PolCombiner
 
 LOOKBACK_S = 0.75  #: carrier-loop input kept for the look-back (s): from a signal's return to a settled loop, and more
@@ -104,6 +104,18 @@ class DemodOutput:
             return parts[0]
         return DemodOutput(np.concatenate([p.llr for p in parts]), np.concatenate([p.sample for p in parts]),
                            np.concatenate([p.esn0_db for p in parts]), np.concatenate([p.track for p in parts]))
+
+
+def gate_llr(llr: np.ndarray, esn0_db: np.ndarray, *, llr_clip: float = LLR_CLIP,
+             min_esn0_db: float = MIN_ESN0_DB) -> np.ndarray:
+    """The demodulator's LLRs as the decoder gets them: clipped at ±``llr_clip``, erased (0) where the running
+    Es/N0 is at or below ``min_esn0_db``.
+
+    Where the demodulator sees no data (e.g. a bare carrier) its LLR scale is meaningless and bursts of
+    it would fake sync markers: those symbols become erasures.
+    """
+    return np.where(np.asarray(esn0_db) > min_esn0_db, np.clip(llr, -llr_clip, llr_clip),
+                    np.float32(0.0)).astype(np.float32, copy=False)
 
 
 class PcmPmDemodulator:
@@ -220,11 +232,7 @@ class PcmPmDemodulator:
         z0 = self.combiner.process(data) if self.combiner is not None else data[0]
         # Start the PLL phase-aligned: estimate the carrier phase on the first 20 ms (the Manchester data has
         # no power at the carrier) and rotate the stream by it, so the loop needs no pull-in.
-        n = min(z0.size, max(16, int(0.02 * self.samp_rate)))
-        ph = np.exp(-2j * np.pi * res.freq_hz * np.arange(n) / self.samp_rate)
-        c = np.mean(z0[:n] * ph)
-        if abs(c) > 0:
-            self._derotate = np.complex64(np.conj(c) / abs(c))
+        self._derotate = carrier_phase_derotation(z0, res.freq_hz, self.samp_rate)
         return self._demodulate(z0, combined=True)
 
     def _demodulate(self, y: np.ndarray, combined: bool = False) -> DemodOutput:
@@ -253,10 +261,7 @@ class PcmPmDemodulator:
         return self._release(out, lost)
 
     def _gate(self, llr: np.ndarray, esn0_db: np.ndarray) -> np.ndarray:
-        # Where the demodulator sees no data (Es/N0 below min_esn0_db, e.g. a bare carrier) its LLR scale is
-        # meaningless and bursts of it fake sync markers: those symbols become erasures.
-        return np.where(esn0_db > self.min_esn0_db, np.clip(llr, -self.llr_clip, self.llr_clip),
-                        np.float32(0.0)).astype(np.float32, copy=False)
+        return gate_llr(llr, esn0_db, llr_clip=self.llr_clip, min_esn0_db=self.min_esn0_db)
 
     # ------------------------------------------------------------------ look-back
     def _update_lock(self, track: np.ndarray) -> bool:

@@ -58,7 +58,9 @@ from heradecode.dsp.acquisition import CarrierAcquisition, acquire_carrier
 from heradecode.dsp.nco import BLANK_FACTOR, fill_phasor, zero_nonfinite
 from heradecode.errors import UserError
 
-__all__ = ["TRACK_DTYPE", "CarrierPll", "track_carrier"]
+__all__ = ["TRACK_DTYPE", "CarrierPll", "track_carrier", "carrier_phase_derotation", "ALIGN_S"]
+
+ALIGN_S = 0.02  #: span (s) over which the carrier phase is measured to start a loop phase-aligned
 
 #: carrier track rows: sample index (input samples), UNIX time (s), mean NCO frequency since the previous row (Hz),
 #: unwrapped NCO phase (cycles), lock flag, carrier C/N0 (dB-Hz, NaN before an estimate), state (0 tracking, 1 coasting)
@@ -496,6 +498,21 @@ class CarrierPll:
         out = np.concatenate(self._tracks)
         self._tracks = []
         return out
+
+
+def carrier_phase_derotation(z: np.ndarray, freq_hz: float, samp_rate: float, span_s: float = ALIGN_S) -> np.complex64:
+    """Unit phasor that rotates the carrier at ``freq_hz`` onto the positive real axis at the first sample.
+
+    The phase is the mean of ``z[n] exp(-j 2 pi f n / fs)`` over the first ``span_s`` (at least 16
+    samples): bi-phase-L data has no power at the carrier, so this is the residual carrier's phase;
+    multiplying the stream by the result starts a PLL phase-aligned (no pull-in).  1 when ``z`` is empty
+    or the mean is 0.
+    """
+    n = min(np.shape(z)[-1], max(16, int(span_s * samp_rate)))
+    if n == 0:
+        return np.complex64(1.0)
+    c = np.mean(np.asarray(z)[..., :n] * np.exp(-2j * np.pi * freq_hz * np.arange(n) / samp_rate))
+    return np.complex64(np.conj(c) / abs(c)) if abs(c) > 0 else np.complex64(1.0)
 
 
 def track_carrier(x: np.ndarray, samp_rate: float, freq_hz: float | None = None, **kwargs) -> tuple[np.ndarray, np.ndarray]:

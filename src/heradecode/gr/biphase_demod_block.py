@@ -24,14 +24,11 @@ import pmt
 from gnuradio import gr
 
 from heradecode.dsp.acquisition import WideAcquisition, WideCarrierSearch
-from heradecode.dsp.decimate import Decimator, mode_decimation
 from heradecode.dsp.demod import DemodOutput, PcmPmDemodulator
-from heradecode.dsp.nco import Nco
+from heradecode.dsp.frontend import FALLBACK_WINDOW_HZ, TRACK_WINDOW_HZ, FrontEnd, plan_decimation
 from heradecode.gr.tags import EOS, RX_TIME, SYMBOL_TIME, rx_time_value
 from heradecode.io.dopplerfile import DopplerProfile
 
-TRACK_WINDOW_HZ = 5e3  #: demodulator's search (± Hz) around the carrier found, and re-acquisition after fades
-FALLBACK_WINDOW_HZ = 25e3  #: its search around 0 Hz when the carrier search found nothing and was blind
 SEARCH_S = 0.5  #: full-rate input held and searched for the carrier (s)
 
 
@@ -66,9 +63,7 @@ class biphase_demod(gr.basic_block):  # noqa: N801 - GNU Radio block naming
         self.decimation = int(decimation)
         # built once the carrier search is over (_setup)
         self.factor = 1
-        self.pre_nco: Nco | None = None
-        self.decimator: Decimator | None = None
-        self.nco: Nco | None = None
+        self.front_end: FrontEnd | None = None
         self.search: WideCarrierSearch | None = None
         self.acquisition: WideAcquisition | None = None  #: the carrier search's result (None until it ran)
         self.start_unix_time = float(start_unix_time)
@@ -98,28 +93,18 @@ class biphase_demod(gr.basic_block):  # noqa: N801 - GNU Radio block naming
         found = res is not None and res.detected
         freq = res.freq_hz if found else 0.0
         rate = res.rate_hz_s if found else 0.0
-        if found:
-            window = TRACK_WINDOW_HZ
-        else:
-            window = self.acq_window_hz or FALLBACK_WINDOW_HZ
-        margin = max(window, FALLBACK_WINDOW_HZ) + 5e3
-        pre = float(np.round(freq, -3)) if abs(freq) + margin > 60e3 else 0.0
-        factor, passband = mode_decimation(self.symbol_rate, self.samp_rate, max_offset_hz=abs(freq - pre) + margin)
-        self.factor = self.decimation or factor
+        window = TRACK_WINDOW_HZ if found else (self.acq_window_hz or FALLBACK_WINDOW_HZ)
+        plan = plan_decimation(self.samp_rate, self.symbol_rate, freq, window, factor=self.decimation or None)
+        self.factor = plan.factor
         t0 = self.start_unix_time
-        self.pre_nco = Nco(self.samp_rate, offset_hz=pre, start_time=t0) if pre else None
-        self.decimator = (Decimator(self.samp_rate, self.factor, passband_hz=passband if not self.decimation else None)
-                          if self.factor > 1 else None)
-        fs = self.samp_rate / self.factor
         model = None
         if found and rate:
             t_fix = t0 + res.center_sample / self.samp_rate
             t = np.array([t0 - 1.0, t_fix, t0 + 1e7])  # the drift, extrapolated (beyond the ends: held)
             model = DopplerProfile(t, rate * (t - t_fix))
-        self.nco = Nco(fs, doppler=model, offset_hz=freq - pre, start_time=t0) if (found or pre) else None
-        self.demod = PcmPmDemodulator(fs, self.symbol_rate, start_time=t0,
-                                      acq_window_hz=min(window, 0.45 * fs - 1200.0),
-                                      pll_bandwidth_hz=self.pll_bandwidth_hz)
+        self.front_end = FrontEnd(plan, self.symbol_rate, start_unix_s=t0, offset_hz=freq, carrier_model=model,
+                                  search_window_hz=window, pll_bandwidth_hz=self.pll_bandwidth_hz)
+        self.demod = self.front_end.demod
         held, self._held = self._held, []
         for x in held:
             self._process(x)
@@ -135,29 +120,17 @@ class biphase_demod(gr.basic_block):  # noqa: N801 - GNU Radio block naming
             self._setup(self.search.result())
 
     def _process(self, x: np.ndarray) -> None:
-        if self.pre_nco is not None:
-            x = self.pre_nco.process(x)
-        y = self.decimator.process(x) if self.decimator is not None else x
-        self._demodulate(y)
-
-    def _demodulate(self, y: np.ndarray) -> None:
-        if y.shape[-1] == 0:
-            return
-        if self.nco is not None:
-            y = self.nco.process(y)
-        self._queue_symbols(self.demod.process(y))
+        self._queue_symbols(self.front_end.process(x))
 
     def _finish(self) -> None:
         if self.demod is None:
             self._setup(self.search.result() if self.search is not None and self.search.n_spectra >= 2 else None)
-        if self.decimator is not None:
-            self._demodulate(self.decimator.flush())
-        self._queue_symbols(self.demod.finish())
+        self._queue_symbols(self.front_end.flush())
 
     def _queue_symbols(self, out: DemodOutput) -> None:
         if not len(out):
             return
-        sample = float(out.sample[0]) * self.factor
+        sample = self.front_end.plan.input_sample(float(out.sample[0]))
         value = pmt.make_tuple(pmt.from_uint64(int(round(sample))),
                                pmt.from_double(self.start_unix_time + sample / self.samp_rate),
                                pmt.from_double(self.samp_rate / self.symbol_rate),
