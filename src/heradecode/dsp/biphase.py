@@ -619,6 +619,37 @@ class BiphaseDemodulator:
         return Symbols(llr[:nout], soft[:nout], pos[:nout], (10 * np.log10(esn0[:nout])).astype(np.float32))
 
 
+    def time_reversed(self, stream_end: float) -> "BiphaseDemodulator":
+        """A demodulator for this stream time-reversed from sample ``stream_end`` back, in this one's settled state.
+
+        The reversed stream is ``w[k] = conj(x[stream_end - 1 - k])`` after a carrier loop run backwards (see
+        :mod:`heradecode.dsp.demod`): the symbol period, the LLR scale, the Es/N0 and the loop bandwidth stay what
+        they are; the symbol boundaries are this demodulator's grid mapped through ``k = stream_end - 1 - t`` (a
+        forward symbol starting at ``s`` is the reversed symbol starting at ``stream_end - 1 - s - T``); the phase
+        monitor's energy at phase ``+j T/8`` becomes the one at ``-j T/8``.  So it tracks from its first symbol on:
+        no warm-up, no pull-in, no clock offset to learn.
+        """
+        rev = BiphaseDemodulator.__new__(BiphaseDemodulator)
+        rev.__dict__.update(self.__dict__)
+        rev._fst = self._fst.copy()
+        rev._ist = self._ist.copy()
+        f, T = rev._fst, float(self._fst[_T])
+        f[_EMON:_EMON + 8] = self._fst[_EMON:_EMON + 8][(8 - np.arange(8)) % 8]
+        # the newest forward boundary whose reversed symbol starts where the integration kernel has room
+        first = float(stream_end) - 1.0 - float(self._fst[_TAU])  # reversed start of the symbol before _TAU
+        margin = T / 4 + _W + 3.0
+        if first < margin:
+            first += math.ceil((margin - first) / T) * T
+        f[_TAU] = first
+        rev._ist[_NSYM] = 0
+        rev._tail = np.zeros(0, np.float32)
+        rev._qtail = np.zeros(0, np.float32)
+        rev._tail_start = 0
+        rev.n_processed = 0
+        rev.n_nonfinite = 0
+        return rev
+
+
 def demodulate_biphase(x: np.ndarray, samp_rate: float, symbol_rate: float, **kwargs) -> Symbols:
     """One-shot :class:`BiphaseDemodulator` over a whole array (the last partial symbols are dropped)."""
     return BiphaseDemodulator(samp_rate, symbol_rate, **kwargs).process(x)
