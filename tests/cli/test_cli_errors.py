@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from heradecode.cli import main
-from heradecode.io import sigmffile as sm
+from heradecode.io import sigmf_write
 from tests.conftest import HERA_DOPPLER, HIGH, SIM_DIR
 
 
@@ -32,7 +32,7 @@ def _one_line(stderr: str, command: str) -> str:
 def _sigmf(tmp_path, name, data: np.ndarray, *, samp_rate=384000, datatype="ci16_le", channels=2):
     """A SigMF recording of ``data`` (raw components, already in the file's dtype)."""
     data.tofile(tmp_path / f"{name}.sigmf-data")
-    sm.write_meta(tmp_path / f"{name}.sigmf-meta", datatype=datatype, samp_rate=samp_rate, num_channels=channels,
+    sigmf_write.write_meta(tmp_path / f"{name}.sigmf-meta", datatype=datatype, samp_rate=samp_rate, num_channels=channels,
                   center_freq_hz=8435.75e6, start_time="2024-10-07T16:24:20Z",
                   num_samples=data.size // (2 * channels))
     return tmp_path / f"{name}.sigmf-meta"

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from heradecode.io.sigmffile import write_meta
+from heradecode.io.sigmf_write import write_meta
 
 START = "2024-10-07T16:24:20.123456789Z"
 FREQ = 8435.75e6

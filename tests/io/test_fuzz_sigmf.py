@@ -4,7 +4,7 @@ A valid recording's metadata is mutated (fields replaced by values of every
 JSON type and edge magnitude, fields dropped, captures, annotations and
 extensions added, sections replaced, bytes of the text flipped) and written
 beside a small data file.  Whatever is accepted must obey the rules of
-:func:`heradecode.io.sigmffile.check_metadata`; every call must end quickly.
+:func:`heradecode.io.sigmf_read.check_metadata`; every call must end quickly.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from heradecode.errors import UserError
 from heradecode.io import open_recording
 from heradecode.io.recording import MAX_SAMPLE_RATE, MIN_SAMPLE_RATE
-from heradecode.io.sigmffile import KNOWN_EXTENSIONS, check_metadata_text
+from heradecode.io.sigmf_read import KNOWN_EXTENSIONS, check_metadata_text
 
 from .conftest import START
 

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from heradecode.errors import UserError
 from heradecode.io import TruncatedRecordingWarning, open_recording
-from heradecode.io.sigmffile import write_collection
+from heradecode.io.sigmf_write import write_collection
 
 from .conftest import FREQ, START, components, expected_complex, write_recording
 
@@ -141,9 +141,9 @@ def test_contiguous_captures_are_accepted(two_channel):
     [
         (lambda d: d["global"].pop("core:sample_rate"), "core:sample_rate is missing"),
         (lambda d: d["global"].pop("core:datatype"), "core:datatype is missing"),
-        (lambda d: d["global"].update({"core:sample_rate": -5}), "must be positive"),
+        (lambda d: d["global"].update({"core:sample_rate": -5}), "core:sample_rate: -5 is less than or equal to the minimum of 0"),
         (lambda d: d["global"].update({"core:datatype": "rf32_le"}), "only complex"),
-        (lambda d: d["global"].update({"core:datatype": "ci12_le"}), "unsupported sample datatype"),
+        (lambda d: d["global"].update({"core:datatype": "ci12_le"}), "core:datatype: .ci12_le. does not match"),
         (lambda d: d["global"].update({"core:num_channels": 4}), "only 1 or 2"),
         (lambda d: d["captures"][0].pop("core:datetime"), "core:datetime .*missing"),
         (lambda d: d["captures"][0].pop("core:frequency"), "core:frequency .*missing"),

@@ -92,14 +92,14 @@ def test_bad_metadata_refused_in_one_line(two_channel, edit, field):
 def test_sample_rate_1e308_refused_before_anything_runs(two_channel):
     meta, _ = two_channel
     _edit_meta(meta, lambda d: d["global"].update({"core:sample_rate": 1e308}))
-    with pytest.raises(UserError, match=r"core:sample_rate .*1e\+308.* at most 1e\+10"):
+    with pytest.raises(UserError, match=r"core:sample_rate: 1e\+308 is greater than the maximum"):
         open_recording(meta)
 
 
 def test_datetime_number_is_not_taken_as_1970(two_channel):
     meta, _ = two_channel
     _edit_meta(meta, lambda d: d["captures"][0].update({"core:datetime": 12345}))
-    with pytest.raises(UserError, match="core:datetime must be an ISO-8601"):
+    with pytest.raises(UserError, match="capture 0 core:datetime: 12345 is not of type .string."):
         open_recording(meta)
 
 
@@ -128,7 +128,7 @@ def test_good_metadata_still_read(two_channel, edit):
 
 def test_check_metadata_in_process_without_files(two_channel):
     """The pure check a fuzz benchmark calls per input: a parsed summary, or one UserError line."""
-    from heradecode.io.sigmffile import check_metadata
+    from heradecode.io.sigmf_read import check_metadata
 
     meta, _ = two_channel
     d = json.loads(meta.read_text())
@@ -149,7 +149,7 @@ def test_check_metadata_in_process_without_files(two_channel):
 
 
 def test_check_metadata_text(tmp_path):
-    from heradecode.io.sigmffile import check_metadata_text
+    from heradecode.io.sigmf_read import check_metadata_text
 
     comps = components("ci8", 10, 1)
     meta = write_recording(tmp_path / "t", comps, "ci8", start=START)
@@ -164,7 +164,7 @@ def test_check_metadata_text(tmp_path):
     (lambda c: c["collection"].update({"core:extensions": [_ext("mystery", False)]}), "mystery"),
 ])
 def test_collection_version_and_extensions_checked(tmp_path, edit, field):
-    from heradecode.io.sigmffile import write_collection
+    from heradecode.io.sigmf_write import write_collection
 
     comps = components("ci8", 50, 2, seed=4)
     a = write_recording(tmp_path / "pol_0x", comps[:, :1].copy(), "ci8")

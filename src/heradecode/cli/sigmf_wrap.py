@@ -13,7 +13,8 @@ import re
 from pathlib import Path
 
 from heradecode.errors import UserError
-from heradecode.io import sigmffile as sm
+from heradecode.io import sigmf_read
+from heradecode.io import sigmf_write
 from heradecode.io.raw import raw_polarization, raw_stem
 from heradecode.io.recording import format_utc, parse_utc, sample_format
 
@@ -22,16 +23,16 @@ DEFAULT_HW = "USRP N321"
 
 def _meta_for(raw: Path) -> tuple[Path, str | None]:
     """(metadata path, dataset name or None when the raw file already has a SigMF data name)."""
-    if raw.name.lower().endswith(sm.DATA_EXT):
-        return sm.meta_path_of(raw), None
-    return raw.with_name(raw_stem(raw)[0] + sm.META_EXT), raw.name
+    if raw.name.lower().endswith(sigmf_read.DATA_EXT):
+        return sigmf_read.meta_path_of(raw), None
+    return raw.with_name(raw_stem(raw)[0] + sigmf_read.META_EXT), raw.name
 
 
 def _collection_name(x: Path, y: Path) -> Path:
     sx = raw_stem(x)[0]
     m = re.match(r"^(.*?)_?\d*[xX]$", sx)
     base = m.group(1) if m and m.group(1) else sx + "_xy"
-    return x.with_name(base + sm.COLLECTION_EXT)
+    return x.with_name(base + sigmf_read.COLLECTION_EXT)
 
 
 def _sha512(path: Path) -> str:
@@ -96,7 +97,7 @@ def wrap(
         desc = description or (
             f"Raw {fmt.name} capture{f' ({pol} polarization)' if pol else ''} wrapped by heradecode sigmf-wrap"
         )
-        sm.write_meta(
+        sigmf_write.write_meta(
             meta,
             datatype=fmt.name,
             samp_rate=samp_rate,
@@ -116,7 +117,7 @@ def wrap(
         coll = _collection_name(raw_paths[0], raw_paths[1])
         if coll.exists() and not overwrite:
             raise UserError(f"{coll} exists; use --force to overwrite it")
-        written.append(sm.write_collection(coll, metas, description=description))
+        written.append(sigmf_write.write_collection(coll, metas, description=description))
     return written
 
 

@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from heradecode.errors import UserError
-from heradecode.io import sigmffile as sm
+from heradecode.io import sigmf_pairs
+from heradecode.io import sigmf_read
 from heradecode.io.raw import open_raw, raw_partner_of, raw_polarization, raw_stem
 from heradecode.io.recording import Recording, SinglePolarizationWarning
 
@@ -34,10 +35,10 @@ def _as_paths(paths: PathLike | Sequence[PathLike]) -> list[Path]:
 
 def _wrapping_meta(path: Path) -> Path | None:
     """A SigMF metadata file beside a raw file that names it as its dataset (what sigmf-wrap writes)."""
-    candidates = [path.with_name(path.name + sm.META_EXT)]
+    candidates = [path.with_name(path.name + sigmf_read.META_EXT)]
     stem, ext = raw_stem(path)
     if ext:
-        candidates.append(path.with_name(stem + sm.META_EXT))
+        candidates.append(path.with_name(stem + sigmf_read.META_EXT))
     for meta in candidates:
         if meta.is_file():
             try:
@@ -54,24 +55,24 @@ def _classify(path: Path) -> tuple[str, Path]:
     if path.is_dir():
         raise UserError(f"{path} is a directory; give a recording file in it")
     name = path.name.lower()
-    if name.endswith(sm.COLLECTION_EXT):
+    if name.endswith(sigmf_read.COLLECTION_EXT):
         return "collection", path
-    if name.endswith(sm.ARCHIVE_EXT) or name.endswith((".sigmf.gz", ".sigmf.xz", ".sigmf.zip")):
+    if name.endswith(sigmf_read.ARCHIVE_EXT) or name.endswith((".sigmf.gz", ".sigmf.xz", ".sigmf.zip")):
         raise UserError(f"{path}: SigMF archives are not read directly; extract them first (tar xf {path.name})")
-    if name.endswith((sm.META_EXT, sm.DATA_EXT)):
-        meta = sm.meta_path_of(path)
+    if name.endswith((sigmf_read.META_EXT, sigmf_read.DATA_EXT)):
+        meta = sigmf_read.meta_path_of(path)
         if not meta.is_file():
-            if name.endswith(sm.DATA_EXT):
+            if name.endswith(sigmf_read.DATA_EXT):
                 raise UserError(f"{path}: its SigMF metadata {meta.name} is missing")
             raise UserError(f"SigMF metadata file not found: {meta}")
         return "sigmf", meta
     if path.is_file():
         meta = _wrapping_meta(path)
         return ("sigmf", meta) if meta is not None else ("raw", path)
-    meta = path.with_name(path.name + sm.META_EXT)
+    meta = path.with_name(path.name + sigmf_read.META_EXT)
     if meta.is_file():
         return "sigmf", meta
-    coll = path.with_name(path.name + sm.COLLECTION_EXT)
+    coll = path.with_name(path.name + sigmf_read.COLLECTION_EXT)
     if coll.is_file():
         return "collection", coll
     raise UserError(f"recording not found: {path}")
@@ -133,32 +134,32 @@ def open_recording(
     if "collection" in kind_set:
         if len(plist) != 1:
             raise UserError("give a SigMF collection on its own")
-        metas = sm.read_collection(kinds[0][1])
+        metas = sigmf_pairs.read_collection(kinds[0][1])
     else:
         metas = [p for _, p in kinds]
 
     if len(metas) == 2:
         if metas[0].resolve() == metas[1].resolve():
             raise UserError(f"the X and Y recordings are the same recording: {metas[0]}")
-        x, y = sm.order_pair(metas[0], metas[1])
-        return sm.open_pair(x, y, **opts)
+        x, y = sigmf_pairs.order_pair(metas[0], metas[1])
+        return sigmf_pairs.open_pair(x, y, **opts)
 
     meta = metas[0]
-    pol = sm.polarization_of(meta)
+    pol = sigmf_pairs.polarization_of(meta)
     if _num_channels(meta) == 1 and pol is not None:
-        partner = sm.partner_of(meta)
+        partner = sigmf_pairs.partner_of(meta)
         if partner.is_file():
-            x, y = sm.order_pair(meta, partner)
-            return sm.open_pair(x, y, **opts)
-        rec = sm.open_single(meta, channel_name=pol[1], **opts)
+            x, y = sigmf_pairs.order_pair(meta, partner)
+            return sigmf_pairs.open_pair(x, y, **opts)
+        rec = sigmf_read.open_single(meta, channel_name=pol[1], **opts)
         return _said_if_one_polarization(rec, meta, pol[1], f"its partner {partner.name} is not beside it")
-    return _said_if_one_polarization(sm.open_single(meta, **opts), meta, None, None)
+    return _said_if_one_polarization(sigmf_read.open_single(meta, **opts), meta, None, None)
 
 
 def _said_if_one_polarization(rec: Recording, path: Path, pol: str | None, why: str | None) -> Recording:
     """Warn (one line) when ``rec`` has a single channel: one polarization only, so X and Y cannot be combined."""
     if rec.num_channels == 1:
-        name = sm.strip_sigmf_ext(path).name if sm.is_sigmf_path(path) else path.name
+        name = sigmf_read.strip_sigmf_ext(path).name if sigmf_read.is_sigmf_path(path) else path.name
         what = f"one polarization only ({pol})" if pol else "one polarization only"
         reason = why or "a single-channel recording"
         warnings.warn(

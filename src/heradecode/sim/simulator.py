@@ -35,7 +35,8 @@ import numpy as np
 from heradecode.ccsds.mission import HERA
 from heradecode.errors import UserError
 from heradecode.fec.crc import crc16
-from heradecode.io import sigmffile as sm
+from heradecode.io import sigmf_read
+from heradecode.io import sigmf_write
 from heradecode.io.recording import RECEIVER_OFFSET_KEY, format_utc, parse_utc, unix_seconds
 from heradecode.sim.cadu import CADU_SYMBOLS, CODEBLOCK_SYMBOLS, INFO_BITS_PER_SYMBOL, TURBO_K, cadu_bits
 from heradecode.sim.channel import doppler_at, doppler_integral, doppler_knots, synth_chunk
@@ -128,11 +129,11 @@ def read_truth(path: str | Path) -> SimTruth:
     """Load a ``.truth.json`` sidecar (or the one a simulated recording names); frames_path is made absolute."""
     path = Path(path)
     if not path.name.endswith(TRUTH_EXT):  # a recording: its metadata names the sidecar
-        meta = sm.meta_path_of(path)
+        meta = sigmf_read.meta_path_of(path)
         try:
             name = json.loads(meta.read_text(encoding="utf-8"))["global"]["heradecode:truth"]
         except (OSError, ValueError, KeyError, TypeError):
-            base = sm.strip_sigmf_ext(path)
+            base = sigmf_read.strip_sigmf_ext(path)
             name = base.name + TRUTH_EXT
         path = path.with_name(str(name))
     try:
@@ -415,17 +416,17 @@ def _slice_profile(points: list[tuple[float, float]], t0: float, t1: float) -> l
 # --------------------------------------------------------------------------- output
 def output_paths(out_path: str | Path, layout: str) -> tuple[Path, list[Path], list[Path], Path | None]:
     """(base, data files, meta files, collection) for an output name."""
-    base = sm.strip_sigmf_ext(Path(out_path))
+    base = sigmf_read.strip_sigmf_ext(Path(out_path))
     if base.name.endswith(TRUTH_EXT):
         base = base.with_name(base.name[: -len(TRUTH_EXT)])
     if layout == "pair":
         stems = [base.with_name(base.name + "_0x"), base.with_name(base.name + "_0y")]
-        coll = base.with_name(base.name + sm.COLLECTION_EXT)
+        coll = base.with_name(base.name + sigmf_read.COLLECTION_EXT)
     else:
         stems = [base]
         coll = None
-    data = [s.with_name(s.name + sm.DATA_EXT) for s in stems]
-    meta = [s.with_name(s.name + sm.META_EXT) for s in stems]
+    data = [s.with_name(s.name + sigmf_read.DATA_EXT) for s in stems]
+    meta = [s.with_name(s.name + sigmf_read.META_EXT) for s in stems]
     return base, data, meta, coll
 
 
@@ -527,7 +528,7 @@ def simulate(
     )
     for i, meta in enumerate(meta_paths):
         pol = "" if p.layout != "pair" else (" X polarization" if i == 0 else " Y polarization")
-        sm.write_meta(
+        sigmf_write.write_meta(
             meta,
             datatype=p.datatype,
             samp_rate=p.samp_rate,
@@ -544,7 +545,7 @@ def simulate(
                           RECEIVER_OFFSET_KEY: p.carrier_offset_hz + p.center_freq_hz - HERA.downlink_freq_hz},
         )
     if coll is not None:
-        sm.write_collection(coll, meta_paths, description=desc)
+        sigmf_write.write_collection(coll, meta_paths, description=desc)
 
     stored = SimParams.from_dict(p.to_dict())
     if stored.frames_path:

@@ -1,20 +1,20 @@
-"""SigMF recordings (metadata via the ``sigmf`` package): one 2-channel file, or an X/Y pair.
+"""SigMF recordings, reading (metadata via the ``sigmf`` package): checked metadata, one stream, one recording.
 
-Accepted layouts:
-
-* one recording with ``core:num_channels = 2``: X and Y interleaved per sample
-  (``X0 Y0 X1 Y1 ...``, each a complex I/Q pair);
-* two single-channel recordings for X and Y, matched by a ``.sigmf-collection``
-  or by the ``_0x`` / ``_0y`` name suffixes used by the Allen Telescope Array
-  captures (the digit is the antenna slot, the letter the polarization);
-* a single single-channel recording (one polarization).
+A recording with ``core:num_channels = 2`` carries X and Y interleaved per sample
+(``X0 Y0 X1 Y1 ...``, each a complex I/Q pair); a single-channel recording is one
+polarization (two of them make an X/Y pair: :mod:`heradecode.io.sigmf_pairs`).
 
 Non-conforming datasets (``core:dataset`` naming a raw file beside the
 metadata, with optional ``core:header_bytes`` / ``core:trailing_bytes``) are
 read in place; this is what ``heradecode sigmf-wrap`` writes for raw captures.
 
-Metadata rules (:func:`check_metadata`, pure, no file access).  First the
-fields heradecode uses, each refused in one line naming the file and field:
+Metadata rules (:func:`check_metadata`, pure, no file access).  First the whole object is
+validated against SigMF's own JSON schema as shipped by sigmf-python (with ``core:version``
+not required), so a field of the wrong type anywhere (``core:hw: 5``, a number for
+``core:datetime``) or a missing required one is refused in one line naming the file and
+field.  sigmf-python itself checks none of this on reading: ``SigMFFile`` overwrites
+``core:version`` with its own and validates only when asked.  Then only heradecode's own
+limits, each refused in one line naming the file and field:
 
 * ``core:version`` absent (read as the current version, as sigmf-python does)
   or a SigMF 1.x version; another major version is refused;
@@ -23,24 +23,16 @@ fields heradecode uses, each refused in one line naming the file and field:
   it only carries); optional ones are carried unread;
 * ``core:datatype`` a complex type; ``core:sample_rate`` a finite number in
   1 .. 1e10 samples/s; ``core:num_channels`` 1 or 2;
-* ``core:datetime`` an ISO-8601 text with a time of day (a number or a bare
-  date is refused, never taken as 1970); ``core:frequency`` finite, at most
-  1e12 Hz in magnitude, the same in every capture; captures contiguous;
+* ``core:datetime`` an ISO-8601 text with a time of day (a bare date is refused, never
+  taken as 1970); ``core:frequency`` finite, at most 1e12 Hz in magnitude, the same in
+  every capture; captures contiguous;
 * sample indices and byte counts (``sample_start``, ``sample_count``,
   ``header_bytes``, ``trailing_bytes``, ``offset``,
   ``heradecode:sample_count``) integers in 0 .. 2**63-1, so nothing sized
   from them can overflow or run long; annotations sorted by start.
 
-Then the whole object is validated against SigMF's JSON schema as shipped by
-sigmf-python (with ``core:version`` not required), so a field of the wrong
-type anywhere (``core:hw: 5``) is refused too.  sigmf-python itself does not
-check any of this on reading: ``SigMFFile`` overwrites ``core:version`` with
-its own and validates only when asked.
-
-The writers here (:func:`write_meta`, :func:`write_collection`) are shared by
-the simulator and ``sigmf-wrap``.  Besides core fields they record the total
-sample count as ``heradecode:sample_count`` so that a truncated copy of the
-data file is detected exactly.
+The writers (:mod:`heradecode.io.sigmf_write`) record the total sample count as
+``heradecode:sample_count`` so that a truncated copy of the data file is detected exactly.
 """
 
 from __future__ import annotations
@@ -55,7 +47,6 @@ from typing import Any
 
 import numpy as np
 import sigmf
-from sigmf import SigMFFile
 from sigmf import schema as sigmf_schema
 from sigmf.error import SigMFError
 
@@ -73,6 +64,7 @@ from heradecode.io.recording import (
     warn_truncated,
 )
 
+
 META_EXT = ".sigmf-meta"
 DATA_EXT = ".sigmf-data"
 COLLECTION_EXT = ".sigmf-collection"
@@ -80,10 +72,6 @@ ARCHIVE_EXT = ".sigmf"
 SIGMF_EXTS = (META_EXT, DATA_EXT, COLLECTION_EXT)
 
 SAMPLE_COUNT_KEY = "heradecode:sample_count"
-EXTENSION_HERADECODE = {"name": "heradecode", "version": "0.1.0", "optional": True}
-EXTENSION_ANTENNA = {"name": "antenna", "version": "1.0.0", "optional": True}
-
-_POL_RE = re.compile(r"^(?P<base>.*_\d*)(?P<pol>[xXyY])$")
 
 
 # --------------------------------------------------------------------------- names
@@ -104,25 +92,6 @@ def is_sigmf_path(path: Path) -> bool:
 def meta_path_of(path: Path) -> Path:
     """The metadata file of a SigMF recording given any of its names."""
     return strip_sigmf_ext(path).with_name(strip_sigmf_ext(path).name + META_EXT)
-
-
-def polarization_of(path: Path) -> tuple[str, str] | None:
-    """``('…_0', 'X')`` for a name ending ``_0x`` (any SigMF extension), else None."""
-    m = _POL_RE.match(strip_sigmf_ext(path).name)
-    if m is None:
-        return None
-    return m.group("base"), m.group("pol").upper()
-
-
-def partner_of(path: Path) -> Path:
-    """The metadata path of the other polarization of an ``_0x``/``_0y`` recording."""
-    stem = strip_sigmf_ext(path)
-    pol = polarization_of(path)
-    assert pol is not None
-    base, p = pol
-    letter = stem.name[-1]
-    other = {"x": "y", "y": "x", "X": "Y", "Y": "X"}[letter]
-    return stem.with_name(base + other + META_EXT)
 
 
 # --------------------------------------------------------------------------- metadata rules
@@ -181,7 +150,7 @@ def _count(meta_path: Any, where: str, key: str, value: Any, default: int | None
     return value
 
 
-def _check_version(meta_path: Any, glob: dict[str, Any], section: str = "global") -> None:
+def check_version(meta_path: Any, glob: dict[str, Any], section: str = "global") -> None:
     version = glob.get("core:version")
     if version is None:  # sigmf-python reads such files as its own version too
         return
@@ -196,7 +165,7 @@ def _check_version(meta_path: Any, glob: dict[str, Any], section: str = "global"
         )
 
 
-def _check_extensions(meta_path: Any, glob: dict[str, Any], section: str = "global") -> None:
+def check_extensions(meta_path: Any, glob: dict[str, Any], section: str = "global") -> None:
     exts = glob.get("core:extensions")
     if exts is None:
         return
@@ -245,6 +214,10 @@ def _check_schema(meta_path: Any, meta: dict[str, Any]) -> None:
             where = f"{str(parts[0])[:-1]} {parts[1]} " + " ".join(str(p) for p in parts[2:])
         else:
             where = " ".join(str(p) for p in parts)
+    if error.validator == "required":  # "'core:x' is a required property": say which field is missing, as we do
+        missing = [k for k in error.validator_value if isinstance(error.instance, dict) and k not in error.instance]
+        if missing:
+            raise UserError(f"{meta_path}: {where.strip()} {missing[0]} is missing")
     text = " ".join(str(error.message).split())
     if len(text) > 120:
         text = text[:117] + "..."
@@ -265,9 +238,10 @@ def check_metadata(meta: Any, meta_path: str | Path = "<metadata>") -> SigmfMeta
         if not isinstance(items, list) or not all(isinstance(x, dict) for x in items):
             raise UserError(f"{meta_path}: '{section}' must be a list of objects")
     glob = meta["global"]
-
-    _check_version(meta_path, glob)
-    _check_extensions(meta_path, glob)
+    # SigMF's own schema first (types and required fields everywhere); then only what heradecode adds: its limits
+    _check_schema(meta_path, meta)
+    check_version(meta_path, glob)
+    check_extensions(meta_path, glob)
     datatype = glob.get("core:datatype")
     if datatype is None:
         raise UserError(f"{meta_path}: global core:datatype is missing")
@@ -377,7 +351,6 @@ def check_metadata(meta: Any, meta_path: str | Path = "<metadata>") -> SigmfMeta
                 raise UserError(f"{meta_path}: annotation {i} {key} must be text, got {str(text)[:40]!r}")
         annotations.append(Annotation(s0, n, label, comment, dict(a)))
 
-    _check_schema(meta_path, meta)
     return SigmfMetadata(
         datatype=fmt.name,
         samp_rate=samp_rate,
@@ -510,7 +483,7 @@ def read_stream(meta_path: Path) -> SigmfStream:
     )
 
 
-def _check_truncation(stream: SigmfStream, allow_truncated: bool) -> None:
+def check_truncation(stream: SigmfStream, allow_truncated: bool) -> None:
     if not stream.truncated:
         return
     msg = (
@@ -523,7 +496,7 @@ def _check_truncation(stream: SigmfStream, allow_truncated: bool) -> None:
 
 
 # --------------------------------------------------------------------------- assembling
-def _resolve_time_and_freq(
+def resolve_time_and_freq(
     streams: list[SigmfStream], center_freq_hz: float | None, start_time: Any, samp_rate: float | None
 ) -> tuple[float, np.datetime64, float]:
     s0 = streams[0]
@@ -574,8 +547,8 @@ def open_single(
 ) -> Recording:
     """Open one SigMF recording (1 or 2 channels)."""
     s = read_stream(meta_path)
-    _check_truncation(s, allow_truncated)
-    freq, t0, rate = _resolve_time_and_freq([s], center_freq_hz, start_time, samp_rate)
+    check_truncation(s, allow_truncated)
+    freq, t0, rate = resolve_time_and_freq([s], center_freq_hz, start_time, samp_rate)
     sources = [ChannelSource(s.data_path, s.offset_bytes, s.num_channels, c) for c in range(s.num_channels)]
     names = ("X", "Y") if s.num_channels == 2 else ((channel_name,) if channel_name else None)
     return Recording(
@@ -592,205 +565,3 @@ def open_single(
         truncated=s.truncated,
         expected_num_samples=s.expected_num_samples,
     )
-
-
-def open_pair(
-    meta_x: Path,
-    meta_y: Path,
-    *,
-    samp_rate: float | None = None,
-    center_freq_hz: float | None = None,
-    start_time: Any = None,
-    allow_truncated: bool = False,
-) -> Recording:
-    """Open two single-channel SigMF recordings as channels X and Y; they must agree on format and timing."""
-    sx, sy = read_stream(meta_x), read_stream(meta_y)
-    for s in (sx, sy):
-        if s.num_channels != 1:
-            raise UserError(
-                f"{s.meta_path.name} has {s.num_channels} channels; an X/Y pair needs two single-channel recordings"
-            )
-    if sx.meta_path.resolve() == sy.meta_path.resolve():
-        raise UserError(f"the X and Y recordings are the same file: {sx.meta_path}")
-    if sx.samp_rate != sy.samp_rate:
-        raise UserError(
-            f"X and Y recordings have different sample rates: {sx.samp_rate:g} ({sx.meta_path.name}) vs "
-            f"{sy.samp_rate:g} ({sy.meta_path.name}) samples/s"
-        )
-    if sx.datatype != sy.datatype:
-        raise UserError(
-            f"X and Y recordings have different datatypes: {sx.datatype} ({sx.meta_path.name}) vs "
-            f"{sy.datatype} ({sy.meta_path.name})"
-        )
-    if sx.center_freq_hz is not None and sy.center_freq_hz is not None and sx.center_freq_hz != sy.center_freq_hz:
-        raise UserError(
-            f"X and Y recordings have different centre frequencies: {sx.center_freq_hz:.0f} vs "
-            f"{sy.center_freq_hz:.0f} Hz"
-        )
-    if sx.start_time is not None and sy.start_time is not None:
-        dt_ns = abs(int((sx.start_time - sy.start_time) // np.timedelta64(1, "ns")))
-        if dt_ns > 1e9 / sx.samp_rate / 2:
-            raise UserError(
-                f"X and Y recordings start at different times: {format_utc(sx.start_time)} vs "
-                f"{format_utc(sy.start_time)} ({dt_ns / 1e3:.3f} µs apart)"
-            )
-    for s in (sx, sy):
-        _check_truncation(s, allow_truncated)
-    n = min(sx.num_samples, sy.num_samples)
-    if sx.num_samples != sy.num_samples:
-        msg = (
-            f"X and Y recordings have different lengths: {sx.num_samples} samples ({sx.data_path.name}) vs "
-            f"{sy.num_samples} ({sy.data_path.name})"
-        )
-        if not allow_truncated:
-            raise UserError(msg + "; open_recording(…, allow_truncated=True) reads the common part")
-        warn_truncated(msg + f"; reading the first {n} samples of both")
-    if sx.center_freq_hz is None and sy.center_freq_hz is not None:
-        sx.center_freq_hz = sy.center_freq_hz
-    if sx.start_time is None and sy.start_time is not None:
-        sx.start_time = sy.start_time
-    freq, t0, rate = _resolve_time_and_freq([sx, sy], center_freq_hz, start_time, samp_rate)
-    return Recording(
-        sources=[
-            ChannelSource(sx.data_path, sx.offset_bytes, 1, 0),
-            ChannelSource(sy.data_path, sy.offset_bytes, 1, 0),
-        ],
-        datatype=sx.datatype,
-        samp_rate=rate,
-        center_freq_hz=freq,
-        start_time=t0,
-        num_samples=n,
-        channel_names=("X", "Y"),
-        annotations=sx.annotations or sy.annotations,
-        metadata=sx.global_fields,
-        meta_paths=(sx.meta_path, sy.meta_path),
-        truncated=sx.truncated or sy.truncated or sx.num_samples != sy.num_samples,
-        expected_num_samples=max(sx.expected_num_samples, sy.expected_num_samples),
-    )
-
-
-def order_pair(a: Path, b: Path) -> tuple[Path, Path]:
-    """Put two recordings in X, Y order by their ``_0x``/``_0y`` suffixes (given order if unmarked)."""
-    pa, pb = polarization_of(a), polarization_of(b)
-    if pa and pb and pa[1] != pb[1]:
-        return (a, b) if pa[1] == "X" else (b, a)
-    if pa and pb and pa[1] == pb[1]:
-        raise UserError(f"both recordings are {pa[1]} polarization: {a.name}, {b.name}")
-    return a, b
-
-
-def read_collection(path: Path) -> list[Path]:
-    """Metadata paths of the streams of a ``.sigmf-collection`` file, in X, Y order."""
-    path = Path(path)
-    try:
-        meta = json.loads(path.read_text(encoding="utf-8-sig"))
-    except FileNotFoundError:
-        raise UserError(f"SigMF collection not found: {path}") from None
-    except IsADirectoryError:
-        raise UserError(f"SigMF collection {path} is a directory, not a file") from None
-    except (ValueError, RecursionError) as exc:  # bad JSON or UTF-8, too deep, integers too long
-        text = "nested too deeply" if isinstance(exc, RecursionError) else " ".join(str(exc).split())[:100]
-        raise UserError(f"{path}: not a valid SigMF collection ({text})") from None
-    if not isinstance(meta, dict) or not isinstance(meta.get("collection"), dict):
-        raise UserError(f"{path}: not a SigMF collection (no 'collection' object)")
-    _check_version(path, meta["collection"], "collection")
-    _check_extensions(path, meta["collection"], "collection")
-    try:
-        coll = sigmf.SigMFCollection(metadata=meta, base_path=path.parent, skip_checksums=True)
-        names = coll.get_stream_names()
-    except (SigMFError, KeyError, TypeError, AttributeError) as exc:
-        raise UserError(f"{path}: invalid SigMF collection: {exc}") from None
-    if not names:
-        raise UserError(f"{path}: the collection lists no streams (core:streams)")
-    if len(names) > 2:
-        raise UserError(f"{path}: the collection lists {len(names)} streams; only an X/Y pair is supported")
-    metas = [meta_path_of(path.parent / str(n)) for n in names]
-    for m in metas:
-        if not m.is_file():
-            raise UserError(f"{path}: stream metadata not found: {m}")
-    if len(metas) == 2:
-        return list(order_pair(metas[0], metas[1]))
-    return metas
-
-
-# --------------------------------------------------------------------------- writing
-def write_meta(
-    meta_path: Path,
-    *,
-    datatype: str,
-    samp_rate: float,
-    num_channels: int,
-    center_freq_hz: float,
-    start_time: Any,
-    num_samples: int,
-    hw: str | None = None,
-    antenna: str | None = None,
-    description: str | None = None,
-    author: str | None = None,
-    dataset: str | None = None,
-    annotations: list[dict[str, Any]] | None = None,
-    extra_global: dict[str, Any] | None = None,
-    overwrite: bool = True,
-) -> Path:
-    """Write a validated SigMF metadata file; ``dataset`` names a raw (non-conforming) data file beside it."""
-    fmt = sample_format(datatype)
-    meta_path = meta_path_of(Path(meta_path))
-    if not overwrite and meta_path.exists():
-        raise UserError(f"{meta_path} exists; refusing to overwrite it")
-    rate: float | int = int(samp_rate) if float(samp_rate).is_integer() else float(samp_rate)
-    glob: dict[str, Any] = {
-        "core:datatype": fmt.name,
-        "core:sample_rate": rate,
-        "core:num_channels": int(num_channels),
-        "core:recorder": "heradecode",
-        SAMPLE_COUNT_KEY: int(num_samples),
-    }
-    exts = [dict(EXTENSION_HERADECODE)]
-    if hw:
-        glob["core:hw"] = hw
-    if antenna:
-        glob["antenna:model"] = antenna
-        exts.append(dict(EXTENSION_ANTENNA))
-    if description:
-        glob["core:description"] = description
-    if author:
-        glob["core:author"] = author
-    if dataset:
-        glob["core:dataset"] = dataset
-    glob["core:extensions"] = exts
-    if extra_global:
-        glob.update(extra_global)
-    handle = SigMFFile(global_info=glob)
-    freq: float | int = int(center_freq_hz) if float(center_freq_hz).is_integer() else float(center_freq_hz)
-    handle.add_capture(0, metadata={"core:frequency": freq, "core:datetime": format_utc(parse_utc(start_time))})
-    for ann in annotations or []:
-        fields = {k: v for k, v in ann.items() if k not in ("core:sample_start", "core:sample_count")}
-        handle.add_annotation(int(ann["core:sample_start"]), ann.get("core:sample_count"), metadata=fields)
-    try:
-        handle.validate()
-    except SigMFError as exc:  # our own bug if it happens
-        raise UserError(f"{meta_path}: metadata failed SigMF validation: {exc}") from None
-    tmp = meta_path.with_name(meta_path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        handle.dump(fh, pretty=True)
-        fh.write("\n")
-    tmp.replace(meta_path)
-    return meta_path
-
-
-def write_collection(path: Path, meta_paths: list[Path], *, description: str | None = None) -> Path:
-    """Write a ``.sigmf-collection`` naming the given recordings (X first) as its streams, with their hashes."""
-    path = Path(path)
-    coll_path = strip_sigmf_ext(path).with_name(strip_sigmf_ext(path).name + COLLECTION_EXT)
-    names = []
-    for m in meta_paths:
-        m = meta_path_of(Path(m))
-        if m.parent.resolve() != coll_path.parent.resolve():
-            raise UserError(f"the collection {coll_path} and its stream {m} must be in the same directory")
-        names.append(m.name)
-    body: dict[str, Any] = {"collection": {"core:streams": []}}
-    if description:
-        body["collection"]["core:description"] = description
-    coll = sigmf.SigMFCollection(metafiles=names, metadata=body, base_path=coll_path.parent)
-    coll.tofile(coll_path, overwrite=True)
-    return coll_path
