@@ -13,6 +13,12 @@ exit code  meaning
 =========  ==================================================================
 """
 
+from __future__ import annotations
+
+from contextlib import contextmanager
+from os import PathLike
+from typing import Iterator
+
 
 class HeradecodeError(Exception):
     """Base class of heradecode's own errors."""
@@ -24,3 +30,16 @@ class UserError(HeradecodeError, ValueError):
 
 class NothingDecoded(HeradecodeError):
     """The input was read but holds nothing decodable (no signal, no carrier); the CLI exits with 1."""
+
+
+@contextmanager
+def reading(path: str | PathLike, what: str) -> Iterator[None]:
+    """Turn an :class:`OSError` raised while reading ``path`` into one :class:`UserError` line naming ``what``."""
+    try:
+        yield
+    except FileNotFoundError:
+        raise UserError(f"{what} not found: {path}") from None
+    except IsADirectoryError:
+        raise UserError(f"{what} {path} is a directory, not a file") from None
+    except OSError as exc:
+        raise UserError(f"cannot read {what} {path}: {exc.strerror or exc}") from None

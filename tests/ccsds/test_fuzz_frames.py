@@ -31,7 +31,7 @@ from heradecode.ccsds.spacepacket import PacketAssembler, parse_packet_header
 from heradecode.ccsds.tmframe import FrameError, TMFrame, parse_frame
 from heradecode.fec.crc import append_fecf
 from heradecode.products.telemetry import TelemetryProcessor, process_frames
-from tests.conftest import HIGH
+from tests.helpers import HIGH
 
 FRAME_LEN = 1113
 _DATA = HIGH.read_bytes()

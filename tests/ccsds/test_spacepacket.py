@@ -11,7 +11,7 @@ from heradecode.ccsds.pus import build_pus_tm, pec_ok
 from heradecode.ccsds.spacepacket import PacketAssembler, build_packet, parse_packet_header
 from heradecode.ccsds.tmframe import parse_frame, read_frames
 from heradecode.ccsds.vcdemux import VirtualChannelDemux
-from tests.conftest import REAL_FRAME_FILES
+from tests.helpers import REAL_FRAME_FILES
 
 
 def _reassemble(frames):

@@ -14,7 +14,7 @@ from heradecode.ccsds.tmframe import read_frames
 from heradecode.errors import UserError
 from heradecode.fec.crc import append_fecf
 from heradecode.products.telemetry import TelemetryProcessor
-from tests.conftest import HIGH, LOW_1, LOW_2, REAL_FRAME_FILES
+from tests.helpers import HIGH, LOW_1, LOW_2, REAL_FRAME_FILES
 
 SUMMARY_KEYS = {"frames_total", "spacecraft_ids", "frames_by_vc", "vc_counter_gaps", "packets_by_apid",
                 "packets_lost", "length_mismatches", "pus_by_service", "crc_failures"}

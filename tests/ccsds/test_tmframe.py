@@ -14,7 +14,7 @@ from heradecode.ccsds.tmframe import (
     read_frames,
 )
 from heradecode.fec.crc import append_fecf
-from tests.conftest import HIGH, LOW_1, REAL_FRAME_FILES
+from tests.helpers import HIGH, LOW_1, REAL_FRAME_FILES
 
 
 def _headers(path):

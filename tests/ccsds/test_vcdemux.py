@@ -6,7 +6,7 @@ import pytest
 from heradecode.ccsds.framer import build_frame
 from heradecode.ccsds.tmframe import parse_frame, read_frames
 from heradecode.ccsds.vcdemux import VirtualChannelDemux
-from tests.conftest import REAL_FRAME_FILES
+from tests.helpers import REAL_FRAME_FILES
 
 
 def _frame(vcid, mc, vc):

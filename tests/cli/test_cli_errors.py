@@ -14,7 +14,7 @@ import pytest
 
 from heradecode.cli import main
 from heradecode.io import sigmf_write
-from tests.conftest import HERA_DOPPLER, HIGH, SIM_DIR
+from tests.helpers import HERA_DOPPLER, HIGH, SIM_DIR
 
 
 def _cli(*argv, env=None):

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from heradecode.cli import main
-from tests.conftest import HIGH, LOW_1, LOW_2
+from tests.helpers import HIGH, LOW_1, LOW_2
 
 
 def test_text_summary_of_real_file(capsys):

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from tests.dsp.dsp_synth import align_symbols, amplitude_for_esn0, esn0_from_ber, pm_signal
-from tests.conftest import HERA_DOPPLER
+from tests.helpers import HERA_DOPPLER
 from heradecode.dsp.acquisition import acquire_carrier
 from heradecode.dsp.biphase import BiphaseDemodulator, Symbols
 from heradecode.dsp.decimate import Decimator, mode_decimation

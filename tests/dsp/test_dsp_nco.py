@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import HERA_DOPPLER
+from tests.helpers import HERA_DOPPLER
 from heradecode.dsp.nco import Nco, remove_doppler
 from heradecode.errors import UserError
 from heradecode.io.dopplerfile import DopplerProfile, read_doppler_profile

@@ -98,7 +98,7 @@ def _receiver_estimates(tmp_path, mode, fs, ebn0_db, frames, seed):
     from heradecode.io import open_recording
     from heradecode.receiver import Receiver, ReceiverConfig
     from heradecode.sim import SimParams, simulate
-    from tests.conftest import HIGH
+    from tests.helpers import HIGH
 
     params = SimParams.preset(
         mode, samp_rate=fs, frames_path=str(HIGH), first_frame=40, num_frames=frames, lead_in_s=0.5, tail_s=0.05,

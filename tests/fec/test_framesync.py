@@ -6,44 +6,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from heradecode.errors import UserError
-from heradecode.fec.asm import FrameSync, asm_bits
+from heradecode.fec.asm import FrameSync
+from tests.fec.helpers import run_framesync, soft_stream
 
 K, R = 1784, 4  # short codeblocks keep the streams small: 7152 symbols + 128-bit ASM
 N_CB = (K + 4) * R
 M = 32 * R
 
 
-def _stream(rng, n_blocks, esn0_db, gaps=True, polarities=None, inv_rate=R, k=K):
-    """Noisy soft symbols (LLR convention) with ASM + random codeblocks; returns (stream, truth)."""
-    m = 32 * inv_rate
-    n_cb = (k + 4) * inv_rate
-    sigma = np.sqrt(1.0 / (2.0 * 10 ** (esn0_db / 10)))
-    parts, truth, pos = [], [], 0
-    for i in range(n_blocks):
-        gap = int(rng.integers(0, 3000)) if gaps else 0
-        parts.append(np.zeros(gap))
-        pos += gap
-        cb = rng.integers(0, 2, n_cb).astype(np.uint8)
-        pol = polarities[i] if polarities is not None else 1
-        sym = pol * (1.0 - 2.0 * np.concatenate([asm_bits(inv_rate), cb]))
-        parts.append(sym)
-        truth.append((pos, pol, cb))
-        pos += sym.size
-    parts.append(np.zeros(int(rng.integers(0, 2000))))
-    clean = np.concatenate(parts)
-    y = clean + sigma * rng.standard_normal(clean.size)
-    return (2 * y / sigma**2).astype(np.float32), truth
 
 
-def _run(fs, stream, chunks):
-    out = []
-    pos = 0
-    for c in chunks:
-        out.extend(fs.feed(stream[pos : pos + c]))
-        pos += c
-    out.extend(fs.feed(stream[pos:]))
-    out.extend(fs.flush())
-    return out
 
 
 # Isolated markers (gaps around them) need |statistic| >= 6 sigma on their own; the statistic
@@ -53,9 +25,9 @@ def _run(fs, stream, chunks):
 def test_markers_found_at_known_positions_both_polarities(inv_rate, k, esn0_db):
     rng = np.random.default_rng(inv_rate)
     pols = [1, -1, -1, 1, -1]
-    stream, truth = _stream(rng, 5, esn0_db=esn0_db, polarities=pols, inv_rate=inv_rate, k=k)
+    stream, truth = soft_stream(rng, 5, esn0_db=esn0_db, polarities=pols, inv_rate=inv_rate, k=k)
     fs = FrameSync(k, inv_rate)
-    found = _run(fs, stream, [5000] * 3)
+    found = run_framesync(fs, stream, [5000] * 3)
     m = 32 * inv_rate
     assert [(c.asm_index, c.polarity) for c in found] == [(p, pol) for p, pol, _ in truth]
     for c, (p, pol, cb) in zip(found, truth):
@@ -71,9 +43,9 @@ def test_continuous_stream_at_turbo_threshold_is_tracked():
     # Es/N0 = -5.5 dB (Eb/N0 ~ 0.5 dB at rate 1/4): single markers peak near 6.8 sigma and some
     # stay under the 6-sigma threshold, but pair confirmation and tracking catch all of them.
     rng = np.random.default_rng(11)
-    stream, truth = _stream(rng, 12, esn0_db=-5.5, gaps=False, polarities=[1] * 6 + [-1] * 6)
+    stream, truth = soft_stream(rng, 12, esn0_db=-5.5, gaps=False, polarities=[1] * 6 + [-1] * 6)
     fs = FrameSync(K, R)
-    found = _run(fs, stream, [20000] * 4)
+    found = run_framesync(fs, stream, [20000] * 4)
     assert [(c.asm_index, c.polarity) for c in found] == [(p, pol) for p, pol, _ in truth]
     assert {c.reason for c in found} <= {"strong", "pair", "tracked"}
     assert any(c.reason != "strong" for c in found)
@@ -81,21 +53,21 @@ def test_continuous_stream_at_turbo_threshold_is_tracked():
 
 def test_lost_marker_bridged_by_flywheel():
     rng = np.random.default_rng(5)
-    stream, truth = _stream(rng, 4, esn0_db=0.0, gaps=False)
+    stream, truth = soft_stream(rng, 4, esn0_db=0.0, gaps=False)
     stream[truth[2][0] : truth[2][0] + M] = 0.0  # marker of the third codeblock erased
-    found = _run(FrameSync(K, R), stream, [])
+    found = run_framesync(FrameSync(K, R), stream, [])
     assert [c.asm_index for c in found] == [truth[0][0], truth[1][0], truth[3][0]]
-    found = _run(FrameSync(K, R, flywheel=1), stream, [])
+    found = run_framesync(FrameSync(K, R, flywheel=1), stream, [])
     assert [c.asm_index for c in found] == [p for p, _, _ in truth]
     assert found[2].reason == "flywheel"
 
 
 def test_slipped_symbol_is_tracked():
     rng = np.random.default_rng(8)
-    stream, truth = _stream(rng, 3, esn0_db=-4.0, gaps=False)
+    stream, truth = soft_stream(rng, 3, esn0_db=-4.0, gaps=False)
     cut = truth[1][0] + 5000  # one symbol lost inside the second codeblock
     stream = np.delete(stream, cut)
-    found = _run(FrameSync(K, R), stream, [])
+    found = run_framesync(FrameSync(K, R), stream, [])
     assert [c.asm_index for c in found] == [truth[0][0], truth[1][0], truth[2][0] - 1]
 
 
@@ -117,10 +89,10 @@ def test_no_detections_in_long_pure_noise():
 
 def test_truncated_codeblock_at_end():
     rng = np.random.default_rng(2)
-    stream, truth = _stream(rng, 2, esn0_db=0.0, gaps=False)
+    stream, truth = soft_stream(rng, 2, esn0_db=0.0, gaps=False)
     cut = stream[: truth[1][0] + M + 100]
     fs = FrameSync(K, R)
-    found = _run(fs, cut, [])
+    found = run_framesync(fs, cut, [])
     assert [c.asm_index for c in found] == [truth[0][0]]
     assert fs.n_truncated == 1
 
@@ -129,9 +101,9 @@ def test_truncated_codeblock_at_end():
 @given(st.lists(st.integers(1, 12000), max_size=12), st.integers(0, 3))
 def test_chunking_does_not_change_the_result(chunks, seed):
     rng = np.random.default_rng(seed)
-    stream, truth = _stream(rng, 3, esn0_db=-2.0, polarities=[1, -1, 1])
-    ref = _run(FrameSync(K, R), stream, [])
-    got = _run(FrameSync(K, R), stream, chunks)
+    stream, truth = soft_stream(rng, 3, esn0_db=-2.0, polarities=[1, -1, 1])
+    ref = run_framesync(FrameSync(K, R), stream, [])
+    got = run_framesync(FrameSync(K, R), stream, chunks)
     assert [(c.asm_index, c.polarity, c.reason) for c in got] == [(c.asm_index, c.polarity, c.reason) for c in ref]
     assert [(c.asm_index, c.polarity) for c in ref] == [(p, pol) for p, pol, _ in truth]
     for a, b in zip(got, ref):
@@ -159,7 +131,7 @@ K_HERA = 8920
 
 def _with_lead_in(rng, n_blocks, lead=5000, esn0_db=-2.0):
     """Hera-size codeblocks (no gaps) after `lead` symbols of noise; returns (stream, marker positions)."""
-    stream, truth = _stream(rng, n_blocks, esn0_db=esn0_db, gaps=False, k=K_HERA)
+    stream, truth = soft_stream(rng, n_blocks, esn0_db=esn0_db, gaps=False, k=K_HERA)
     noise = (rng.standard_normal(lead) * stream[:5000].std()).astype(np.float32)
     return np.concatenate([noise, stream]), [lead + p for p, _, _ in truth]
 
@@ -234,10 +206,10 @@ def test_turbo_decode_cli_with_one_outlier(tmp_path, capsys, where, lost_at_most
     import json
 
     from heradecode.cli import main
-    from tests.fec.test_turbo_decode_cli import _real_frames, _soft_file
+    from tests.fec.helpers import real_frames, soft_file
 
-    frames = _real_frames(8)
-    soft, starts = _soft_file(tmp_path / "soft.f32", frames, seed=4, return_starts=True)
+    frames = real_frames(8)
+    soft, starts = soft_file(tmp_path / "soft.f32", frames, seed=4, return_starts=True)
     y = np.fromfile(soft, dtype=np.float32)
     y[0 if where == "lead-in" else starts[2] + 128 + 9000] = 1e30
     y.tofile(soft)
@@ -255,9 +227,9 @@ def test_strong_marker_replaces_a_sidelobe_taken_where_a_marker_was_expected():
     # sidelobe.  A gap of 66 symbols after a codeblock puts that sidelobe inside the tracking window, where
     # it passed the tracking threshold and then hid the true marker (found by the soft-symbol fuzz tests).
     rng = np.random.default_rng(804180578)
-    stream, truth = _stream(rng, 4, esn0_db=-1.0, polarities=[1, -1, 1, 1])
+    stream, truth = soft_stream(rng, 4, esn0_db=-1.0, polarities=[1, -1, 1, 1])
     assert truth[1][0] - truth[0][0] - (N_CB + M) == 66
-    found = _run(FrameSync(K, R), stream, [])
+    found = run_framesync(FrameSync(K, R), stream, [])
     assert [(c.asm_index, c.polarity) for c in found] == [(p, pol) for p, pol, _ in truth]
     assert found[1].reason == "strong"
 
@@ -268,13 +240,13 @@ def test_a_long_burst_in_a_gap_does_not_hide_the_next_marker(value, before):
     """A run of 2000 huge values (8 blocks: its own blocks' scale) ending just before a marker: found by
     benchmarks/fuzz.py (about 3 % of the soft target's inputs lost an untouched codeblock)."""
     rng = np.random.default_rng(7)
-    stream, truth = _stream(rng, 6, esn0_db=-1.0, gaps=False)
+    stream, truth = soft_stream(rng, 6, esn0_db=-1.0, gaps=False)
     start = truth[3][0]
     burst = np.zeros(2000 + before, np.float32)
     burst[:2000] = value
     stream = np.concatenate([stream[:start], burst, stream[start:]])
     fs = FrameSync(K, R)
-    found = _run(fs, stream, [7000] * 5)
+    found = run_framesync(fs, stream, [7000] * 5)
     shifted = [p if i < 3 else p + burst.size for i, (p, _, _) in enumerate(truth)]
     assert [c.asm_index for c in found] == shifted
     assert fs.n_outliers == 2000
@@ -283,10 +255,10 @@ def test_a_long_burst_in_a_gap_does_not_hide_the_next_marker(value, before):
 def test_a_20_db_step_in_level_is_not_touched():
     """The long-term reference caps a block's scale at 10x: a real step up of 20 dB erases nothing."""
     rng = np.random.default_rng(8)
-    stream, truth = _stream(rng, 6, esn0_db=-1.0, gaps=False)
+    stream, truth = soft_stream(rng, 6, esn0_db=-1.0, gaps=False)
     stream[truth[3][0] - 600:] *= 10.0
     fs = FrameSync(K, R)
-    found = _run(fs, stream, [5000] * 8)
+    found = run_framesync(fs, stream, [5000] * 8)
     assert [c.asm_index for c in found] == [p for p, _, _ in truth]
     assert fs.n_outliers == 0
 
@@ -296,9 +268,9 @@ def test_a_burst_at_the_start_of_the_stream_does_not_hide_the_first_marker(value
     """No history exists yet for the outlier scale, so the burst stays; it must not spoil the window sums of a
     marker more than one window length away (found by benchmarks/fuzz.py: 13 of 100,000 soft streams)."""
     rng = np.random.default_rng(9)
-    stream, truth = _stream(rng, 4, esn0_db=-1.0, gaps=False)
+    stream, truth = soft_stream(rng, 4, esn0_db=-1.0, gaps=False)
     lead = np.zeros(4565, np.float32)
     lead[285:2285] = value
     stream = np.concatenate([lead, stream])
-    found = _run(FrameSync(K, R), stream, [7000] * 4)
+    found = run_framesync(FrameSync(K, R), stream, [7000] * 4)
     assert [c.asm_index for c in found] == [p + lead.size for p, _, _ in truth]

@@ -19,7 +19,7 @@ from heradecode.fec.asm import CLIP_BLOCK, FrameSync, asm_bits
 from heradecode.fec.crc import append_fecf
 from heradecode.fec.randomizer import randomize_bits
 from heradecode.fec.turbo import encode
-from tests.fec.test_framesync import _run, _stream
+from tests.fec.helpers import run_framesync, soft_stream
 
 K, R = 1784, 4
 SPECIALS = np.array([np.nan, np.inf, -np.inf, 1e10, -1e30, 3.4e38, -3.4e38, 1e-40, 0.0], np.float32)
@@ -60,7 +60,7 @@ def _check(fs: FrameSync, found, max_chunk: int) -> None:
 def test_float_streams_never_raise_and_are_counted(seed, n, bad_share, scale, cuts):
     y = _hostile(seed, n, bad_share, scale)
     fs = FrameSync(K, R)
-    found = _run(fs, y, _chunks(n, cuts))
+    found = run_framesync(fs, y, _chunks(n, cuts))
     _check(fs, found, max(cuts + [n - sum(_chunks(n, cuts)), 1]))
     assert fs.n_nonfinite == int(np.count_nonzero(~np.isfinite(y)))
 
@@ -76,7 +76,7 @@ def test_integer_and_double_streams(seed, n, dtype, cuts):
         info = np.iinfo(dtype)
         y = rng.integers(info.min, info.max, n, endpoint=True).astype(dtype)
     fs = FrameSync(K, R)
-    found = _run(fs, y, _chunks(n, cuts))
+    found = run_framesync(fs, y, _chunks(n, cuts))
     _check(fs, found, max(cuts + [n, 1]))
     if dtype != "f8":
         assert fs.n_nonfinite == 0
@@ -87,11 +87,11 @@ def test_integer_and_double_streams(seed, n, dtype, cuts):
        value=st.sampled_from([1e6, 1e10, -1e30, 3.4e38, np.nan, np.inf]))
 def test_outliers_do_not_change_the_markers_or_depend_on_chunking(seed, n_out, cuts, value):
     rng = np.random.default_rng(seed)
-    stream, truth = _stream(rng, 4, esn0_db=-1.0, polarities=[1, -1, 1, 1])
+    stream, truth = soft_stream(rng, 4, esn0_db=-1.0, polarities=[1, -1, 1, 1])
     where = rng.integers(0, stream.size, n_out)
     stream[where] = value
-    ref = _run(FrameSync(K, R), stream, [])
-    got = _run(FrameSync(K, R), stream, cuts)
+    ref = run_framesync(FrameSync(K, R), stream, [])
+    got = run_framesync(FrameSync(K, R), stream, cuts)
     assert [(c.asm_index, c.polarity) for c in ref] == [(p, pol) for p, pol, _ in truth]
     assert [(c.asm_index, c.polarity, c.reason) for c in got] == [(c.asm_index, c.polarity, c.reason) for c in ref]
     for a, b in zip(got, ref):

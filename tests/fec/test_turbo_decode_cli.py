@@ -10,47 +10,22 @@ from heradecode.fec.asm import asm_bits
 from heradecode.fec.crc import append_fecf
 from heradecode.fec.randomizer import randomize_bits
 from heradecode.fec.turbo import encode
-from tests.conftest import LOW_1
+from tests.fec.helpers import real_frames, soft_file
 
 FRAME_LEN = 1113
 
 
-def _real_frames(n):
-    raw = LOW_1.read_bytes()
-    return [raw[i * FRAME_LEN : (i + 1) * FRAME_LEN] for i in range(n)]
 
 
-def _soft_file(path, frames, *, esn0_db=-2.0, polarity=1, fmt="f32", seed=0, amplitude=1.0, return_starts=False):
-    """Soft symbols in GNU Radio's convention (positive = bit 1) with noise and gaps between CADUs."""
-    rng = np.random.default_rng(seed)
-    sigma = amplitude * np.sqrt(1.0 / (2.0 * 10 ** (esn0_db / 10)))
-    parts, starts, pos = [], [], 0
-    for frame in frames:
-        gap = int(rng.integers(0, 4000))
-        parts.append(np.zeros(gap))
-        starts.append(pos + gap)
-        pos += gap + 128 + 35696
-        bits = np.unpackbits(np.frombuffer(append_fecf(frame), dtype=np.uint8))
-        cadu = np.concatenate([asm_bits(4), randomize_bits(encode(bits, 4))])
-        parts.append(amplitude * (2.0 * cadu - 1.0))  # GNU Radio: bit 1 -> +1
-    parts.append(np.zeros(1500))
-    clean = polarity * np.concatenate(parts)
-    y = clean + sigma * rng.standard_normal(clean.size)
-    if fmt == "i8":
-        y = np.clip(np.round(y), -127, 127).astype(np.int8)
-    else:
-        y = y.astype(np.float32)
-    y.tofile(path)
-    return (path, starts) if return_starts else path
 
 
 @pytest.fixture(scope="module")
 def frames():
-    return _real_frames(6)
+    return real_frames(6)
 
 
 def test_float_file_decodes_to_the_input_frames(tmp_path, frames, capsys):
-    soft = _soft_file(tmp_path / "soft.f32", frames)
+    soft = soft_file(tmp_path / "soft.f32", frames)
     out = tmp_path / "frames.u8"
     assert main(["turbo-decode", str(soft), "--out", str(out)]) == 0
     assert out.read_bytes() == b"".join(frames)
@@ -60,7 +35,7 @@ def test_float_file_decodes_to_the_input_frames(tmp_path, frames, capsys):
 
 
 def test_json_counts_negative_polarity_and_log_map(tmp_path, frames, capsys):
-    soft = _soft_file(tmp_path / "soft.f32", frames[:4], polarity=-1, amplitude=0.01, seed=1)
+    soft = soft_file(tmp_path / "soft.f32", frames[:4], polarity=-1, amplitude=0.01, seed=1)
     out = tmp_path / "frames.u8"
     assert main(["turbo-decode", str(soft), "--json", "--out", str(out), "--algorithm", "log-map"]) == 0
     d = json.loads(capsys.readouterr().out)
@@ -72,7 +47,7 @@ def test_json_counts_negative_polarity_and_log_map(tmp_path, frames, capsys):
 
 
 def test_int8_file(tmp_path, frames, capsys):
-    soft = _soft_file(tmp_path / "soft.i8", frames[:3], fmt="i8", amplitude=20.0, seed=2)
+    soft = soft_file(tmp_path / "soft.i8", frames[:3], fmt="i8", amplitude=20.0, seed=2)
     out = tmp_path / "frames.u8"
     args = ["turbo-decode", str(soft), "--format", "i8", "--out", str(out), "--json", "--algorithm", "max-log"]
     assert main(args) == 0
@@ -82,7 +57,7 @@ def test_int8_file(tmp_path, frames, capsys):
 
 
 def test_corrupted_codeblock_counted_as_failed(tmp_path, frames, capsys):
-    soft, starts = _soft_file(tmp_path / "soft.f32", frames[:3], seed=3, return_starts=True)
+    soft, starts = soft_file(tmp_path / "soft.f32", frames[:3], seed=3, return_starts=True)
     y = np.fromfile(soft, dtype=np.float32)
     # replace most of the second codeblock (its marker kept) by noise of the same power
     rng = np.random.default_rng(9)
@@ -117,7 +92,7 @@ def test_empty_and_bad_files(tmp_path, capsys):
 
 def test_unfinished_packets_at_the_end_are_counted(tmp_path, frames, capsys):
     """turbo-decode ends the telemetry stream: octets of the last, unfinished packets are counted as partial."""
-    soft = _soft_file(tmp_path / "soft.f32", frames)
+    soft = soft_file(tmp_path / "soft.f32", frames)
     assert main(["turbo-decode", str(soft), "--json"]) == 0
     tele = json.loads(capsys.readouterr().out)["telemetry"]
     (tmp_path / "f.u8").write_bytes(b"".join(frames))
@@ -162,7 +137,7 @@ def test_d_every_isolated_codeblock_found_at_1db(tmp_path, capsys):
 
     Before sync confirmation by decoding, markers under 6 sigma were lost (3 of 40 here).
     """
-    frames = _real_frames(40)
+    frames = real_frames(40)
     soft, truth = _gapped_soft_file(tmp_path / "soft.f32", frames, ebn0_db=1.0, seed=1212)
     out = tmp_path / "frames.u8"
     assert main(["turbo-decode", str(soft), "--json", "--out", str(out)]) == 0

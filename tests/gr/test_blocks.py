@@ -12,7 +12,7 @@ from heradecode.fec.crc import append_fecf
 from heradecode.fec.turbo import encode
 from heradecode.io import open_recording
 from heradecode.io.dopplerfile import read_doppler_profile
-from tests.conftest import HERA_DOPPLER, HIGH, REPO, frame_hashes, golden
+from tests.helpers import HERA_DOPPLER, HIGH, REPO, frame_hashes, golden
 from tests.gr.gnuradio_env import require_gnuradio
 
 require_gnuradio()

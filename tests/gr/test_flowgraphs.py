@@ -8,7 +8,7 @@ import time
 import pytest
 
 from heradecode.gr.install import grc_blocks_dir
-from tests.conftest import HERA_DOPPLER, REPO, frame_hashes, golden
+from tests.helpers import HERA_DOPPLER, REPO, frame_hashes, golden
 from tests.gr.gnuradio_env import require_gnuradio
 
 require_gnuradio(grcc=True)

@@ -8,7 +8,7 @@ import yaml
 import heradecode.gr
 from heradecode.cli import main
 from heradecode.gr.install import block_files, grc_blocks_dir
-from tests.conftest import REPO
+from tests.helpers import REPO
 
 
 def test_every_block_has_a_definition():

@@ -23,7 +23,7 @@ from heradecode.io import open_recording
 from heradecode.io.recording import MAX_SAMPLE_RATE, MIN_SAMPLE_RATE
 from heradecode.io.sigmf_read import KNOWN_EXTENSIONS, check_metadata_text
 
-from .conftest import START
+from tests.io.helpers import START
 
 FUZZ = settings(max_examples=200, deadline=None, derandomize=True,
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])

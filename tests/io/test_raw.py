@@ -12,7 +12,7 @@ from heradecode.cli import main
 from heradecode.errors import UserError
 from heradecode.io import TruncatedRecordingWarning, open_recording
 
-from .conftest import components, expected_complex, write_recording
+from tests.io.helpers import components, expected_complex, write_recording
 
 OPTS = dict(samp_rate=6.144e6, center_freq_hz=8435.75e6, start_time="2024-10-07T16:24:20Z")
 

@@ -13,7 +13,7 @@ from heradecode.errors import UserError
 from heradecode.io import open_recording
 from heradecode.io.recording import format_utc, parse_utc, sample_format, unix_seconds
 
-from .conftest import RATE, START, components, expected_complex, write_recording
+from tests.io.helpers import RATE, START, components, expected_complex, write_recording
 
 
 @pytest.mark.parametrize("datatype", ["ci8", "cu8", "ci16_le", "ci16_be", "ci32_le", "cf32_le", "cf64_le"])
@@ -155,7 +155,7 @@ def test_receiver_offset_stated_in_the_metadata():
     """heradecode:carrier_offset_hz: the archived recordings state their simulated LO offset; junk reads as 0."""
     import warnings
 
-    from tests.conftest import SIM_DIR
+    from tests.helpers import SIM_DIR
 
     assert open_recording(SIM_DIR / "hera_high_sim_0x.sigmf-meta").receiver_offset_hz == -20000.0
     rec = open_recording(SIM_DIR / "hera_low_sim.sigmf-meta")

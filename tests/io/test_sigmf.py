@@ -15,7 +15,7 @@ from heradecode.errors import UserError
 from heradecode.io import TruncatedRecordingWarning, open_recording
 from heradecode.io.sigmf_write import write_collection
 
-from .conftest import FREQ, START, components, expected_complex, write_recording
+from tests.io.helpers import FREQ, START, components, expected_complex, write_recording
 
 
 def _edit_meta(meta: Path, fn) -> None:

@@ -17,9 +17,9 @@ import pytest
 from heradecode.errors import UserError
 from heradecode.io import open_recording
 
-from tests.conftest import SIM_DIR
+from tests.helpers import SIM_DIR
 
-from .conftest import START, components, write_recording
+from tests.io.helpers import START, components, write_recording
 
 
 def _edit_meta(meta, fn) -> None:

@@ -14,7 +14,7 @@ import pytest
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
-from tests.conftest import REPO
+from tests.helpers import REPO
 
 NB_DIR = REPO / "notebooks"
 EXPECTED = ("01_decode_a_recording.py", "02_doppler.py", "03_telemetry.py")

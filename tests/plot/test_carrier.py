@@ -7,7 +7,7 @@ import re
 import numpy as np
 import pytest
 
-from .conftest import assert_png_ok, write_carrier_csv_text
+from tests.plot.helpers import assert_png_ok, write_carrier_csv_text
 from heradecode.ephem.doppler import CarrierObservable, compute_residuals, read_carrier_csv
 from heradecode.errors import UserError
 from heradecode.io.dopplerfile import DopplerProfile

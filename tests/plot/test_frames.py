@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from .conftest import START_UNIX, assert_png_ok, decode_dict
+from tests.plot.helpers import START_UNIX, assert_png_ok, decode_dict
 from heradecode.errors import UserError
 from heradecode.plot import decode_log_from_dict, plot_codeblocks, plot_frames_timeline, read_decode_log
 

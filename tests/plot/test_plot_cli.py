@@ -9,7 +9,7 @@ import warnings
 import numpy as np
 import pytest
 
-from .conftest import assert_png_ok
+from tests.plot.helpers import assert_png_ok
 from heradecode.cli import main
 from heradecode.plot import PLOT_FILES, write_decode_plots
 

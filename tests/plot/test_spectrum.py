@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from .conftest import CENTER_HZ, assert_png_ok, write_profile
+from tests.plot.helpers import CENTER_HZ, assert_png_ok, write_profile
 from heradecode.errors import UserError
 from heradecode.io import open_recording
 from heradecode.io.dopplerfile import read_doppler_profile

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from .conftest import assert_png_ok, soft_symbols
+from tests.plot.helpers import assert_png_ok, soft_symbols
 from heradecode.errors import UserError
 from heradecode.plot import fit_bpsk, plot_soft_symbols
 

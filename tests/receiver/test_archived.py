@@ -1,26 +1,16 @@
 """CI regression: every archived recording decodes to exactly its golden frame list."""
 
 import json
-from pathlib import Path
 
-import numpy as np
 import pytest
 
 from heradecode.cli import main
 from heradecode.io import open_recording
-from heradecode.io.dopplerfile import DopplerProfile
 from heradecode.receiver import ReceiverConfig, decode_recording, detect_mode
-from tests.conftest import REPO, frame_hashes, golden
-
-SIM = REPO / "recordings" / "sim"
-ARCHIVED = [("hera_low_sim", "hera_low_sim.sigmf-meta", "low"),
-            ("hera_high_sim", "hera_high_sim_0x.sigmf-meta", "high")]
+from tests.helpers import frame_hashes, golden
+from tests.receiver.helpers import ARCHIVED, SIM, doppler_of
 
 
-def doppler_of(name: str, tmp_path: Path | None = None) -> DopplerProfile:
-    """The Doppler profile the simulator applied (from the truth sidecar)."""
-    pts = np.array(json.loads((SIM / f"{name}.truth.json").read_text())["params"]["doppler"])
-    return DopplerProfile(pts[:, 0], pts[:, 1])
 
 
 @pytest.mark.parametrize("name,meta,mode", ARCHIVED)

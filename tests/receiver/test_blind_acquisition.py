@@ -19,8 +19,8 @@ from heradecode.io import open_recording
 from heradecode.io.dopplerfile import DopplerProfile, read_doppler_profile
 from heradecode.receiver import (CarrierOffsetWarning, ReceiverConfig, clear_carrier_cache, decode_recording,
                                  detect_mode, find_carrier)
-from tests.conftest import HERA_DOPPLER, HIGH, SIM_DIR, frame_hashes, golden
-from tests.receiver.test_archived import ARCHIVED, doppler_of
+from tests.helpers import HERA_DOPPLER, HIGH, SIM_DIR, frame_hashes, golden
+from tests.receiver.helpers import ARCHIVED, doppler_of
 
 
 def _truth(name: str) -> dict:

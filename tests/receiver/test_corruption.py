@@ -16,8 +16,8 @@ import pytest
 
 from heradecode.io import open_recording
 from heradecode.receiver import ReceiverConfig, decode_recording
-from tests.conftest import SIM_DIR, frame_hashes, golden
-from tests.receiver.test_archived import doppler_of
+from tests.helpers import SIM_DIR, frame_hashes, golden
+from tests.receiver.helpers import doppler_of
 
 RECORDINGS = {"hera_low_sim": ("low", ["hera_low_sim"]),
               "hera_high_sim": ("high", ["hera_high_sim_0x", "hera_high_sim_0y"])}

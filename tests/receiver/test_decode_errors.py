@@ -12,8 +12,9 @@ from heradecode.cli import main
 from heradecode.io import open_recording
 from heradecode.receiver import ReceiverConfig, decode_recording
 from heradecode.sim import SimParams, simulate
-from tests.conftest import HERA_DOPPLER
-from tests.receiver.test_archived import SIM, doppler_of, golden
+from tests.helpers import HERA_DOPPLER
+from tests.helpers import golden
+from tests.receiver.helpers import SIM, doppler_of
 
 
 def _cli(*argv):

@@ -8,7 +8,7 @@ from heradecode.io import open_recording
 from heradecode.io.dopplerfile import DopplerProfile, read_doppler_profile
 from heradecode.receiver import ReceiverConfig, decode_recording
 from heradecode.sim import SimParams, simulate, simulated_frames
-from tests.conftest import HERA_DOPPLER, HIGH
+from tests.helpers import HERA_DOPPLER, HIGH
 
 REAL = read_doppler_profile(HERA_DOPPLER)
 EBN0_DB = 3.0  # moderate: about 2.7 dB above the turbo code's threshold

@@ -16,7 +16,7 @@ from heradecode.io import open_recording
 from heradecode.io.dopplerfile import DopplerProfile, read_doppler_profile
 from heradecode.receiver import ReceiverConfig, decode_recording
 from heradecode.sim import SimParams, simulate, simulated_frames
-from tests.conftest import HERA_DOPPLER, HIGH
+from tests.helpers import HERA_DOPPLER, HIGH
 
 FS = 3.072e6
 START = "2024-10-07T16:40:00Z"  # launch-day Doppler about -25 kHz, drifting -9 Hz/s

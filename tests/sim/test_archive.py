@@ -17,8 +17,8 @@ from heradecode.io import open_recording
 from heradecode.sim import read_truth
 from heradecode.sim.archive import ARCHIVE_DIR, ARCHIVE_SPECS, read_golden, regenerate
 
-from ..conftest import REPO
-from .test_coherent_demod import _check_recording
+from tests.helpers import REPO
+from tests.sim.helpers import check_recording
 
 NAMES = [s.name for s in ARCHIVE_SPECS]
 
@@ -67,7 +67,7 @@ def test_archived_recording_decodes_completely(name):
     truth = read_truth(ARCHIVE_DIR / f"{name}.truth.json")
     frames = np.fromfile(ARCHIVE_DIR / f"{name}.frames.u8", dtype=np.uint8).reshape(-1, 1113)
     rec = open_recording(ARCHIVE_DIR / (name if truth.params.layout == "interleaved" else f"{name}_0x"))
-    _check_recording(truth, rec, frames, asm_exact=False)
+    check_recording(truth, rec, frames, asm_exact=False)
 
 
 def test_recordings_folder_stays_small():

@@ -16,7 +16,7 @@ from heradecode.io.recording import parse_utc
 from heradecode.sim import SimParams, iter_samples, plan_truth, read_truth, simulate, simulated_frames
 from heradecode.sim.cadu import CADU_SYMBOLS
 
-from ..conftest import LOW_1
+from tests.helpers import LOW_1
 
 FULL_SCALE = {"ci8": 128.0, "ci16_le": 32768.0, "cf32_le": 1.0}
 

@@ -30,7 +30,7 @@ from typing import IO
 
 import numpy as np
 
-from heradecode.errors import UserError
+from heradecode.errors import UserError, reading
 
 MAX_LINE_CHARS = 4096
 """Longest line read (characters)."""
@@ -162,15 +162,8 @@ def read_doppler_profile(source: str | os.PathLike | bytes) -> DopplerProfile:
     path = Path(source)
     if path.is_dir():
         raise UserError(f"the Doppler file {path} is a directory; give the profile file inside it")
-    try:
-        with open(path, "rb") as raw:
-            _check_not_utf16(raw.read(2), str(path))
-            raw.seek(0)
-            with io.TextIOWrapper(raw, encoding="utf-8-sig", errors="replace", newline=None) as fh:
-                return _parse_stream(fh, str(path))
-    except FileNotFoundError:
-        raise UserError(f"Doppler file not found: {path}") from None
-    except IsADirectoryError:
-        raise UserError(f"the Doppler file {path} is a directory; give the profile file inside it") from None
-    except OSError as exc:
-        raise UserError(f"cannot read the Doppler file {path}: {exc.strerror or exc}") from None
+    with reading(path, "Doppler file"), open(path, "rb") as raw:
+        _check_not_utf16(raw.read(2), str(path))
+        raw.seek(0)
+        with io.TextIOWrapper(raw, encoding="utf-8-sig", errors="replace", newline=None) as fh:
+            return _parse_stream(fh, str(path))

@@ -17,7 +17,7 @@ import numpy as np
 import sigmf
 from sigmf.error import SigMFError
 
-from heradecode.errors import UserError
+from heradecode.errors import UserError, reading
 from heradecode.io.recording import ChannelSource, Recording, format_utc, warn_truncated
 from heradecode.io.sigmf_read import (
     META_EXT,
@@ -141,12 +141,10 @@ def order_pair(a: Path, b: Path) -> tuple[Path, Path]:
 def read_collection(path: Path) -> list[Path]:
     """Metadata paths of the streams of a ``.sigmf-collection`` file, in X, Y order."""
     path = Path(path)
+    with reading(path, "SigMF collection"):
+        raw = path.read_bytes()
     try:
-        meta = json.loads(path.read_text(encoding="utf-8-sig"))
-    except FileNotFoundError:
-        raise UserError(f"SigMF collection not found: {path}") from None
-    except IsADirectoryError:
-        raise UserError(f"SigMF collection {path} is a directory, not a file") from None
+        meta = json.loads(raw.decode("utf-8-sig"))
     except (ValueError, RecursionError) as exc:  # bad JSON or UTF-8, too deep, integers too long
         text = "nested too deeply" if isinstance(exc, RecursionError) else " ".join(str(exc).split())[:100]
         raise UserError(f"{path}: not a valid SigMF collection ({text})") from None

@@ -50,7 +50,7 @@ import sigmf
 from sigmf import schema as sigmf_schema
 from sigmf.error import SigMFError
 
-from heradecode.errors import UserError
+from heradecode.errors import UserError, reading
 from heradecode.io.recording import (
     Annotation,
     ChannelSource,
@@ -416,14 +416,8 @@ class SigmfStream:
 def read_stream(meta_path: Path) -> SigmfStream:
     """Parse one SigMF metadata file and size its data file; UserError on missing or inconsistent fields."""
     meta_path = Path(meta_path)
-    try:
+    with reading(meta_path, "SigMF metadata file"):
         raw = meta_path.read_bytes()
-    except FileNotFoundError:
-        raise UserError(f"SigMF metadata file not found: {meta_path}") from None
-    except IsADirectoryError:
-        raise UserError(f"SigMF metadata {meta_path} is a directory, not a file") from None
-    except OSError as exc:
-        raise UserError(f"cannot read the SigMF metadata {meta_path}: {exc.strerror or exc}") from None
     info = check_metadata_text(raw, meta_path)
 
     # data file
