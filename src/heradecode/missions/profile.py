@@ -289,7 +289,7 @@ class _Checker:
         self.source = source
 
     def fail(self, key: str, problem: str) -> UserError:
-        return UserError(f"mission profile {self.source}: {key}: {problem}")
+        return UserError(" ".join(f"mission profile {self.source}: {key}: {problem}".split()))
 
     def table(self, data: Any, path: str, where: str | None = None) -> dict[str, Any]:
         where = path if where is None else where
@@ -318,7 +318,8 @@ class _Checker:
 
 
 def _join(where: str, key: str) -> str:
-    return f"{where}.{key}" if where else key
+    shown = key if key.replace("-", "_").isidentifier() or key.isdigit() else repr(key)
+    return f"{where}.{shown}" if where else shown
 
 
 def _type_name(types: Any) -> str:
@@ -380,6 +381,9 @@ def profile_from_dict(data: dict[str, Any], source: str = "<dict>") -> MissionPr
     header = 6 + (2 if frames.get("fhec") else 0) + frames.get("insert_zone_octets", 0) + (2 if frames["type"] == "AOS" else 0)
     if frames["length_octets"] <= header + trailer:
         raise ck.fail("frames.length_octets", f"{frames['length_octets']} octets leave no data field")
+    if coding["scheme"] == "turbo" and frames["length_octets"] * 8 != coding["turbo_k"]:
+        raise ck.fail("frames.length_octets", f"a turbo codeblock of k={coding['turbo_k']} bits carries "
+                                              f"{coding['turbo_k'] // 8}-octet frames, not {frames['length_octets']}")
     frame_layout = FrameLayout(frames["type"], scid, frames["length_octets"], frames["fecf"], frames["ocf"],
                                frames.get("insert_zone_octets", 0), frames.get("fhec", False), idle_vcid, vc_names)
     packets = ck.table(top["packets"], "packets")
@@ -455,5 +459,5 @@ def load_mission(name_or_path: str | Path = DEFAULT_MISSION) -> MissionProfile:
     except UnicodeDecodeError:
         raise UserError(f"mission profile {source}: not UTF-8 text") from None
     except tomllib.TOMLDecodeError as exc:
-        raise UserError(f"mission profile {source}: not valid TOML: {exc}") from None
+        raise UserError(" ".join(f"mission profile {source}: not valid TOML: {exc}".split())) from None
     return profile_from_dict(data, source)
