@@ -40,6 +40,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from heradecode.ccsds.mission import HERA, MissionProfile
+from heradecode.missions import unsupported_link, usable_modes
 from heradecode.dsp.acquisition import CarrierAcquisition, WideAcquisition, WideCarrierSearch
 from heradecode.dsp.decimate import Decimator, mode_decimation
 from heradecode.dsp.demod import LOOKBACK_S, DemodOutput, PcmPmDemodulator
@@ -54,18 +55,20 @@ from heradecode.io.dopplerfile import DopplerProfile
 from heradecode.io.recording import Recording
 from heradecode.products.decodelog import CARRIER_DTYPE, DecodedCodeblock
 
-#: Hera's two symbol rates (baud), as observed on launch day.
-SYMBOL_RATES = {"low": 60237.5, "high": 322560.0}
+#: Hera's symbol rates (baud) per mode, from its mission profile; other missions: ReceiverConfig.from_mission.
+SYMBOL_RATES: dict[str, float] = {m.name: m.symbol_rate_baud for m in HERA.link.modes}
+
 
 
 @dataclass(frozen=True)
 class ReceiverConfig:
-    """Receiver settings; every field has a sensible default for Hera."""
+    """Receiver settings; every field has a sensible default for Hera (other missions: :meth:`from_mission`)."""
 
-    mode: str = "high"  #: 'low' or 'high' (see :func:`detect_mode` for auto)
+    mode: str = "high"  #: a mode of ``modes`` (see :func:`detect_mode` for auto)
     symbol_rate: float | None = None  #: baud; overrides the mode's rate
     carrier_offset_hz: float | None = None  #: carrier offset (Hz) from the centre after Doppler removal
-    downlink_freq_hz: float = HERA.downlink_freq_hz  #: nominal downlink frequency (Hz)
+    #: nominal downlink frequency (Hz); None: not known, the carrier is expected at the centre frequency
+    downlink_freq_hz: float | None = HERA.downlink_freq_hz
     #: wide carrier search (± Hz) around the prediction; None: ±100 kHz with a Doppler profile or a carrier
     #: offset, the whole recorded band without (blind)
     acq_window_hz: float | None = None
@@ -80,12 +83,30 @@ class ReceiverConfig:
     pll_bandwidth_hz: float = 15.0  #: PLL noise bandwidth (Hz)
     pll_order: int = 3  #: PLL order (2 or 3)
     chunk_s: float = 0.1  #: input seconds per processing chunk
-    k: int = 8920  #: turbo information block length (bits)
-    inv_rate: int = 4  #: turbo code inverse rate
+    k: int = HERA.coding.turbo_k or 8920  #: turbo information block length (bits)
+    inv_rate: int = HERA.coding.turbo_inv_rate or 4  #: turbo code inverse rate
     max_iterations: int = 10  #: turbo iterations at most
     algorithm: str = "linear-log-map"  #: turbo SISO algorithm
     decoder_threads: int | None = 1  #: threads for batch turbo decoding (None: all cores)
+    #: the mission's modes the receiver can take: (name, symbol rate in baud); auto mode tries each
+    modes: tuple[tuple[str, float], ...] = tuple(SYMBOL_RATES.items())
 
+    @classmethod
+    def from_mission(cls, profile: MissionProfile, mode: str = "auto", **overrides) -> "ReceiverConfig":
+        """Settings for a mission's link (``mode``: one of its modes, or 'auto'); UserError for a link not supported.
+
+        The symbol rates, turbo code and downlink frequency come from the profile;
+        ``overrides`` set any other field.  With 'auto' the config holds every
+        supported mode (:func:`detect_mode` picks one) and ``mode`` is the first.
+        """
+        why = unsupported_link(profile, None if mode == "auto" else mode)
+        if why:
+            raise UserError(why)
+        usable = tuple((m.name, m.symbol_rate_baud) for m in usable_modes(profile))
+        values = {"mode": usable[0][0] if mode == "auto" else mode, "modes": usable,
+                  "k": profile.coding.turbo_k, "inv_rate": profile.coding.turbo_inv_rate,
+                  "downlink_freq_hz": profile.downlink_freq_hz, **overrides}
+        return cls(**values)
     @property
     def lookback_seconds(self) -> float:
         """The demodulator's look-back span (s): ``lookback_s``, by default max(0.75 s, two codeblock periods)."""
@@ -99,9 +120,10 @@ class ReceiverConfig:
         """The symbol rate used (baud)."""
         if self.symbol_rate is not None:
             return float(self.symbol_rate)
-        if self.mode not in SYMBOL_RATES:
-            raise UserError(f"mode must be one of {', '.join(SYMBOL_RATES)} (or auto), got {self.mode!r}")
-        return SYMBOL_RATES[self.mode]
+        rates = dict(self.modes)
+        if self.mode not in rates:
+            raise UserError(f"mode must be one of {', '.join(rates)} (or auto), got {self.mode!r}")
+        return rates[self.mode]
 
 
 def esn0_from_soft(soft: np.ndarray, decoded=None, loss_db: float = 0.0) -> float:
@@ -284,6 +306,8 @@ def expected_offset_hz(recording: Recording, config: ReceiverConfig) -> float:
     the nominal downlink minus the centre frequency plus the receiver offset the recording states."""
     if config.carrier_offset_hz is not None:
         return float(config.carrier_offset_hz)
+    if config.downlink_freq_hz is None:
+        return recording.receiver_offset_hz
     return config.downlink_freq_hz - recording.center_freq_hz + recording.receiver_offset_hz
 
 
@@ -295,7 +319,7 @@ def _search_recording(recording: Recording, config: ReceiverConfig, doppler: Dop
     window = config.acq_window_hz
     if window is None and predicted:
         window = WIDE_WINDOW_HZ
-    rates = sorted({*SYMBOL_RATES.values(), *([config.symbol_rate] if config.symbol_rate else [])})
+    rates = sorted({*dict(config.modes).values(), *([config.symbol_rate] if config.symbol_rate else [])})
     n_span = int(round(min(config.search_span_s, (stop - start) / fs) * fs))
     if n_span < int(2 * fs / 20.0) + 2:
         return None  # less than two FFT segments: nothing to search
@@ -585,7 +609,8 @@ class Receiver:
     # ------------------------------------------------------------------ decoding
     def _confirm(self) -> DecodeConfirm:
         """Decides weak marker candidates by decoding: CRC (double check) and the mission's TM version and SCID."""
-        return DecodeConfirm(self.decoder, frame_check=HeaderSpec(scid=self.mission.scid))
+        known = self.mission.frames.type == "TM" and self.mission.scid is not None
+        return DecodeConfirm(self.decoder, frame_check=HeaderSpec(scid=self.mission.scid) if known else None)
 
     def _decode(self, blocks: list[Codeblock]) -> list[DecodedCodeblock]:
         fs = self.framesync
@@ -766,22 +791,24 @@ def soft_symbol_sample(recording: Recording, config: ReceiverConfig = ReceiverCo
 
 def detect_mode(recording: Recording, config: ReceiverConfig = ReceiverConfig(), *,
                 doppler: DopplerProfile | None = None, span_s: float = 1.5) -> str:
-    """Which of Hera's symbol rates the recording carries: the mode whose demodulator sees the higher Es/N0.
+    """Which of the config's modes (the mission's symbol rates) the recording carries: the higher Es/N0 wins.
 
     The carrier is found as for decoding (:func:`find_carrier`: blind without a Doppler profile).
     """
     fs = recording.samp_rate
     n_span = int(span_s * fs)
     starts = sorted({0, *(int(f * recording.num_samples) for f in (0.25, 0.5, 0.75))})
-    if not any(fs >= 4 * baud for baud in SYMBOL_RATES.values()):
-        raise UserError("no Hera signal found to tell the mode from: the sample rate is too low for either "
-                        "symbol rate; give --mode low or --mode high")
+    modes = dict(config.modes)
+    hint = " or ".join(f"--mode {m}" for m in modes)
+    if not any(fs >= 4 * baud for baud in modes.values()):
+        raise UserError(f"no signal found to tell the mode from: the sample rate is too low for any of the "
+                        f"mission's symbol rates; give {hint}")
     first = find_carrier(recording, config, doppler=doppler)
     for start in starts:
         scores = {}
         fix = first if start == 0 else (find_carrier(recording, config, doppler=doppler, start_sample=start,
                                                      warn=False) or first)
-        for mode, baud in SYMBOL_RATES.items():
+        for mode, baud in modes.items():
             if fs < 4 * baud:
                 continue
             cfg = replace(config, mode=mode, symbol_rate=None)
@@ -792,5 +819,4 @@ def detect_mode(recording: Recording, config: ReceiverConfig = ReceiverConfig(),
                 scores[mode] = rx.demod.esn0_db
         if scores and max(scores.values()) > -10.0:
             return max(scores, key=scores.get)
-    raise UserError("no Hera signal found to tell the mode from (no carrier, or no data on it); "
-                    "give --mode low or --mode high")
+    raise UserError(f"no signal found to tell the mode from (no carrier, or no data on it); give {hint}")

@@ -17,9 +17,12 @@ from heradecode.missions.profile import (
     bundled_missions,
     load_mission,
     profile_from_dict,
+    unsupported_link,
+    usable_modes,
 )
 
 __all__ = [
     "DEFAULT_MISSION", "Coding", "Ephemeris", "FrameLayout", "Link", "LinkMode", "MissionProfile",
     "PacketLayout", "PusTmLayout", "TimeFormat", "bundled_missions", "load_mission", "profile_from_dict",
+    "unsupported_link", "usable_modes",
 ]

@@ -12,7 +12,7 @@ A profile holds what CCSDS and ECSS leave to a mission, in five tables::
     [packets]                     pus_version (1 = PUS-A, 2 = PUS-C, 0 = none), idle_apid, time_apid,
                                   pec, [packets.pus] (the PUS TM secondary-header layout) or
                                   [packets.time] (a non-PUS secondary header starting with a time field)
-    [ephemeris]                   naif_id, horizons_id, default_stations
+    [ephemeris]                   spacecraft (name for SPICE/HORIZONS), naif_id, horizons_id, default_stations
 
 Time fields are CCSDS unsegmented time (CUC, 301.0-B-4 3.2): ``coarse_octets`` of
 whole seconds then ``fine_octets`` of binary fraction (2^-8n s), counted from
@@ -190,6 +190,12 @@ class Ephemeris:
     naif_id: int | None = None
     horizons_id: str | None = None
     default_stations: tuple[str, ...] = ()
+    spacecraft: str | None = None  # the name SPICE and HORIZONS look up (default: the NAIF ID)
+
+    @property
+    def target(self) -> str | None:
+        """What to ask SPICE or HORIZONS for: the spacecraft name, else the NAIF ID."""
+        return self.spacecraft or (None if self.naif_id is None else str(self.naif_id))
 
 
 @dataclass(frozen=True)
@@ -277,7 +283,7 @@ _SCHEMA: dict[str, dict[str, tuple[Any, bool, tuple | None]]] = {
                     "has_pfield": (bool, False, None), "spare_octets": (int, False, None)},
     "packets.time": {"coarse_octets": (int, True, (1, 2, 3, 4)), "fine_octets": (int, False, (0, 1, 2, 3)),
                      "epoch_utc": (str, False, None)},
-    "ephemeris": {"naif_id": (int, False, None), "horizons_id": (str, False, None),
+    "ephemeris": {"spacecraft": (str, False, None), "naif_id": (int, False, None), "horizons_id": (str, False, None),
                   "default_stations": (list, False, None)},
 }
 
@@ -424,9 +430,36 @@ def profile_from_dict(data: dict[str, Any], source: str = "<dict>") -> MissionPr
         coding=Coding(coding["scheme"], coding["randomizer"], coding["asm_hex"].upper(), coding.get("turbo_k"),
                       coding.get("turbo_inv_rate"), coding.get("rs_interleave_depth")),
         frames=frame_layout, packets=packet_layout,
-        ephemeris=Ephemeris(eph.get("naif_id"), eph.get("horizons_id"), tuple(stations)),
+        ephemeris=Ephemeris(eph.get("naif_id"), eph.get("horizons_id"), tuple(stations), eph.get("spacecraft")),
         source=source,
     )
+
+
+#: the links heradecode's receiver and simulator demodulate and decode
+SUPPORTED_MODULATIONS = ("pcm/pm/bi-phase-l",)
+SUPPORTED_CODING = ("turbo",)
+
+
+def usable_modes(profile: MissionProfile) -> tuple[LinkMode, ...]:
+    """The profile's modes that the receiver can take (residual-carrier PCM/PM/bi-phase-L, no subcarrier)."""
+    if profile.coding.scheme not in SUPPORTED_CODING:
+        return ()
+    return tuple(m for m in profile.link.modes if m.modulation in SUPPORTED_MODULATIONS and not m.subcarrier_hz)
+
+
+def unsupported_link(profile: MissionProfile, mode: str | None = None) -> str | None:
+    """Why the receiver cannot take this mission's link (``mode``: that mode, None: any of them), or None."""
+    if profile.coding.scheme not in SUPPORTED_CODING:
+        return (f"{profile.name}'s coding ({profile.coding.scheme}) is not supported yet: "
+                f"heradecode decodes turbo codes only")
+    modes = [profile.link.mode(mode)] if mode is not None else list(profile.link.modes)
+    usable = usable_modes(profile)
+    if not any(m in usable for m in modes):
+        m = modes[0]
+        what = m.modulation.upper() + (f" on a {m.subcarrier_hz:g} Hz subcarrier" if m.subcarrier_hz else "")
+        return (f"{profile.name}'s {m.name} mode ({what}) is not supported yet: "
+                f"heradecode demodulates PCM/PM/bi-phase-L on a residual carrier only")
+    return None
 
 
 def _opt_float(value: Any) -> float | None:

@@ -36,8 +36,8 @@ PLOT_FILES = {
 }
 """Plot name → PNG file name."""
 
-MODE_SYMBOL_RATES = {"low": 60237.5, "high": 322560.0}
-"""Hera telemetry symbol rates (baud) by mode."""
+MODE_SYMBOL_RATES = {m.name: m.symbol_rate_baud for m in HERA.link.modes}
+"""Hera telemetry symbol rates (baud) by mode, from its mission profile (for decode.json files without a rate)."""
 
 PathLike = str | os.PathLike
 

@@ -49,12 +49,13 @@ class DecodedCodeblock:
     vc_count: int | None = None
     suspect: bool = False  #: CRC passed but version or spacecraft ID is wrong
 
-    def with_frame(self, frame: bytes, mission_scid: int) -> "DecodedCodeblock":
-        """This record with its CRC-valid frame and the identity read from the frame's primary header."""
+    def with_frame(self, frame: bytes, mission_scid: int | None) -> "DecodedCodeblock":
+        """This record with its CRC-valid frame and the identity read from the frame's primary header (TM)."""
         version = frame[0] >> 6
         scid = ((frame[0] & 0x3F) << 4) | (frame[1] >> 4)
         return replace(self, crc_ok=True, frame=bytes(frame), scid=scid, vcid=(frame[1] >> 1) & 7,
-                       vc_count=frame[3], suspect=version != 0 or scid != mission_scid)
+                       vc_count=frame[3],
+                       suspect=version != 0 or (mission_scid is not None and scid != mission_scid))
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready record (the decode.json schema, without time_utc)."""
