@@ -51,6 +51,7 @@ from heradecode.fec.asm import Codeblock, FrameSync
 from heradecode.fec.confirm import DecodeConfirm, HeaderSpec
 from heradecode.fec.randomizer import derandomize_llr
 from heradecode.fec.turbo import TurboDecoder
+from heradecode.fec.turbocode import TurboCode
 from heradecode.io.dopplerfile import DopplerProfile
 from heradecode.io.recording import Recording
 from heradecode.products.decodelog import CARRIER_DTYPE, DecodedCodeblock
@@ -90,6 +91,11 @@ class ReceiverConfig:
     decoder_threads: int | None = 1  #: threads for batch turbo decoding (None: all cores)
     #: the mission's modes the receiver can take: (name, symbol rate in baud); auto mode tries each
     modes: tuple[tuple[str, float], ...] = tuple(SYMBOL_RATES.items())
+
+    @property
+    def code(self) -> TurboCode:
+        """The turbo code (k, inv_rate) of the link."""
+        return TurboCode(self.k, self.inv_rate)
 
     @classmethod
     def from_mission(cls, profile: MissionProfile, mode: str = "auto", **overrides) -> "ReceiverConfig":
@@ -479,7 +485,7 @@ class Receiver:
                                       acq_window_hz=window, acq_time_s=cfg.acq_time_s,
                                       reacq_time_s=cfg.reacq_time_s, pll_bandwidth_hz=cfg.pll_bandwidth_hz,
                                       pll_order=cfg.pll_order, lookback_s=cfg.lookback_seconds)
-        self.framesync = FrameSync(cfg.k, cfg.inv_rate, confirm=self._confirm())
+        self.framesync = FrameSync(code=cfg.code, confirm=self._confirm())
         self._sym_base = 0  # absolute index of _sym_pos[0]
         self._sym_pos = np.zeros(0)
 

@@ -109,12 +109,16 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numba import njit
 
 from heradecode.errors import UserError
 from heradecode.fec.interleaver import check_k
+
+if TYPE_CHECKING:
+    from heradecode.fec.turbocode import TurboCode
 
 ASM_HEX: dict[int, str] = {
     2: "034776C7272895B0",
@@ -330,6 +334,7 @@ class FrameSync:
         k: int = 8920,
         inv_rate: int = 4,
         *,
+        code: "TurboCode | None" = None,
         threshold: float = 6.0,
         candidate_threshold: float = 3.5,
         track_threshold: float = 3.5,
@@ -344,8 +349,12 @@ class FrameSync:
         attempt_burst: int = 4,
         attempt_interval: int | None = None,
     ) -> None:
-        self.k = check_k(k)
-        self.inv_rate = _check_rate(inv_rate)
+        from heradecode.fec.turbocode import TurboCode
+
+        self.code = code if code is not None else TurboCode(check_k(k), _check_rate(inv_rate))
+        """The turbo code whose markers and codeblocks are found (``code``, else k and inv_rate)."""
+        self.k = self.code.k
+        self.inv_rate = self.code.inv_rate
         self.asm = asm_symbols(self.inv_rate)
         self.asm_len = self.asm.size
         self.codeblock_len = (self.k + 4) * self.inv_rate

@@ -313,7 +313,7 @@ class TurboDecoder:
     and DEFAULT_LLR_MARGIN) are described in the module docstring.  segments (1..16) and
     guard (steps) set the sub-block parallel decoding: 16 segments (default) use every SIMD
     lane for one codeblock; 1 segment is the exact full-trellis decoder (16x slower, for
-    reference).
+    reference).  ``code`` (a :class:`heradecode.fec.turbocode.TurboCode`) gives k and inv_rate.
     """
 
     def __init__(
@@ -321,6 +321,7 @@ class TurboDecoder:
         k: int = 8920,
         inv_rate: int = 4,
         *,
+        code=None,
         algorithm: str = DEFAULT_ALGORITHM,
         extrinsic_scale: float | None = None,
         max_iterations: int = 10,
@@ -330,6 +331,8 @@ class TurboDecoder:
         segments: int = _bcjr.NL,
         guard: int = 32,
     ) -> None:
+        if code is not None:  # a heradecode.fec.turbocode.TurboCode
+            k, inv_rate = code.k, code.inv_rate
         self.k = check_k(k)
         self.inv_rate = check_inv_rate(inv_rate)
         if algorithm not in ALGORITHMS:

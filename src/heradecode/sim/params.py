@@ -14,11 +14,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from heradecode.errors import UserError
+from heradecode.fec.turbocode import TurboCode
 from heradecode.missions import MissionProfile, load_mission, unsupported_link, usable_modes
+from heradecode.sim.cadu import CODE
 
 HERA = load_mission("hera")
 DEFAULT_MOD_INDEX_RAD = 1.1  # a plausible modulation index when the profile does not state one
-SIM_TURBO_K, SIM_TURBO_INV_RATE = 8920, 4  # the codeblocks the simulator sends (sim/cadu.py)
 
 
 def mission_modes(profile: MissionProfile) -> dict[str, dict[str, float]]:
@@ -58,7 +59,7 @@ class SimParams:
 
     frames_path: str | None = None
     """A .u8 file of concatenated frames without FECF; None: generate PUS packets in TM frames."""
-    frame_length: int = 1113
+    frame_length: int = CODE.frame_length_no_fecf
     """Frame length without FECF (bytes)."""
     first_frame: int = 0
     """Index of the first frame taken from ``frames_path``."""
@@ -124,10 +125,9 @@ class SimParams:
         why = unsupported_link(profile, mode if mode in {m.name for m in profile.link.modes} else None)
         if why:
             raise UserError(why)
-        c = profile.coding
-        if (c.turbo_k, c.turbo_inv_rate) != (SIM_TURBO_K, SIM_TURBO_INV_RATE):
-            raise UserError(f"{profile.name}'s turbo code (k={c.turbo_k}, rate 1/{c.turbo_inv_rate}) is not "
-                            f"supported by the simulator yet: it sends k={SIM_TURBO_K} rate-1/4 codeblocks only")
+        if TurboCode.from_mission(profile) != CODE:
+            raise UserError(f"{profile.name}'s {TurboCode.from_mission(profile)} is not supported by the simulator "
+                            f"yet: it sends {CODE} codeblocks only")
         modes = mission_modes(profile)
         if mode not in modes:
             raise UserError(f"unknown mode {mode!r}: choose {', '.join(modes)}")
@@ -173,9 +173,10 @@ class SimParams:
             raise UserError(f"modulation index must be in (0, π/2] rad, got {self.mod_index_rad}")
         if self.frame_length <= 0:
             raise UserError("frame length must be positive")
-        if (self.frame_length + 2) * 8 != 8920:
+        if self.frame_length != CODE.frame_length_no_fecf:
             raise UserError(
-                f"frame length {self.frame_length} + 2-byte FECF must fill the k=8920 turbo codeblock (1113 bytes)"
+                f"frame length {self.frame_length} + 2-byte FECF must fill the k={CODE.k} turbo codeblock "
+                f"({CODE.frame_length_no_fecf} bytes)"
             )
         if self.num_frames is not None and self.num_frames < 1:
             raise UserError("num_frames must be at least 1")
