@@ -17,7 +17,8 @@ Stages, each an object with state carried across chunks (usable alone on numpy a
    maximal-ratio combining of X and Y, residual-carrier PLL (re-acquires after fades),
    Manchester matched filter, timing, LLRs;
 7. :class:`~heradecode.fec.asm.FrameSync`: soft 128-bit ASM search, both polarities;
-8. derandomization and :class:`~heradecode.fec.turbo.TurboDecoder`, CRC-16.
+8. :class:`~heradecode.ccsds.codeblock.CodeblockDecoder`: derandomization, turbo decoding, CRC-16,
+   Es/N0 and the frame identity read by the mission's frame parser.
 
 :class:`Receiver` runs them over a :class:`~heradecode.io.Recording` (or a span of it)
 and yields :class:`DecodedCodeblock` records as codeblocks are decoded.  The receiver is
@@ -48,9 +49,8 @@ from heradecode.dsp.nco import BLANK_FACTOR, Nco
 from heradecode.dsp.pll import CarrierPll
 from heradecode.errors import UserError
 from heradecode.fec.asm import Codeblock, FrameSync
-from heradecode.fec.confirm import DecodeConfirm, HeaderSpec
-from heradecode.fec.randomizer import derandomize_llr
-from heradecode.fec.turbo import TurboDecoder
+from heradecode.ccsds.codeblock import CodeblockDecoder, esn0_from_soft
+from heradecode.fec.confirm import DecodeConfirm
 from heradecode.fec.turbocode import TurboCode
 from heradecode.io.dopplerfile import DopplerProfile
 from heradecode.io.recording import Recording
@@ -130,30 +130,6 @@ class ReceiverConfig:
         if self.mode not in rates:
             raise UserError(f"mode must be one of {', '.join(rates)} (or auto), got {self.mode!r}")
         return rates[self.mode]
-
-
-def esn0_from_soft(soft: np.ndarray, decoded=None, loss_db: float = 0.0) -> float:
-    """Es/N0 (dB) of a soft codeblock (sign-corrected LLRs as sent, i.e. before derandomization).
-
-    With ``decoded`` (a :class:`~heradecode.fec.turbo.TurboResult` whose CRC checks) the codeblock
-    is encoded again and the estimate is data-aided; otherwise it is
-    :func:`heradecode.dsp.snr.esn0_from_llr` (the demodulator's calibrated LLRs, or a blind fit
-    of soft values of an unknown scale).  ``loss_db``, the receiver's known band-limiting loss
-    (:func:`heradecode.dsp.decimate.manchester_loss_db` of the band it keeps), is added: the
-    result is then the signal's Es/N0, not the matched filter's.
-    """
-    from heradecode.dsp.snr import esn0_data_aided, esn0_from_llr
-
-    y = np.asarray(soft, dtype=np.float32).reshape(-1)
-    if decoded is not None and getattr(decoded, "crc_ok", False):
-        from heradecode.fec.randomizer import randomize_bits
-        from heradecode.fec.turbo import encode
-
-        k = int(np.asarray(decoded.bits).size)
-        if k and y.size % (k + 4) == 0:
-            sent = randomize_bits(encode(np.asarray(decoded.bits, dtype=np.uint8), y.size // (k + 4)))
-            return esn0_data_aided(y, sent).esn0_db + loss_db
-    return esn0_from_llr(y).esn0_db + loss_db
 
 
 #: wide search window (± Hz) around a prediction (a Doppler profile or a given carrier offset) by default
@@ -459,9 +435,11 @@ class Receiver:
         self.factor = plan.factor
         self.samp_rate = plan.samp_rate
         self._passband_hz = plan.passband_hz
-        self.codeblock_symbols = (config.k + 4) * config.inv_rate
-        self.decoder = TurboDecoder(config.k, config.inv_rate, algorithm=config.algorithm,
-                                    max_iterations=config.max_iterations)
+        self.codeblock_symbols = config.code.codeblock_length
+        #: derandomization, turbo decoding, CRC, Es/N0 and frame identity of every codeblock
+        self.codeblocks = CodeblockDecoder(config.code, mission, algorithm=config.algorithm,
+                                           max_iterations=config.max_iterations)
+        self.decoder = self.codeblocks.decoder
         self.stats = ReceiverStats()
         self._track_rows: list[np.ndarray] = []
         self.keep_soft = int(keep_soft)  #: soft symbols (LLRs) to keep from the start of demodulation
@@ -615,27 +593,18 @@ class Receiver:
     # ------------------------------------------------------------------ decoding
     def _confirm(self) -> DecodeConfirm:
         """Decides weak marker candidates by decoding: CRC (double check) and the mission's TM version and SCID."""
-        known = self.mission.frames.type == "TM" and self.mission.scid is not None
-        return DecodeConfirm(self.decoder, frame_check=HeaderSpec(scid=self.mission.scid) if known else None)
+        return self.codeblocks.confirm()
 
     def _decode(self, blocks: list[Codeblock]) -> list[DecodedCodeblock]:
         fs = self.framesync
         self.stats.sync_attempts, self.stats.sync_confirmed = fs.n_attempts, fs.n_confirmed
         if not blocks:
             return []
-        todo = [b for b in blocks if b.decoded is None]  # markers confirmed by decoding were decoded already
-        done = iter(())
-        if todo:
-            llrs = derandomize_llr(np.stack([b.soft for b in todo]))
-            bad = ~np.isfinite(llrs)
-            if bad.any():
-                llrs[bad] = 0.0
-            done = iter(self.decoder.decode_batch(llrs, workers=self.config.decoder_threads))
-        results = [b.decoded if b.decoded is not None else next(done) for b in blocks]
+        # markers confirmed by decoding were decoded already (b.decoded)
+        decoded = self.codeblocks.decode_batch([b.soft for b in blocks], [b.decoded for b in blocks],
+                                               workers=self.config.decoder_threads)
         out = []
-        rate = self.config.k / self.codeblock_symbols
-        for b, r in zip(blocks, results):
-            esn0 = esn0_from_soft(b.soft)
+        for b, d in zip(blocks, decoded):
             start = self._symbol_sample(b.asm_index)
             cb = DecodedCodeblock(
                 start_sample=start,
@@ -643,13 +612,13 @@ class Receiver:
                 polarity=b.polarity,
                 sync_score=float(b.score),
                 sync_reason=b.reason,
-                esn0_db=esn0,
-                ebn0_db=esn0 - 10 * math.log10(rate),
-                iterations=int(r.iterations),
-                crc_ok=bool(r.crc_ok),
+                esn0_db=d.esn0_db,
+                ebn0_db=d.ebn0_db,
+                iterations=d.iterations,
+                crc_ok=d.crc_ok,
             )
-            if r.crc_ok:
-                cb = cb.with_frame(r.frame(), self.mission.scid)
+            if d.crc_ok:
+                cb = cb.with_identity(d.frame, d.identity)
                 self.stats.frames_ok += 1
                 self.stats.suspect += int(cb.suspect)
             else:

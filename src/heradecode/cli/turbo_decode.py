@@ -28,13 +28,13 @@ from pathlib import Path
 
 import numpy as np
 
+from heradecode.ccsds.codeblock import CodeblockDecoder
 from heradecode.cli._mission import add_mission_argument, mission_from_args
 from heradecode.errors import UserError
 from heradecode.fec.asm import FrameSync
-from heradecode.fec.confirm import DecodeConfirm, HeaderSpec
 from heradecode.fec.interleaver import K_VALUES
-from heradecode.fec.randomizer import derandomize_llr
-from heradecode.fec.turbo import ALGORITHMS, DEFAULT_ALGORITHM, INV_RATES, TurboDecoder
+from heradecode.fec.turbo import ALGORITHMS, DEFAULT_ALGORITHM, INV_RATES
+from heradecode.fec.turbocode import TurboCode
 
 log = logging.getLogger("heradecode")
 
@@ -140,10 +140,10 @@ def run(args: argparse.Namespace) -> int:
     if stray:
         log.warning(f"{path}: the last {stray} byte(s) make no whole {args.format} sample; the samples before "
                     f"them were read")
-    decoder = TurboDecoder(args.k, args.rate, algorithm=args.algorithm, max_iterations=args.iterations)
-    header = HeaderSpec(scid=scid, version=mission.frames.version) if scid is not None else None
-    confirm = DecodeConfirm(decoder, frame_check=header, to_llr=llr_from_soft)
-    sync = FrameSync(args.k, args.rate, confirm=confirm)
+    code = TurboCode(args.k, args.rate)
+    codeblocks = CodeblockDecoder(code, mission.with_frames(scid=scid), algorithm=args.algorithm,
+                                  max_iterations=args.iterations, to_llr=llr_from_soft, esn0=False)
+    sync = FrameSync(code=code, confirm=codeblocks.confirm())
     telemetry = _telemetry(frame_len, mission)
     counts = {"codeblocks_found": 0, "decoded": 0, "failed": 0, "iterations_total": 0, "inverted": 0}
     t0 = time.perf_counter()
@@ -154,19 +154,16 @@ def run(args: argparse.Namespace) -> int:
         def flush_batch() -> None:
             if not batch:
                 return
-            todo = [cb for cb in batch if cb.decoded is None]  # confirmed markers were decoded already
-            results = iter(decoder.decode_batch(np.stack([derandomize_llr(llr_from_soft(cb.soft)) for cb in todo]))
-                           if todo else [])
-            for cb in batch:
-                res = cb.decoded if cb.decoded is not None else next(results)
-                counts["iterations_total"] += res.iterations
-                if res.crc_ok:
+            # confirmed markers were decoded already (cb.decoded)
+            decoded = codeblocks.decode_batch([cb.soft for cb in batch], [cb.decoded for cb in batch], workers=None)
+            for d in decoded:
+                counts["iterations_total"] += d.iterations
+                if d.crc_ok:
                     counts["decoded"] += 1
-                    frame = res.frame(strip_fecf=True)
                     if out_fh is not None:
-                        out_fh.write(frame)
+                        out_fh.write(d.frame)
                     if telemetry is not None:
-                        telemetry.feed(frame)
+                        telemetry.feed(d.frame)
                 else:
                     counts["failed"] += 1
             batch.clear()

@@ -59,7 +59,7 @@ class tm_sink(gr.basic_block):  # noqa: N801 - GNU Radio block naming
             return
         meta, vec = parts
         frame = bytes(pmt.u8vector_elements(vec))
-        self.writer.add(self._record(meta, True).with_frame(frame, self.scid))
+        self.writer.add(self._record(meta, True).with_frame(frame, self.scid, HERA.frames))
 
     def handle_failed(self, msg) -> None:
         """Record one codeblock whose CRC failed."""
