@@ -10,16 +10,7 @@ from heradecode.ccsds.aosframe import AOSFrame, parse_aos_frame, parse_transfer_
 from heradecode.ccsds.tmframe import FrameError
 from heradecode.missions import load_mission
 from heradecode.products.telemetry import process_frames
-
-
-def crc16_ccitt(data: bytes) -> int:
-    """CRC-16, polynomial 0x1021, initial value 0xFFFF (written here, bit by bit)."""
-    crc = 0xFFFF
-    for byte in data:
-        crc ^= byte << 8
-        for _ in range(8):
-            crc = ((crc << 1) ^ 0x1021) & 0xFFFF if crc & 0x8000 else (crc << 1) & 0xFFFF
-    return crc
+from tests.missions.helpers import crc16_ccitt
 
 
 def aos_frame(*, scid, vcid, count, replay=False, usage=False, cycle=0, fhec=None, insert=b"", fhp=0,

@@ -9,7 +9,7 @@ from collections import Counter
 import numpy as np
 
 from heradecode.cli import main
-from tests.missions.helpers import BUNDLED, LUCY
+from tests.missions.helpers import BUNDLED, LUCY, crc16_ccitt
 
 SEVENTH = """
 # A made-up mission: AOS frames with an insert zone and an OCF, PUS-C with its own layout.
@@ -51,19 +51,10 @@ cuc_fine_octets = 1
 """
 
 
-def crc16(data: bytes) -> int:
-    crc = 0xFFFF
-    for byte in data:
-        crc ^= byte << 8
-        for _ in range(8):
-            crc = ((crc << 1) ^ 0x1021) & 0xFFFF if crc & 0x8000 else (crc << 1) & 0xFFFF
-    return crc
-
-
 def pus_packet(apid: int, service: int, subtype: int, payload: bytes) -> bytes:
     sec = bytes([0x20, service, subtype, 0, 0]) + struct.pack(">IB", 1000, 0)
     body = struct.pack(">HHH", 0x0800 | apid, 0xC000, len(sec) + len(payload) + 2 - 1) + sec + payload
-    return body + struct.pack(">H", crc16(body))
+    return body + struct.pack(">H", crc16_ccitt(body))
 
 
 def seventh_mission_frames(n_frames: int, seed: int) -> tuple[bytes, Counter, Counter]:

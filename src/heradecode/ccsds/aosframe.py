@@ -24,16 +24,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from heradecode.ccsds.tmframe import (
-    FECF_LEN,
-    FHP_IDLE_ONLY,
-    FHP_NO_PACKET_START,
-    OCF_LEN,
-    Clcw,
-    FrameError,
-    TMFrame,
-    parse_frame,
-)
+from heradecode.ccsds.tmframe import FECF_LEN, OCF_LEN, FrameError, FrameViews, TMFrame, parse_frame
 from heradecode.fec.crc import crc16
 from heradecode.missions import FrameLayout
 
@@ -45,7 +36,7 @@ VC_COUNT_BITS = 24
 
 
 @dataclass(frozen=True, slots=True)
-class AOSFrame:
+class AOSFrame(FrameViews):
     """One parsed AOS transfer frame; ``data`` is the M_PDU packet zone; ``index`` its stream position."""
 
     index: int
@@ -79,23 +70,6 @@ class AOSFrame:
     def ocf_flag(self) -> bool:
         """True when the frame has an OCF."""
         return self.ocf is not None
-
-    @property
-    def clcw(self) -> Clcw | None:
-        """The CLCW in the OCF, when present and of type 0."""
-        if self.ocf is None or self.ocf[0] & 0x80:
-            return None
-        return Clcw.from_bytes(self.ocf)
-
-    @property
-    def idle_only(self) -> bool:
-        """True when the packet zone holds only idle data."""
-        return self.first_header_pointer == FHP_IDLE_ONLY
-
-    @property
-    def no_packet_start(self) -> bool:
-        """True when no packet starts in this frame."""
-        return self.first_header_pointer == FHP_NO_PACKET_START
 
 
 def parse_aos_frame(raw: bytes, *, has_fecf: bool, has_ocf: bool = False, insert_zone_octets: int = 0,

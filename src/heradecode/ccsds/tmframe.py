@@ -66,8 +66,33 @@ class Clcw:
         )
 
 
+class FrameViews:
+    """What a TM and an AOS frame both tell from their fields: the CLCW and the first header pointer's meaning."""
+
+    __slots__ = ()
+    ocf: bytes | None
+    first_header_pointer: int
+
+    @property
+    def clcw(self) -> Clcw | None:
+        """The CLCW in the OCF, when the OCF is present and holds a type-0 report."""
+        if self.ocf is None or self.ocf[0] & 0x80:
+            return None
+        return Clcw.from_bytes(self.ocf)
+
+    @property
+    def idle_only(self) -> bool:
+        """True when the first header pointer says the data field holds only idle data."""
+        return self.first_header_pointer == FHP_IDLE_ONLY
+
+    @property
+    def no_packet_start(self) -> bool:
+        """True when no packet starts in this frame (continuation only)."""
+        return self.first_header_pointer == FHP_NO_PACKET_START
+
+
 @dataclass(frozen=True, slots=True)
-class TMFrame:
+class TMFrame(FrameViews):
     """One parsed TM transfer frame; ``index`` is its position in the input stream."""
 
     index: int
@@ -90,26 +115,9 @@ class TMFrame:
     raw: bytes
 
     @property
-    def clcw(self) -> Clcw | None:
-        """The CLCW in the OCF, when the OCF is present and holds a type-0 report."""
-        if self.ocf is None or self.ocf[0] & 0x80:
-            return None
-        return Clcw.from_bytes(self.ocf)
-
-    @property
     def vc_count_modulo(self) -> int:
         """The 8-bit VC frame count wraps at 256."""
         return 256
-
-    @property
-    def idle_only(self) -> bool:
-        """True when the first header pointer says the data field holds only idle data."""
-        return self.first_header_pointer == FHP_IDLE_ONLY
-
-    @property
-    def no_packet_start(self) -> bool:
-        """True when no packet starts in this frame (continuation only)."""
-        return self.first_header_pointer == FHP_NO_PACKET_START
 
 
 def parse_frame(raw: bytes, *, has_fecf: bool, index: int = 0) -> TMFrame:
