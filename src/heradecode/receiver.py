@@ -51,6 +51,7 @@ from heradecode.errors import UserError
 from heradecode.fec.asm import Codeblock, FrameSync
 from heradecode.ccsds.codeblock import CodeblockDecoder, esn0_from_soft
 from heradecode.fec.confirm import DecodeConfirm
+from heradecode.fec.turbo import DEFAULT_INV_RATE, DEFAULT_K
 from heradecode.fec.turbocode import TurboCode
 from heradecode.io.dopplerfile import DopplerProfile
 from heradecode.io.recording import Recording
@@ -84,8 +85,8 @@ class ReceiverConfig:
     pll_bandwidth_hz: float = 15.0  #: PLL noise bandwidth (Hz)
     pll_order: int = 3  #: PLL order (2 or 3)
     chunk_s: float = 0.1  #: input seconds per processing chunk
-    k: int = HERA.coding.turbo_k or 8920  #: turbo information block length (bits)
-    inv_rate: int = HERA.coding.turbo_inv_rate or 4  #: turbo code inverse rate
+    k: int = DEFAULT_K  #: turbo information block length (bits), Hera's from its profile
+    inv_rate: int = DEFAULT_INV_RATE  #: turbo code inverse rate, Hera's from its profile
     max_iterations: int = 10  #: turbo iterations at most
     algorithm: str = "linear-log-map"  #: turbo SISO algorithm
     decoder_threads: int | None = 1  #: threads for batch turbo decoding (None: all cores)

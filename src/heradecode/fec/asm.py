@@ -116,6 +116,7 @@ from numba import njit
 
 from heradecode.errors import UserError
 from heradecode.fec.interleaver import check_k
+from heradecode.fec.turbo import DEFAULT_INV_RATE, DEFAULT_K
 
 if TYPE_CHECKING:
     from heradecode.fec.turbocode import TurboCode
@@ -135,13 +136,13 @@ def _check_rate(inv_rate: int) -> int:
     return int(inv_rate)
 
 
-def asm_bits(inv_rate: int = 4) -> np.ndarray:
+def asm_bits(inv_rate: int = DEFAULT_INV_RATE) -> np.ndarray:
     """Bits (uint8 0/1, first transmitted first) of the turbo ASM for rate 1/inv_rate."""
     hexstr = ASM_HEX[_check_rate(inv_rate)]
     return np.unpackbits(np.frombuffer(bytes.fromhex(hexstr), dtype=np.uint8))
 
 
-def asm_symbols(inv_rate: int = 4) -> np.ndarray:
+def asm_symbols(inv_rate: int = DEFAULT_INV_RATE) -> np.ndarray:
     """The ASM as BPSK symbols in the LLR convention (bit 0 -> +1, bit 1 -> -1), float32."""
     return (1.0 - 2.0 * asm_bits(inv_rate)).astype(np.float32)
 
@@ -331,8 +332,8 @@ class FrameSync:
 
     def __init__(
         self,
-        k: int = 8920,
-        inv_rate: int = 4,
+        k: int = DEFAULT_K,
+        inv_rate: int = DEFAULT_INV_RATE,
         *,
         code: "TurboCode | None" = None,
         threshold: float = 6.0,

@@ -21,7 +21,7 @@ import numpy as np
 from heradecode.errors import UserError
 from heradecode.fec.asm import ASM_HEX, asm_bits
 from heradecode.fec.interleaver import check_k
-from heradecode.fec.turbo import check_inv_rate, encode
+from heradecode.fec.turbo import DEFAULT_INV_RATE, DEFAULT_K, check_inv_rate, encode
 from heradecode.missions import MissionProfile
 
 FECF_OCTETS = 2
@@ -31,8 +31,8 @@ FECF_OCTETS = 2
 class TurboCode:
     """A CCSDS turbo code: k information bits (1784, 3568, 7136, 8920) at rate 1/inv_rate (2, 3, 4, 6)."""
 
-    k: int = 8920
-    inv_rate: int = 4
+    k: int = DEFAULT_K  # the default mission's (Hera's): k 8920, rate 1/4
+    inv_rate: int = DEFAULT_INV_RATE
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "k", check_k(self.k))

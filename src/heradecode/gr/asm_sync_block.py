@@ -11,6 +11,7 @@ from gnuradio import gr
 from heradecode.ccsds.codeblock import esn0_from_soft
 from heradecode.fec.asm import Codeblock, FrameSync
 from heradecode.fec.randomizer import derandomize_llr
+from heradecode.fec.turbo import DEFAULT_INV_RATE, DEFAULT_K
 from heradecode.fec.turbocode import TurboCode
 from heradecode.gr.tags import EOS, SYMBOL_TIME, meta_to_pmt
 
@@ -26,7 +27,7 @@ class asm_sync(gr.sync_block):  # noqa: N801 - GNU Radio block naming
     ``start_sample`` and ``unix_time``.  On ``heradecode_eos`` the synchronizer is flushed.
     """
 
-    def __init__(self, k: int = 8920, inv_rate: int = 4, threshold: float = 6.0, derandomize: bool = True) -> None:
+    def __init__(self, k: int = DEFAULT_K, inv_rate: int = DEFAULT_INV_RATE, threshold: float = 6.0, derandomize: bool = True) -> None:
         gr.sync_block.__init__(self, name="heradecode_asm_sync", in_sig=[np.float32], out_sig=None)
         self.code = TurboCode(int(k), int(inv_rate))
         self.framesync = FrameSync(code=self.code, threshold=float(threshold))

@@ -7,6 +7,7 @@ import pmt
 from gnuradio import gr
 
 from heradecode.ccsds.codeblock import CodeblockDecoder
+from heradecode.fec.turbo import DEFAULT_INV_RATE, DEFAULT_K
 from heradecode.fec.turbocode import TurboCode
 from heradecode.gr.tags import count_rejected, meta_to_pmt, pdu_vector
 
@@ -24,7 +25,7 @@ class turbo_decoder(gr.basic_block):  # noqa: N801 - GNU Radio block naming
     right length are counted (``n_rejected``) and logged, never fatal.
     """
 
-    def __init__(self, k: int = 8920, inv_rate: int = 4, max_iterations: int = 10, algorithm: str = "linear-log-map",
+    def __init__(self, k: int = DEFAULT_K, inv_rate: int = DEFAULT_INV_RATE, max_iterations: int = 10, algorithm: str = "linear-log-map",
                  keep_fecf: bool = False) -> None:
         gr.basic_block.__init__(self, name="heradecode_turbo_decoder", in_sig=None, out_sig=None)
         code = TurboCode(int(k), int(inv_rate))
