@@ -116,3 +116,24 @@ def test_doppler_request_takes_spacecraft_frequency_and_station_from_the_mission
     assert given.spacecraft == "-91"
     with pytest.raises(UserError, match="JUICE's downlink frequency is not in its profile: give --downlink-mhz"):
         request_from_args(Namespace(mission="juice", rx="DSS-63"))
+
+
+def test_frames_timeline_names_the_missions_vcs(tmp_path):
+    from heradecode.plot import plot_frames_timeline, read_decode_log, write_plots
+
+    cbs = [{"start_sample": 1000 * i, "unix_time": 1728320791.0 + i, "polarity": 1, "sync_score": 9.0,
+            "ebn0_db": 3.0, "esn0_db": -4.0, "iterations": 2, "crc_ok": True, "scid": 0x9F, "vcid": 32,
+            "vc_count": i, "suspect": False} for i in range(4)]
+    header = {"recording": "ec", "mission": "europa-clipper", "mode": "low", "symbol_rate": 12000.0,
+              "samp_rate": 96000.0, "start_time_utc": "2024-10-14T17:33:53Z"}
+    (tmp_path / "decode.json").write_text(json.dumps({**header, "codeblocks": cbs}))
+    log = read_decode_log(tmp_path)
+    assert log.mission == "europa-clipper"
+    title = plot_frames_timeline(log, mission=load_mission("europa-clipper"))._suptitle.get_text()
+    assert "4 decoded" in title and "SCID" not in title
+    as_hera = plot_frames_timeline(log)._suptitle.get_text()  # Hera's profile: another spacecraft
+    assert "4 with SCID ≠ 181" in as_hera
+    ticks = [t.get_text() for t in plot_frames_timeline(log, mission=load_mission("europa-clipper")).axes[0]
+             .get_yticklabels()]
+    assert ticks == ["CRC failed (0)", "VC32 telemetry (4)", "VC63 idle (0)"]
+    assert write_plots(tmp_path / "plots", decode_dir=tmp_path, which=["frames"])  # the mission read from decode.json
