@@ -289,9 +289,12 @@ def expected_offset_hz(recording: Recording, config: ReceiverConfig) -> float:
     the nominal downlink minus the centre frequency plus the receiver offset the recording states."""
     if config.carrier_offset_hz is not None:
         return float(config.carrier_offset_hz)
-    if config.downlink_freq_hz is None:
-        return recording.receiver_offset_hz
-    return config.downlink_freq_hz - recording.center_freq_hz + recording.receiver_offset_hz
+    return nominal_downlink_hz(recording, config) - recording.center_freq_hz + recording.receiver_offset_hz
+
+
+def nominal_downlink_hz(recording: Recording, config: ReceiverConfig) -> float:
+    """The nominal downlink frequency (Hz): the config's, or the recording's centre when the mission's is not known."""
+    return recording.center_freq_hz if config.downlink_freq_hz is None else float(config.downlink_freq_hz)
 
 
 def _search_recording(recording: Recording, config: ReceiverConfig, doppler: DopplerProfile | None,
@@ -338,7 +341,7 @@ def _search_recording(recording: Recording, config: ReceiverConfig, doppler: Dop
         pred = offset + (float(doppler.freq_at(t_fix)) if doppler is not None else 0.0)
         pred_rate = _doppler_rate(doppler, t_fix) if doppler is not None else 0.0
         return CarrierFix(sample=mid, unix_time=t_fix, freq_hz=res.freq_hz, rate_hz_s=res.rate_hz_s,
-                          cn0_dbhz=res.cn0_dbhz, downlink_offset_hz=config.downlink_freq_hz - recording.center_freq_hz,
+                          cn0_dbhz=res.cn0_dbhz, downlink_offset_hz=nominal_downlink_hz(recording, config) - recording.center_freq_hz,
                           predicted_hz=pred if predicted else None,
                           predicted_rate_hz_s=pred_rate if predicted else None, search=res)
     return None
@@ -575,7 +578,7 @@ class Receiver:
         # received carrier = centre + coarse shift + NCO frequency + PLL frequency; Doppler w.r.t. nominal
         removed = self.nco.freq_hz(track["sample"])
         rows["doppler_hz"] = (self.recording.center_freq_hz + self.pre_shift_hz + removed + track["freq_hz"]
-                              - self.config.downlink_freq_hz)
+                              - nominal_downlink_hz(self.recording, self.config))
         rows["phase_cycles"] = track["phase_cycles"]
         rows["locked"] = track["locked"]
         rows["cn0_dbhz"] = track["cn0_dbhz"]

@@ -137,3 +137,21 @@ def test_frames_timeline_names_the_missions_vcs(tmp_path):
              .get_yticklabels()]
     assert ticks == ["CRC failed (0)", "VC32 telemetry (4)", "VC63 idle (0)"]
     assert write_plots(tmp_path / "plots", decode_dir=tmp_path, which=["frames"])  # the mission read from decode.json
+
+
+def test_juice_simulated_and_decoded_from_its_profile(tmp_path, capsys):
+    # 526.3 kbaud from the profile, for the simulator and the receiver (auto mode tries the profile's modes)
+    base = tmp_path / "juice"
+    assert main(["simulate", str(base), "--mission", "juice", "--samp-rate", "2.4e6", "--num-frames", "4",
+                 "--ebn0", "6", "--seed", "3", "--carrier-offset", "20000"]) == 0
+    assert json.loads(capsys.readouterr().out)["codeblocks"] == 4
+    truth = json.loads((tmp_path / "juice.truth.json").read_text())
+    assert truth["params"]["symbol_rate"] == 526310.6
+    out = tmp_path / "out"
+    assert main(["decode", str(base) + ".sigmf-meta", "--mission", "juice", "--out", str(out), "--quiet"]) == 0
+    cap = capsys.readouterr()
+    assert "detected high rate (526.311 kbaud)" in cap.err
+    assert "JUICE telemetry: 4 frames read, 4 accepted" in cap.out
+    header = json.loads((out / "decode.json").read_text())
+    assert header["mission"] == "juice" and header["symbol_rate"] == 526310.6
+    assert (out / "frames.u8").stat().st_size == 4 * 1113

@@ -157,6 +157,8 @@ def run(args: argparse.Namespace) -> int:
         raise NothingDecoded("the recording holds no samples")
     profile, request = _doppler_profile(args, rec)
     downlink_hz = args.downlink_mhz * 1e6 if args.downlink_mhz else mission.downlink_freq_hz
+    if downlink_hz is None:  # not in the mission's profile: the carrier is expected at the centre frequency
+        downlink_hz = rec.center_freq_hz
     workers = (os.cpu_count() or 1) if args.workers == 0 else max(1, args.workers)
     base = ReceiverConfig.from_mission(mission, args.mode, carrier_offset_hz=args.carrier_offset,
                                        downlink_freq_hz=downlink_hz, acq_window_hz=args.acq_window,
