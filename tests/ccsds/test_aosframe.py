@@ -10,7 +10,7 @@ from heradecode.ccsds.aosframe import AOSFrame, parse_aos_frame, parse_transfer_
 from heradecode.ccsds.tmframe import FrameError
 from heradecode.missions import load_mission
 from heradecode.products.telemetry import process_frames
-from tests.missions.helpers import crc16_ccitt
+from tests.missions.helpers import EUROPA_CLIPPER, FRAME_LENGTH, crc16_ccitt
 
 
 def aos_frame(*, scid, vcid, count, replay=False, usage=False, cycle=0, fhec=None, insert=b"", fhp=0,
@@ -107,3 +107,27 @@ def test_dispatch_by_profile():
     assert isinstance(fr, AOSFrame) and fr.scid == 0x31 and fr.idle_only
     with pytest.raises(FrameError):
         parse_aos_frame(raw[:9], has_fecf=True)
+
+
+_EC = load_mission("europa-clipper")
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.integers(0, 390), st.integers(1, 10),
+       st.lists(st.tuples(st.integers(0, 10**5), st.integers(0, 7)), max_size=12), st.booleans(), st.integers(0, 1112))
+def test_mutated_real_aos_frames_are_counted_never_fatal(start, n, flips, repeat, cut):
+    data = bytearray(EUROPA_CLIPPER.read_bytes()[FRAME_LENGTH * start:FRAME_LENGTH * (start + n)])
+    for pos, bit in flips:
+        data[pos % len(data)] ^= 1 << bit
+    frames = [bytes(data[i:i + FRAME_LENGTH]) for i in range(0, len(data), FRAME_LENGTH)]
+    if repeat:
+        frames += frames[-2:]  # exact copies: duplicates, no packet twice
+    frames.append(frames[0][:cut])  # a short frame: malformed
+    s = process_frames(frames, mission=_EC)
+    assert s.frames_total == len(frames)
+    assert s.frames_total == (s.frames_accepted + s.duplicate_frames + s.crc_failures + s.wrong_scid
+                              + s.bad_version + s.malformed_frames)
+    assert s.frames_accepted == sum(s.frames_by_vc.values()) and s.malformed_frames >= 1
+    o = s.data_field_octets
+    assert o["in_progress"] == 0
+    assert o["total"] == o["in_packets"] + o["idle"] + o["lost"] + o["skipped"] + o["partial_at_end"]
