@@ -49,7 +49,7 @@ from heradecode.dsp.nco import BLANK_FACTOR, Nco
 from heradecode.dsp.pll import CarrierPll
 from heradecode.errors import UserError
 from heradecode.fec.asm import Codeblock, FrameSync
-from heradecode.ccsds.codeblock import CodeblockDecoder, esn0_from_soft
+from heradecode.ccsds.codeblock import CodeblockDecoder, esn0_from_soft  # noqa: F401 (esn0_from_soft: re-exported)
 from heradecode.fec.confirm import DecodeConfirm
 from heradecode.fec.turbo import DEFAULT_INV_RATE, DEFAULT_K
 from heradecode.fec.turbocode import TurboCode
