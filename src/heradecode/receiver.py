@@ -40,8 +40,8 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from heradecode.ccsds.codeblock import CodeblockDecoder, esn0_from_soft  # noqa: F401 (esn0_from_soft: re-exported)
 from heradecode.ccsds.mission import HERA, MissionProfile
-from heradecode.missions import unsupported_link, usable_modes
 from heradecode.dsp.acquisition import CarrierAcquisition, WideAcquisition, WideCarrierSearch
 from heradecode.dsp.decimate import Decimator, mode_decimation
 from heradecode.dsp.demod import LOOKBACK_S, DemodOutput, PcmPmDemodulator
@@ -49,12 +49,12 @@ from heradecode.dsp.nco import BLANK_FACTOR, Nco
 from heradecode.dsp.pll import CarrierPll
 from heradecode.errors import UserError
 from heradecode.fec.asm import Codeblock, FrameSync
-from heradecode.ccsds.codeblock import CodeblockDecoder, esn0_from_soft  # noqa: F401 (esn0_from_soft: re-exported)
 from heradecode.fec.confirm import DecodeConfirm
 from heradecode.fec.turbo import DEFAULT_INV_RATE, DEFAULT_K
 from heradecode.fec.turbocode import TurboCode
 from heradecode.io.dopplerfile import DopplerProfile
 from heradecode.io.recording import Recording
+from heradecode.missions import unsupported_link, usable_modes
 from heradecode.products.decodelog import CARRIER_DTYPE, DecodedCodeblock
 
 #: Hera's symbol rates (baud) per mode, from its mission profile; other missions: ReceiverConfig.from_mission.
