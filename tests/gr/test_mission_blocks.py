@@ -22,7 +22,7 @@ pytestmark = pytest.mark.gnuradio
 
 def test_turbo_decoder_and_tm_sink_for_an_aos_mission(tmp_path):
     frames = [EUROPA_CLIPPER.read_bytes()[i * FRAME_LENGTH:(i + 1) * FRAME_LENGTH] for i in range(3)]
-    dec = hg.turbo_decoder(8920, 6)
+    dec = hg.turbo_decoder(mission="europa-clipper")  # its code: k 8920, rate 1/6
     sink = hg.tm_sink(str(tmp_path), mission="europa-clipper")
     rng = np.random.default_rng(16)
     for i, f in enumerate(frames):
@@ -43,6 +43,7 @@ def test_turbo_decoder_and_tm_sink_for_an_aos_mission(tmp_path):
 
 
 def test_asm_sync_uses_the_rate_one_sixth_marker():
+    assert hg.asm_sync(mission="psyche").code == hg.asm_sync(8920, 6).code
     sync = hg.asm_sync(8920, 6)
     assert sync.code.asm_length == 192 and sync.rate == pytest.approx(8920 / 53544)
     assert sync.framesync.period == 192 + 53544

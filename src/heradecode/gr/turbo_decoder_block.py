@@ -10,6 +10,7 @@ from heradecode.ccsds.codeblock import CodeblockDecoder
 from heradecode.fec.turbo import DEFAULT_INV_RATE, DEFAULT_K
 from heradecode.fec.turbocode import TurboCode
 from heradecode.gr.tags import count_rejected, meta_to_pmt, pdu_vector
+from heradecode.missions import load_mission
 
 IN = pmt.intern("in")
 OUT = pmt.intern("out")
@@ -25,10 +26,11 @@ class turbo_decoder(gr.basic_block):  # noqa: N801 - GNU Radio block naming
     right length are counted (``n_rejected``) and logged, never fatal.
     """
 
-    def __init__(self, k: int = DEFAULT_K, inv_rate: int = DEFAULT_INV_RATE, max_iterations: int = 10, algorithm: str = "linear-log-map",
-                 keep_fecf: bool = False) -> None:
+    def __init__(self, k: int = DEFAULT_K, inv_rate: int = DEFAULT_INV_RATE, max_iterations: int = 10,
+                 algorithm: str = "linear-log-map", keep_fecf: bool = False, mission: str | None = None) -> None:
         gr.basic_block.__init__(self, name="heradecode_turbo_decoder", in_sig=None, out_sig=None)
-        code = TurboCode(int(k), int(inv_rate))
+        # ``mission`` (a bundled name or a profile file): its turbo code instead of k and inv_rate
+        code = TurboCode.from_mission(load_mission(mission)) if mission else TurboCode(int(k), int(inv_rate))
         # the soft codeblocks come derandomized (asm_sync); Es/N0 is in their metadata already
         self.codeblocks = CodeblockDecoder(code, algorithm=algorithm, max_iterations=int(max_iterations),
                                            derandomize=False, esn0=False)
