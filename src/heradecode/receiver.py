@@ -341,7 +341,8 @@ def _search_recording(recording: Recording, config: ReceiverConfig, doppler: Dop
         pred = offset + (float(doppler.freq_at(t_fix)) if doppler is not None else 0.0)
         pred_rate = _doppler_rate(doppler, t_fix) if doppler is not None else 0.0
         return CarrierFix(sample=mid, unix_time=t_fix, freq_hz=res.freq_hz, rate_hz_s=res.rate_hz_s,
-                          cn0_dbhz=res.cn0_dbhz, downlink_offset_hz=nominal_downlink_hz(recording, config) - recording.center_freq_hz,
+                          cn0_dbhz=res.cn0_dbhz,
+                          downlink_offset_hz=nominal_downlink_hz(recording, config) - recording.center_freq_hz,
                           predicted_hz=pred if predicted else None,
                           predicted_rate_hz_s=pred_rate if predicted else None, search=res)
     return None

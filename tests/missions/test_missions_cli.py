@@ -65,7 +65,8 @@ def seventh_mission_frames(n_frames: int, seed: int) -> tuple[bytes, Counter, Co
     while len(stream) < zone_len * (n_frames - 3):
         apid, service, subtype = int(rng.integers(1, 50)), int(rng.choice([3, 5, 17])), int(rng.integers(1, 30))
         starts.append(len(stream))
-        stream += pus_packet(apid, service, subtype, rng.integers(0, 256, int(rng.integers(1, 300)), np.uint8).tobytes())
+        payload = rng.integers(0, 256, int(rng.integers(1, 300)), np.uint8).tobytes()
+        stream += pus_packet(apid, service, subtype, payload)
         apids[apid] += 1
         services[f"{service}/{subtype}"] += 1
     fill = -len(stream) % zone_len  # the last packet ends in the last frame: an idle packet fills the rest

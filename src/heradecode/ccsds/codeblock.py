@@ -69,7 +69,7 @@ class FrameIdentity:
 
 
 def frame_identity(frame: bytes, layout: FrameLayout, scid: int | None) -> FrameIdentity:
-    """Read a frame's identity with the mission's frame parser; suspect when the version or SCID is not the mission's."""
+    """Identity read by the mission's frame parser; suspect when its version or SCID is not the mission's."""
     try:
         f = parse_transfer_frame(frame, layout, has_fecf=False)
     except FrameError:
@@ -141,7 +141,7 @@ class CodeblockDecoder:
         return x
 
     def frame_check(self) -> Callable[[bytes], bool] | None:
-        """Accepts a decoded frame (no FECF) that carries the mission's version and SCID; None when the SCID is unknown."""
+        """Accepts a decoded frame (no FECF) with the mission's version and SCID; None when the SCID is unknown."""
         if self.mission.scid is None:
             return None
         return HeaderSpec(scid=self.mission.scid, version=self.mission.frames.version)

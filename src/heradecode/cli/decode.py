@@ -195,7 +195,8 @@ def run(args: argparse.Namespace) -> int:
         print("\nheradecode decode: interrupted; writing what was decoded so far", file=sys.stderr)
     finally:
         progress.close()
-        header = {"recording": rec.paths[0].name, "mission": args.mission, "mode": mode, "symbol_rate": config.rate_baud,
+        header = {"recording": rec.paths[0].name, "mission": args.mission, "mode": mode,
+                  "symbol_rate": config.rate_baud,
                   "samp_rate": rec.samp_rate, "center_freq_hz": rec.center_freq_hz,
                   "downlink_freq_hz": downlink_hz, "start_time_utc": str(rec.start_time) + "Z",
                   "duration_s": rec.duration_s, **_corruption(progress.stats)}

@@ -69,7 +69,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_mission_argument(p)
     p.add_argument("--k", type=int, choices=K_VALUES,
                    help="information block length (default: the mission's, 8920 for Hera)")
-    p.add_argument("--rate", type=rate_arg, help="code rate 1/2, 1/3, 1/4 or 1/6 (default: the mission's, 1/4 for Hera)")
+    p.add_argument("--rate", type=rate_arg,
+                   help="code rate 1/2, 1/3, 1/4 or 1/6 (default: the mission's, 1/4 for Hera)")
     p.add_argument("--format", choices=sorted(_FORMATS), default="f32", help="sample format (default f32)")
     p.add_argument("--out", type=Path, metavar="FRAMES.u8", help="write the CRC-valid frames (no FECF) here")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of text")

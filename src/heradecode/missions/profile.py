@@ -384,7 +384,8 @@ def profile_from_dict(data: dict[str, Any], source: str = "<dict>") -> MissionPr
     if frames["type"] == "TM" and (frames.get("insert_zone_octets") or frames.get("fhec")):
         raise ck.fail("frames.insert_zone_octets", "TM frames have no insert zone or header error control")
     trailer = (2 if frames["fecf"] else 0) + (4 if frames["ocf"] else 0)
-    header = 6 + (2 if frames.get("fhec") else 0) + frames.get("insert_zone_octets", 0) + (2 if frames["type"] == "AOS" else 0)
+    header = (6 + (2 if frames.get("fhec") else 0) + frames.get("insert_zone_octets", 0)
+              + (2 if frames["type"] == "AOS" else 0))  # primary header, FHEC, insert zone, M_PDU header
     if frames["length_octets"] <= header + trailer:
         raise ck.fail("frames.length_octets", f"{frames['length_octets']} octets leave no data field")
     if coding["scheme"] == "turbo" and frames["length_octets"] * 8 != coding["turbo_k"]:
