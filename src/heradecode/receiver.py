@@ -17,7 +17,8 @@ Stages, each an object with state carried across chunks (usable alone on numpy a
    maximal-ratio combining of X and Y, residual-carrier PLL (re-acquires after fades),
    Manchester matched filter, timing, LLRs;
 7. :class:`~heradecode.fec.asm.FrameSync`: soft 128-bit ASM search, both polarities;
-8. derandomization and :class:`~heradecode.fec.turbo.TurboDecoder`, CRC-16.
+8. :class:`~heradecode.ccsds.codeblock.CodeblockDecoder`: derandomization, turbo decoding, CRC-16,
+   Es/N0 and the frame identity read by the mission's frame parser.
 
 :class:`Receiver` runs them over a :class:`~heradecode.io.Recording` (or a span of it)
 and yields :class:`DecodedCodeblock` records as codeblocks are decoded.  The receiver is
@@ -39,6 +40,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from heradecode.ccsds.codeblock import CodeblockDecoder
 from heradecode.ccsds.mission import HERA, MissionProfile
 from heradecode.dsp.acquisition import CarrierAcquisition, WideAcquisition, WideCarrierSearch
 from heradecode.dsp.decimate import manchester_loss_db
@@ -48,25 +50,28 @@ from heradecode.dsp.nco import Nco
 from heradecode.dsp.pll import CarrierPll
 from heradecode.errors import UserError
 from heradecode.fec.asm import Codeblock, FrameSync
-from heradecode.fec.confirm import DecodeConfirm, HeaderSpec
-from heradecode.fec.randomizer import derandomize_llr
-from heradecode.fec.turbo import TurboDecoder
+from heradecode.fec.confirm import DecodeConfirm
+from heradecode.fec.turbo import DEFAULT_INV_RATE, DEFAULT_K
+from heradecode.fec.turbocode import TurboCode
 from heradecode.io.dopplerfile import DopplerProfile
 from heradecode.io.recording import Recording
+from heradecode.missions import unsupported_link, usable_modes
 from heradecode.products.decodelog import CARRIER_DTYPE, DecodedCodeblock
 
-#: Hera's two symbol rates (baud), as observed on launch day.
-SYMBOL_RATES = {"low": 60237.5, "high": 322560.0}
+#: Hera's symbol rates (baud) per mode, from its mission profile; other missions: ReceiverConfig.from_mission.
+SYMBOL_RATES: dict[str, float] = {m.name: m.symbol_rate_baud for m in HERA.link.modes}
+
 
 
 @dataclass(frozen=True)
 class ReceiverConfig:
-    """Receiver settings; every field has a sensible default for Hera."""
+    """Receiver settings; every field has a sensible default for Hera (other missions: :meth:`from_mission`)."""
 
-    mode: str = "high"  #: 'low' or 'high' (see :func:`detect_mode` for auto)
+    mode: str = "high"  #: a mode of ``modes`` (see :func:`detect_mode` for auto)
     symbol_rate: float | None = None  #: baud; overrides the mode's rate
     carrier_offset_hz: float | None = None  #: carrier offset (Hz) from the centre after Doppler removal
-    downlink_freq_hz: float = HERA.downlink_freq_hz  #: nominal downlink frequency (Hz)
+    #: nominal downlink frequency (Hz); None: not known, the carrier is expected at the centre frequency
+    downlink_freq_hz: float | None = HERA.downlink_freq_hz
     #: wide carrier search (± Hz) around the prediction; None: ±100 kHz with a Doppler profile or a carrier
     #: offset, the whole recorded band without (blind)
     acq_window_hz: float | None = None
@@ -81,12 +86,35 @@ class ReceiverConfig:
     pll_bandwidth_hz: float = 15.0  #: PLL noise bandwidth (Hz)
     pll_order: int = 3  #: PLL order (2 or 3)
     chunk_s: float = 0.1  #: input seconds per processing chunk
-    k: int = 8920  #: turbo information block length (bits)
-    inv_rate: int = 4  #: turbo code inverse rate
+    k: int = DEFAULT_K  #: turbo information block length (bits), Hera's from its profile
+    inv_rate: int = DEFAULT_INV_RATE  #: turbo code inverse rate, Hera's from its profile
     max_iterations: int = 10  #: turbo iterations at most
     algorithm: str = "linear-log-map"  #: turbo SISO algorithm
     decoder_threads: int | None = 1  #: threads for batch turbo decoding (None: all cores)
+    #: the mission's modes the receiver can take: (name, symbol rate in baud); auto mode tries each
+    modes: tuple[tuple[str, float], ...] = tuple(SYMBOL_RATES.items())
 
+    @property
+    def code(self) -> TurboCode:
+        """The turbo code (k, inv_rate) of the link."""
+        return TurboCode(self.k, self.inv_rate)
+
+    @classmethod
+    def from_mission(cls, profile: MissionProfile, mode: str = "auto", **overrides) -> "ReceiverConfig":
+        """Settings for a mission's link (``mode``: one of its modes, or 'auto'); UserError for a link not supported.
+
+        The symbol rates, turbo code and downlink frequency come from the profile;
+        ``overrides`` set any other field.  With 'auto' the config holds every
+        supported mode (:func:`detect_mode` picks one) and ``mode`` is the first.
+        """
+        why = unsupported_link(profile, None if mode == "auto" else mode)
+        if why:
+            raise UserError(why)
+        usable = tuple((m.name, m.symbol_rate_baud) for m in usable_modes(profile))
+        values = {"mode": usable[0][0] if mode == "auto" else mode, "modes": usable,
+                  "k": profile.coding.turbo_k, "inv_rate": profile.coding.turbo_inv_rate,
+                  "downlink_freq_hz": profile.downlink_freq_hz, **overrides}
+        return cls(**values)
     @property
     def lookback_seconds(self) -> float:
         """The demodulator's look-back span (s): ``lookback_s``, by default max(0.75 s, two codeblock periods)."""
@@ -100,33 +128,10 @@ class ReceiverConfig:
         """The symbol rate used (baud)."""
         if self.symbol_rate is not None:
             return float(self.symbol_rate)
-        if self.mode not in SYMBOL_RATES:
-            raise UserError(f"mode must be one of {', '.join(SYMBOL_RATES)} (or auto), got {self.mode!r}")
-        return SYMBOL_RATES[self.mode]
-
-
-def esn0_from_soft(soft: np.ndarray, decoded=None, loss_db: float = 0.0) -> float:
-    """Es/N0 (dB) of a soft codeblock (sign-corrected LLRs as sent, i.e. before derandomization).
-
-    With ``decoded`` (a :class:`~heradecode.fec.turbo.TurboResult` whose CRC checks) the codeblock
-    is encoded again and the estimate is data-aided; otherwise it is
-    :func:`heradecode.dsp.snr.esn0_from_llr` (the demodulator's calibrated LLRs, or a blind fit
-    of soft values of an unknown scale).  ``loss_db``, the receiver's known band-limiting loss
-    (:func:`heradecode.dsp.decimate.manchester_loss_db` of the band it keeps), is added: the
-    result is then the signal's Es/N0, not the matched filter's.
-    """
-    from heradecode.dsp.snr import esn0_data_aided, esn0_from_llr
-
-    y = np.asarray(soft, dtype=np.float32).reshape(-1)
-    if decoded is not None and getattr(decoded, "crc_ok", False):
-        from heradecode.fec.randomizer import randomize_bits
-        from heradecode.fec.turbo import encode
-
-        k = int(np.asarray(decoded.bits).size)
-        if k and y.size % (k + 4) == 0:
-            sent = randomize_bits(encode(np.asarray(decoded.bits, dtype=np.uint8), y.size // (k + 4)))
-            return esn0_data_aided(y, sent).esn0_db + loss_db
-    return esn0_from_llr(y).esn0_db + loss_db
+        rates = dict(self.modes)
+        if self.mode not in rates:
+            raise UserError(f"mode must be one of {', '.join(rates)} (or auto), got {self.mode!r}")
+        return rates[self.mode]
 
 
 #: wide search window (± Hz) around a prediction (a Doppler profile or a given carrier offset) by default
@@ -284,7 +289,12 @@ def expected_offset_hz(recording: Recording, config: ReceiverConfig) -> float:
     the nominal downlink minus the centre frequency plus the receiver offset the recording states."""
     if config.carrier_offset_hz is not None:
         return float(config.carrier_offset_hz)
-    return config.downlink_freq_hz - recording.center_freq_hz + recording.receiver_offset_hz
+    return nominal_downlink_hz(recording, config) - recording.center_freq_hz + recording.receiver_offset_hz
+
+
+def nominal_downlink_hz(recording: Recording, config: ReceiverConfig) -> float:
+    """The nominal downlink frequency (Hz): the config's, or the recording's centre when the mission's is not known."""
+    return recording.center_freq_hz if config.downlink_freq_hz is None else float(config.downlink_freq_hz)
 
 
 def _search_recording(recording: Recording, config: ReceiverConfig, doppler: DopplerProfile | None,
@@ -295,7 +305,7 @@ def _search_recording(recording: Recording, config: ReceiverConfig, doppler: Dop
     window = config.acq_window_hz
     if window is None and predicted:
         window = WIDE_WINDOW_HZ
-    rates = sorted({*SYMBOL_RATES.values(), *([config.symbol_rate] if config.symbol_rate else [])})
+    rates = sorted({*dict(config.modes).values(), *([config.symbol_rate] if config.symbol_rate else [])})
     n_span = int(round(min(config.search_span_s, (stop - start) / fs) * fs))
     if n_span < int(2 * fs / 20.0) + 2:
         return None  # less than two FFT segments: nothing to search
@@ -331,7 +341,8 @@ def _search_recording(recording: Recording, config: ReceiverConfig, doppler: Dop
         pred = offset + (float(doppler.freq_at(t_fix)) if doppler is not None else 0.0)
         pred_rate = _doppler_rate(doppler, t_fix) if doppler is not None else 0.0
         return CarrierFix(sample=mid, unix_time=t_fix, freq_hz=res.freq_hz, rate_hz_s=res.rate_hz_s,
-                          cn0_dbhz=res.cn0_dbhz, downlink_offset_hz=config.downlink_freq_hz - recording.center_freq_hz,
+                          cn0_dbhz=res.cn0_dbhz,
+                          downlink_offset_hz=nominal_downlink_hz(recording, config) - recording.center_freq_hz,
                           predicted_hz=pred if predicted else None,
                           predicted_rate_hz_s=pred_rate if predicted else None, search=res)
     return None
@@ -445,9 +456,12 @@ class Receiver:
         self.samp_rate = plan.samp_rate
         #: the front end's band-limiting loss (dB of bi-phase-L energy outside the band it keeps), added back to Es/N0
         self.band_loss_db = manchester_loss_db(plan.passband_hz, self.symbol_rate)
-        self.codeblock_symbols = (config.k + 4) * config.inv_rate
-        self.decoder = TurboDecoder(config.k, config.inv_rate, algorithm=config.algorithm,
-                                    max_iterations=config.max_iterations)
+        self.codeblock_symbols = config.code.codeblock_length
+        #: derandomization, turbo decoding, CRC, Es/N0 (data-aided after a CRC pass) and frame identity
+        self.codeblocks = CodeblockDecoder(config.code, mission, algorithm=config.algorithm,
+                                           max_iterations=config.max_iterations, esn0_loss_db=self.band_loss_db,
+                                           esn0_data_aided=True)
+        self.decoder = self.codeblocks.decoder
         self.stats = ReceiverStats()
         self._track_rows: list[np.ndarray] = []
         self.keep_soft = int(keep_soft)  #: soft symbols (LLRs) to keep from the start of demodulation
@@ -465,7 +479,7 @@ class Receiver:
         self.front_end = self.plan.front_end(self.symbol_rate, t0, acq_time_s=cfg.acq_time_s,
                                              reacq_time_s=cfg.reacq_time_s, pll_bandwidth_hz=cfg.pll_bandwidth_hz,
                                              pll_order=cfg.pll_order, lookback_s=cfg.lookback_seconds)
-        self.framesync = FrameSync(cfg.k, cfg.inv_rate, confirm=self._confirm())
+        self.framesync = FrameSync(code=cfg.code, confirm=self._confirm())
         self._sym_base = 0  # absolute index of _sym_pos[0]
         self._sym_pos = np.zeros(0)
         self._started_at = first_sample
@@ -575,7 +589,7 @@ class Receiver:
         # received carrier = centre + coarse shift + NCO frequency + PLL frequency; Doppler w.r.t. nominal
         removed = self.nco.freq_hz(track["sample"])
         rows["doppler_hz"] = (self.recording.center_freq_hz + self.pre_shift_hz + removed + track["freq_hz"]
-                              - self.config.downlink_freq_hz)
+                              - nominal_downlink_hz(self.recording, self.config))
         rows["phase_cycles"] = track["phase_cycles"]
         rows["locked"] = track["locked"]
         rows["cn0_dbhz"] = track["cn0_dbhz"]
@@ -594,26 +608,18 @@ class Receiver:
     # ------------------------------------------------------------------ decoding
     def _confirm(self) -> DecodeConfirm:
         """Decides weak marker candidates by decoding: CRC (double check) and the mission's TM version and SCID."""
-        return DecodeConfirm(self.decoder, frame_check=HeaderSpec(scid=self.mission.scid))
+        return self.codeblocks.confirm()
 
     def _decode(self, blocks: list[Codeblock]) -> list[DecodedCodeblock]:
         fs = self.framesync
         self.stats.sync_attempts, self.stats.sync_confirmed = fs.n_attempts, fs.n_confirmed
         if not blocks:
             return []
-        todo = [b for b in blocks if b.decoded is None]  # markers confirmed by decoding were decoded already
-        done = iter(())
-        if todo:
-            llrs = derandomize_llr(np.stack([b.soft for b in todo]))
-            bad = ~np.isfinite(llrs)
-            if bad.any():
-                llrs[bad] = 0.0
-            done = iter(self.decoder.decode_batch(llrs, workers=self.config.decoder_threads))
-        results = [b.decoded if b.decoded is not None else next(done) for b in blocks]
+        # markers confirmed by decoding were decoded already (b.decoded)
+        decoded = self.codeblocks.decode_batch([b.soft for b in blocks], [b.decoded for b in blocks],
+                                               workers=self.config.decoder_threads)
         out = []
-        rate = self.config.k / self.codeblock_symbols
-        for b, r in zip(blocks, results):
-            esn0 = esn0_from_soft(b.soft, decoded=r, loss_db=self.band_loss_db)
+        for b, d in zip(blocks, decoded):
             start = self._symbol_sample(b.asm_index)
             cb = DecodedCodeblock(
                 start_sample=start,
@@ -621,13 +627,13 @@ class Receiver:
                 polarity=b.polarity,
                 sync_score=float(b.score),
                 sync_reason=b.reason,
-                esn0_db=esn0,
-                ebn0_db=esn0 - 10 * math.log10(rate),
-                iterations=int(r.iterations),
-                crc_ok=bool(r.crc_ok),
+                esn0_db=d.esn0_db,
+                ebn0_db=d.ebn0_db,
+                iterations=d.iterations,
+                crc_ok=d.crc_ok,
             )
-            if r.crc_ok:
-                cb = cb.with_frame(r.frame(), self.mission.scid)
+            if d.crc_ok:
+                cb = cb.with_identity(d.frame, d.identity)
                 self.stats.frames_ok += 1
                 self.stats.suspect += int(cb.suspect)
             else:
@@ -775,22 +781,24 @@ def soft_symbol_sample(recording: Recording, config: ReceiverConfig = ReceiverCo
 
 def detect_mode(recording: Recording, config: ReceiverConfig = ReceiverConfig(), *,
                 doppler: DopplerProfile | None = None, span_s: float = 1.5) -> str:
-    """Which of Hera's symbol rates the recording carries: the mode whose demodulator sees the higher Es/N0.
+    """Which of the config's modes (the mission's symbol rates) the recording carries: the higher Es/N0 wins.
 
     The carrier is found as for decoding (:func:`find_carrier`: blind without a Doppler profile).
     """
     fs = recording.samp_rate
     n_span = int(span_s * fs)
     starts = sorted({0, *(int(f * recording.num_samples) for f in (0.25, 0.5, 0.75))})
-    if not any(fs >= 4 * baud for baud in SYMBOL_RATES.values()):
-        raise UserError("no Hera signal found to tell the mode from: the sample rate is too low for either "
-                        "symbol rate; give --mode low or --mode high")
+    modes = dict(config.modes)
+    hint = " or ".join(f"--mode {m}" for m in modes)
+    if not any(fs >= 4 * baud for baud in modes.values()):
+        raise UserError(f"no signal found to tell the mode from: the sample rate is too low for any of the "
+                        f"mission's symbol rates; give {hint}")
     first = find_carrier(recording, config, doppler=doppler)
     for start in starts:
         scores = {}
         fix = first if start == 0 else (find_carrier(recording, config, doppler=doppler, start_sample=start,
                                                      warn=False) or first)
-        for mode, baud in SYMBOL_RATES.items():
+        for mode, baud in modes.items():
             if fs < 4 * baud:
                 continue
             cfg = replace(config, mode=mode, symbol_rate=None)
@@ -801,5 +809,4 @@ def detect_mode(recording: Recording, config: ReceiverConfig = ReceiverConfig(),
                 scores[mode] = rx.demod.esn0_db
         if scores and max(scores.values()) > -10.0:
             return max(scores, key=scores.get)
-    raise UserError("no Hera signal found to tell the mode from (no carrier, or no data on it); "
-                    "give --mode low or --mode high")
+    raise UserError(f"no signal found to tell the mode from (no carrier, or no data on it); give {hint}")

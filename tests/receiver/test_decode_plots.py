@@ -5,7 +5,8 @@ import pytest
 
 from heradecode.cli import main
 from heradecode.io import open_recording
-from heradecode.receiver import ReceiverConfig, esn0_from_soft, soft_symbol_sample
+from heradecode.ccsds.codeblock import esn0_from_soft
+from heradecode.receiver import ReceiverConfig, soft_symbol_sample
 from tests.helpers import HERA_DOPPLER, REPO
 
 LOW = REPO / "recordings" / "sim" / "hera_low_sim.sigmf-meta"

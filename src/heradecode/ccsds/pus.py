@@ -1,4 +1,4 @@
-"""ECSS PUS-C telemetry headers (ECSS-E-ST-70-41C 7.4.3.1) and CCSDS time packets.
+"""ECSS PUS telemetry headers, PUS-C (ECSS-E-ST-70-41C 7.4.3.1) and PUS-A (ECSS-E-70-41A 5.3.1), and CCSDS time packets.
 
 Hera's TM secondary header, as its packets show (13 octets)::
 
@@ -7,6 +7,11 @@ Hera's TM secondary header, as its packets show (13 octets)::
 
 followed by the application data and a 2-octet packet error control field
 (CRC-16, poly 0x1021, init 0xFFFF, over the whole packet before it).
+
+PUS-A (version 1, e.g. Euclid) differs in the first octet: a spare bit, the
+version in 3 bits and 4 spare bits (no time reference status, reported as 0);
+the counters, destination ID and time that follow are laid out by the mission
+(its :class:`~heradecode.missions.PusTmLayout`, as for PUS-C).
 
 Time packets (APID 0, no secondary header) carry a rate-exponent octet, a CUC
 P-field (CCSDS 301.0-B-4 3.2.2) and the CUC T-field it describes.
@@ -20,13 +25,14 @@ from heradecode.ccsds.mission import HERA, PusTmLayout
 from heradecode.ccsds.spacepacket import PRIMARY_HEADER_LEN, SpacePacket, build_packet
 from heradecode.fec.crc import crc16
 
+PUS_A_VERSION = 1
 PUS_C_VERSION = 2
 PEC_LEN = 2
 
 
 @dataclass(frozen=True, slots=True)
 class PusTmHeader:
-    """The fields of a PUS-C TM secondary header; ``obt_s`` is the on-board time in seconds."""
+    """The fields of a PUS TM secondary header; ``obt_s`` is the on-board time in seconds."""
 
     pus_version: int
     time_reference_status: int
@@ -68,15 +74,17 @@ def _cuc_layout_from_pfield(pfield: int) -> tuple[int, int] | None:
 
 
 def parse_pus_tm(packet: SpacePacket | bytes, layout: PusTmLayout = HERA.pus_tm) -> PusTmHeader | None:
-    """Parse the PUS-C TM secondary header of a packet; None when it has none or is not PUS-C."""
+    """Parse the PUS TM secondary header (the layout's PUS version) of a packet; None when it has none."""
     raw = packet.raw if isinstance(packet, SpacePacket) else bytes(packet)
     if len(raw) < PRIMARY_HEADER_LEN + 1 or not (raw[0] >> 3) & 1 or (raw[0] >> 4) & 1:
         return None  # no secondary header flag, or a telecommand
     pos = PRIMARY_HEADER_LEN
-    pus_version = raw[pos] >> 4
-    if pus_version != PUS_C_VERSION:
+    if layout.pus_version == PUS_A_VERSION:
+        pus_version, time_ref = (raw[pos] >> 4) & 0x7, 0
+    else:
+        pus_version, time_ref = raw[pos] >> 4, raw[pos] & 0xF
+    if pus_version != layout.pus_version:
         return None
-    time_ref = raw[pos] & 0xF
     if len(raw) < pos + layout.length:
         return None
     service, subtype = raw[pos + 1], raw[pos + 2]
@@ -145,14 +153,15 @@ def parse_time_packet(packet: SpacePacket | bytes) -> TimePacket | None:
 def build_pus_tm(apid: int, service: int, subtype: int, app_data: bytes, *, sequence_count: int = 0,
                  message_counter: int = 0, destination_id: int = 0, obt_s: float = 0.0,
                  layout: PusTmLayout = HERA.pus_tm) -> bytes:
-    """A complete PUS-C TM packet (Hera layout by default, no P-field) with its PEC."""
+    """A complete PUS TM packet (Hera's PUS-C layout by default, no P-field) with its PEC."""
     if layout.has_pfield:
         raise ValueError("building packets with a P-field is not supported")
     fine_n = layout.cuc_fine_octets
     coarse = int(obt_s)
     fine = int(round((obt_s - coarse) * (1 << (8 * fine_n)))) if fine_n else 0
-    sec = (bytes([(PUS_C_VERSION << 4), service & 0xFF, subtype & 0xFF])
-           + (message_counter % (1 << (8 * layout.message_counter_octets))).to_bytes(layout.message_counter_octets, "big")
+    sec = (bytes([(layout.pus_version << 4), service & 0xFF, subtype & 0xFF])
+           + (message_counter % (1 << (8 * layout.message_counter_octets))).to_bytes(layout.message_counter_octets,
+                                                                                    "big")
            + destination_id.to_bytes(layout.destination_id_octets, "big")
            + coarse.to_bytes(layout.cuc_coarse_octets, "big")
            + min(fine, (1 << (8 * fine_n)) - 1).to_bytes(fine_n, "big")

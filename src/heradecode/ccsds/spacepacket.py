@@ -45,7 +45,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from heradecode.ccsds.tmframe import FHP_IDLE_ONLY, FHP_NO_PACKET_START, TMFrame
+from heradecode.ccsds.aosframe import TransferFrame
+from heradecode.ccsds.tmframe import FHP_IDLE_ONLY, FHP_NO_PACKET_START
 
 PRIMARY_HEADER_LEN = 6
 IDLE_APID = 0x7FF
@@ -201,7 +202,7 @@ class PacketAssembler:
         self._synced = False
         return n
 
-    def feed(self, frame: TMFrame, *, discontinuity: bool = False) -> list[SpacePacket]:
+    def feed(self, frame: TransferFrame, *, discontinuity: bool = False) -> list[SpacePacket]:
         """Take the next frame of this VC; ``discontinuity`` is True after a VC counter gap."""
         st = self.stats
         data = frame.data
@@ -251,7 +252,7 @@ class PacketAssembler:
             return False
         return parse_packet_header(self._buf).packet_length == len(self._buf)
 
-    def _continue(self, data: bytes, frame: TMFrame) -> list[SpacePacket]:
+    def _continue(self, data: bytes, frame: TransferFrame) -> list[SpacePacket]:
         """Append a continuation-only data field to the packet in progress."""
         if not self._buf:
             # The previous packet ended exactly at a frame end, yet no packet starts here.
@@ -286,7 +287,7 @@ class PacketAssembler:
             return False
         return True
 
-    def _split(self, data: bytes, pos: int, frame: TMFrame) -> list[SpacePacket]:
+    def _split(self, data: bytes, pos: int, frame: TransferFrame) -> list[SpacePacket]:
         """Cut the packets starting at ``pos``; keep an unfinished last one in the buffer."""
         out: list[SpacePacket] = []
         n = len(data)

@@ -10,7 +10,7 @@ Layout of a frame with the 6-octet primary header::
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -66,8 +66,33 @@ class Clcw:
         )
 
 
+class FrameViews:
+    """What a TM and an AOS frame both tell from their fields: the CLCW and the first header pointer's meaning."""
+
+    __slots__ = ()
+    ocf: bytes | None
+    first_header_pointer: int
+
+    @property
+    def clcw(self) -> Clcw | None:
+        """The CLCW in the OCF, when the OCF is present and holds a type-0 report."""
+        if self.ocf is None or self.ocf[0] & 0x80:
+            return None
+        return Clcw.from_bytes(self.ocf)
+
+    @property
+    def idle_only(self) -> bool:
+        """True when the first header pointer says the data field holds only idle data."""
+        return self.first_header_pointer == FHP_IDLE_ONLY
+
+    @property
+    def no_packet_start(self) -> bool:
+        """True when no packet starts in this frame (continuation only)."""
+        return self.first_header_pointer == FHP_NO_PACKET_START
+
+
 @dataclass(frozen=True, slots=True)
-class TMFrame:
+class TMFrame(FrameViews):
     """One parsed TM transfer frame; ``index`` is its position in the input stream."""
 
     index: int
@@ -90,21 +115,9 @@ class TMFrame:
     raw: bytes
 
     @property
-    def clcw(self) -> Clcw | None:
-        """The CLCW in the OCF, when the OCF is present and holds a type-0 report."""
-        if self.ocf is None or self.ocf[0] & 0x80:
-            return None
-        return Clcw.from_bytes(self.ocf)
-
-    @property
-    def idle_only(self) -> bool:
-        """True when the first header pointer says the data field holds only idle data."""
-        return self.first_header_pointer == FHP_IDLE_ONLY
-
-    @property
-    def no_packet_start(self) -> bool:
-        """True when no packet starts in this frame (continuation only)."""
-        return self.first_header_pointer == FHP_NO_PACKET_START
+    def vc_count_modulo(self) -> int:
+        """The 8-bit VC frame count wraps at 256."""
+        return 256
 
 
 def parse_frame(raw: bytes, *, has_fecf: bool, index: int = 0) -> TMFrame:
@@ -166,12 +179,14 @@ class FrameFile:
 
     ``has_fecf`` defaults to True for 1115-octet frames (Hera's length with FECF).
 
-    Iterating yields :class:`TMFrame`; after iteration ``trailing_bytes`` tells
-    how many octets at the end did not make a whole frame.
+    Iterating yields :class:`TMFrame` (or what ``parse(raw, index)`` makes of
+    each frame's octets, e.g. a mission's AOS frames); after iteration
+    ``trailing_bytes`` tells how many octets at the end did not make a whole frame.
     """
 
     def __init__(self, path: str | Path, frame_length: int = 1113, *, has_fecf: bool | None = None,
-                 first_index: int = 0, block_frames: int = 4096) -> None:
+                 first_index: int = 0, block_frames: int = 4096,
+                 parse: Callable[[bytes, int], object] | None = None) -> None:
         self.path = Path(path)
         if not self.path.exists():
             raise UserError(f"no such frame file: {self.path}")
@@ -183,6 +198,7 @@ class FrameFile:
         self.has_fecf = frame_length == FRAME_LENGTH_WITH_FECF if has_fecf is None else has_fecf
         self.first_index = first_index
         self.block_frames = block_frames
+        self.parse = parse
         size = self.path.stat().st_size
         self.num_frames, self.trailing_bytes = divmod(size, frame_length)
 
@@ -196,7 +212,11 @@ class FrameFile:
             for _ in range(0, self.num_frames, self.block_frames):
                 block = fh.read(n * self.block_frames)
                 for off in range(0, len(block) - n + 1, n):
-                    yield parse_frame(block[off : off + n], has_fecf=self.has_fecf, index=index)
+                    raw = block[off : off + n]
+                    if self.parse is not None:
+                        yield self.parse(raw, index)  # type: ignore[misc]
+                    else:
+                        yield parse_frame(raw, has_fecf=self.has_fecf, index=index)
                     index += 1
 
 

@@ -32,6 +32,10 @@ The rules' limits:
   between them and their octets (counters included) are equal, which only
   idle data can be; such a frame would be counted as a duplicate.
 
+AOS frames (:mod:`heradecode.ccsds.aosframe`) are handled alike: their VC
+frame count has 24 bits (28 with the cycle), the frame's ``vc_count_modulo``,
+and they have no master channel frame count (``mc_count`` None: no MC gaps).
+
 Memory is bounded: the window is a deque and a set of at most
 ``duplicate_window_frames`` keys.
 """
@@ -42,13 +46,13 @@ import hashlib
 from collections import Counter, deque
 from dataclasses import dataclass, field
 
-from heradecode.ccsds.tmframe import TMFrame
+from heradecode.ccsds.aosframe import TransferFrame
 
 COUNTER_MODULO = 256
 DUPLICATE_WINDOW_FRAMES = 64  # distinct frames remembered for duplicate detection (< COUNTER_MODULO)
 
 
-def frame_key(frame: TMFrame) -> tuple[int, int, int, bytes]:
+def frame_key(frame: TransferFrame) -> tuple[int, int, int, bytes]:
     """The duplicate-detection key of a frame: VCID, MC count, VC count and a digest of its octets."""
     return (frame.vcid, frame.mc_count, frame.vc_count, hashlib.blake2b(frame.raw, digest_size=16).digest())
 
@@ -91,7 +95,7 @@ class VirtualChannelDemux:
         if not 1 <= self.duplicate_window_frames < COUNTER_MODULO:
             raise ValueError(f"duplicate_window_frames must be in 1..{COUNTER_MODULO - 1}")
 
-    def feed(self, frame: TMFrame) -> VcEvent:
+    def feed(self, frame: TransferFrame) -> VcEvent:
         """Account for one frame and report gaps before it (or that it is a duplicate)."""
         vcid = frame.vcid
         key = frame_key(frame)
@@ -104,19 +108,20 @@ class VirtualChannelDemux:
         self._recent_keys.add(key)
         self.frames_by_vc[vcid] += 1
         mc_gap = 0
-        if self._last_mc is not None:
-            mc_gap = (frame.mc_count - self._last_mc - 1) % COUNTER_MODULO
-            if mc_gap:
-                self.mc_gaps += 1
-                self.mc_frames_missing += mc_gap
-        self._last_mc = frame.mc_count
+        if frame.mc_count is not None:
+            if self._last_mc is not None:
+                mc_gap = (frame.mc_count - self._last_mc - 1) % COUNTER_MODULO
+                if mc_gap:
+                    self.mc_gaps += 1
+                    self.mc_frames_missing += mc_gap
+            self._last_mc = frame.mc_count
         last = self._last_vc.get(vcid)
         vc_gap = 0
         repeat = last is not None and frame.vc_count == last
         if repeat:
             self.vc_repeats[vcid] += 1
         elif last is not None:
-            vc_gap = (frame.vc_count - last - 1) % COUNTER_MODULO
+            vc_gap = (frame.vc_count - last - 1) % frame.vc_count_modulo
             if vc_gap:
                 self.vc_gaps[vcid] += 1
                 self.vc_frames_missing[vcid] += vc_gap

@@ -14,6 +14,7 @@ import numpy as np
 
 from heradecode.cli.doppler import add_ephemeris_arguments, ephemeris_requested, has_ephemeris_source, \
     profile_from_args, request_from_args, require_ephemeris_source, save_request
+from heradecode.cli._mission import add_mission_argument, mission_from_args
 from heradecode.errors import NothingDecoded, UserError
 from heradecode.io.dopplerfile import read_doppler_profile
 from heradecode.io.recording import RECEIVER_OFFSET_KEY
@@ -32,8 +33,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "partner lies beside it).",
     )
     p.add_argument("recording", nargs="+", type=Path, metavar="RECORDING")
-    p.add_argument("--mode", choices=["low", "high", "auto"], default="auto",
-                   help="symbol rate: low (60.2375 kbaud), high (322.56 kbaud) or auto (default: detect)")
+    add_mission_argument(p)
+    p.add_argument("--mode", default="auto",
+                   help="the mission's mode: for Hera low (60.2375 kbaud) or high (322.56 kbaud); "
+                        "or auto (default: detect among the mission's modes)")
     p.add_argument("--symbol-rate", type=float, metavar="BAUD", help="override the mode's symbol rate")
     p.add_argument("--doppler", type=Path, metavar="FILE", help="Doppler profile to remove ('unix_time hz' lines)")
     p.add_argument("--carrier-offset", type=float, metavar="HZ",
@@ -141,43 +144,47 @@ def _write_residuals(out: Path, carrier, profile, offset_hz: float = 0.0) -> Non
 
 def run(args: argparse.Namespace) -> int:
     # The receiver pulls in numba and scipy: imported here so that other commands start quickly.
-    from heradecode.ccsds.mission import HERA
     from heradecode.io import open_recording
     from heradecode.products.decodelog import DecodeWriter
     from heradecode.products.telemetry import TelemetryProcessor
-    from heradecode.receiver import SYMBOL_RATES, ReceiverConfig, decode_recording, detect_mode
+    from heradecode.receiver import ReceiverConfig, decode_recording, detect_mode
 
+    mission = mission_from_args(args)
+    base = ReceiverConfig.from_mission(mission, args.mode)  # refuses, in one line, a link we cannot decode
     rec = open_recording(args.recording, samp_rate=args.samp_rate, center_freq_hz=args.center_freq,
                          start_time=args.start_time, allow_truncated=True)
     if rec.num_samples == 0:
         raise NothingDecoded("the recording holds no samples")
     profile, request = _doppler_profile(args, rec)
-    downlink_hz = args.downlink_mhz * 1e6 if args.downlink_mhz else HERA.downlink_freq_hz
+    downlink_hz = args.downlink_mhz * 1e6 if args.downlink_mhz else mission.downlink_freq_hz
+    if downlink_hz is None:  # not in the mission's profile: the carrier is expected at the centre frequency
+        downlink_hz = rec.center_freq_hz
     workers = (os.cpu_count() or 1) if args.workers == 0 else max(1, args.workers)
-    base = ReceiverConfig(carrier_offset_hz=args.carrier_offset, downlink_freq_hz=downlink_hz,
-                          acq_window_hz=args.acq_window, pll_bandwidth_hz=args.pll_bandwidth,
-                          max_iterations=args.iterations, symbol_rate=args.symbol_rate,
-                          decoder_threads=1 if workers > 1 else None)
+    base = ReceiverConfig.from_mission(mission, args.mode, carrier_offset_hz=args.carrier_offset,
+                                       downlink_freq_hz=downlink_hz, acq_window_hz=args.acq_window,
+                                       pll_bandwidth_hz=args.pll_bandwidth, max_iterations=args.iterations,
+                                       symbol_rate=args.symbol_rate, decoder_threads=1 if workers > 1 else None)
     mode = args.mode
     if mode == "auto" and args.symbol_rate is None:
         try:
             mode = detect_mode(rec, base, doppler=profile)
         except UserError as exc:  # the recording was read but holds no signal we can use
             raise NothingDecoded(str(exc)) from None
-        print(f"heradecode decode: detected {mode} rate ({SYMBOL_RATES[mode] / 1e3:g} kbaud)", file=sys.stderr)
+        print(f"heradecode decode: detected {mode} rate ({dict(base.modes)[mode] / 1e3:g} kbaud)", file=sys.stderr)
     elif mode == "auto":
-        mode = "high"
+        mode = "high" if "high" in dict(base.modes) else base.mode
     config = ReceiverConfig(**{**base.__dict__, "mode": mode})
     out = args.out if args.out is not None else _default_out(rec.paths[0])
     if out.exists() and not out.is_dir():
         raise UserError(f"--out must be a directory: {out} is a file")
-    telemetry = TelemetryProcessor(out_dir=out)
+    telemetry = TelemetryProcessor(mission=mission, out_dir=out)
     writer = DecodeWriter(out, recording=rec, telemetry=telemetry)
     progress = _Progress(rec.duration_s, enabled=not args.quiet and sys.stderr.isatty())
     t_start = time.monotonic()
     n_ok = n_failed = n_suspect = 0
     try:
-        for cbs, track in decode_recording(rec, config, doppler=profile, workers=workers, on_progress=progress):
+        for cbs, track in decode_recording(rec, config, doppler=profile, mission=mission, workers=workers,
+                                           on_progress=progress):
             writer.add_track(track)
             for cb in cbs:
                 writer.add(cb)
@@ -188,7 +195,8 @@ def run(args: argparse.Namespace) -> int:
         print("\nheradecode decode: interrupted; writing what was decoded so far", file=sys.stderr)
     finally:
         progress.close()
-        header = {"recording": rec.paths[0].name, "mode": mode, "symbol_rate": config.rate_baud,
+        header = {"recording": rec.paths[0].name, "mission": args.mission, "mode": mode,
+                  "symbol_rate": config.rate_baud,
                   "samp_rate": rec.samp_rate, "center_freq_hz": rec.center_freq_hz,
                   "downlink_freq_hz": downlink_hz, "start_time_utc": str(rec.start_time) + "Z",
                   "duration_s": rec.duration_s, **_corruption(progress.stats)}
@@ -200,7 +208,7 @@ def run(args: argparse.Namespace) -> int:
             _write_residuals(out, carrier, profile, rec.receiver_offset_hz)
     elapsed = time.monotonic() - t_start
     summary = telemetry.summary()
-    print(summary.format_text())
+    print(summary.format_text(mission))
     locked = carrier.locked
     lock_pct = 100.0 * locked.mean() if locked.size else 0.0
     print(f"codeblocks: {n_ok + n_failed + n_suspect} found, {n_ok} frames decoded, {n_failed} failed CRC, "

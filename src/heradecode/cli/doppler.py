@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from heradecode.cli._mission import add_mission_argument
 from heradecode.errors import UserError
 from heradecode.ephem.doppler import MODES, DopplerPrediction
 from heradecode.ephem.predict import DopplerRequest, parse_turnaround, predict
@@ -65,7 +66,7 @@ def add_ephemeris_arguments(parser: argparse.ArgumentParser, *, rx_default: str 
     destination is always ``doppler_mode``).
     """
     g = parser.add_argument_group("Doppler prediction (ephemeris)")
-    g.add_argument("--spacecraft", help="spacecraft name or NAIF ID (default HERA = -91)")
+    g.add_argument("--spacecraft", help="spacecraft name or NAIF ID (default: the mission's, HERA = -91)")
     rx_help = ("receiving station: DSS-14..65, New Norcia, Cebreros, Malargue, ATA, or "
                "'geodetic:LAT,LON,HEIGHT_M' / 'itrf:X,Y,Z'")
     g.add_argument("--rx", default=rx_default,
@@ -74,7 +75,7 @@ def add_ephemeris_arguments(parser: argparse.ArgumentParser, *, rx_default: str 
     g.add_argument(mode_flag, dest="doppler_mode", choices=MODES,
                    help="default: three-way if --tx differs from --rx, two-way if equal, else one-way")
     g.add_argument("--downlink-mhz", type=float,
-                   help=f"nominal downlink frequency, MHz (default {DEFAULT_DOWNLINK_MHZ})")
+                   help=f"nominal downlink frequency, MHz (default: the mission's, {DEFAULT_DOWNLINK_MHZ} for Hera)")
     g.add_argument("--uplink-mhz", type=float,
                    help="uplink frequency, MHz (default: downlink / turnaround, i.e. Doppler relative to "
                         "the nominal downlink)")
@@ -159,12 +160,34 @@ def request_from_args(args: argparse.Namespace, base: DopplerRequest | None = No
     if getattr(args, "relativistic", None) is not None:
         changes["relativistic"] = bool(args.relativistic)
     if base is None:
+        changes = {**_mission_defaults(args, changes), **changes}
         if "rx" not in changes:
             raise UserError("give the receiving station with --rx (e.g. --rx ATA)")
         return DopplerRequest(**changes).validated()
     if ("tx" in changes or "rx" in changes) and "mode" not in changes:
         changes["mode"] = None  # new stations: let them decide the mode again
     return DopplerRequest(**{**_request_fields(base), **changes}).validated()
+
+
+def _mission_defaults(args: argparse.Namespace, given: dict) -> dict:
+    """Spacecraft, downlink frequency and receiving station from ``--mission`` (for what was not given)."""
+    if not getattr(args, "mission", None):
+        return {}
+    from heradecode.missions import load_mission
+
+    profile = load_mission(args.mission)
+    out: dict = {}
+    if "spacecraft" not in given:
+        if profile.ephemeris.target is None:
+            raise UserError(f"{profile.name}'s profile has no NAIF ID: give --spacecraft")
+        out["spacecraft"] = profile.ephemeris.target
+    if "downlink_hz" not in given:
+        if profile.downlink_freq_hz is None:
+            raise UserError(f"{profile.name}'s downlink frequency is not in its profile: give --downlink-mhz")
+        out["downlink_hz"] = profile.downlink_freq_hz
+    if "rx" not in given and profile.ephemeris.default_stations:
+        out["rx"] = profile.ephemeris.default_stations[0]
+    return out
 
 
 def _request_fields(req: DopplerRequest) -> dict:
@@ -299,6 +322,7 @@ def register(subparsers) -> None:
     p.add_argument("--plot", help="also plot the Doppler into this PNG")
     p.add_argument("--table", help="also write a CSV with range rates and light times")
     add_ephemeris_arguments(p)
+    add_mission_argument(p)
     p.set_defaults(func=run)
 
 

@@ -7,11 +7,12 @@ import json
 import math
 from pathlib import Path
 
+from heradecode.cli._mission import add_mission_argument, mission_from_args
 from heradecode.errors import UserError
 from heradecode.io.dopplerfile import read_doppler_profile
 from heradecode.io.recording import parse_utc, unix_seconds
 from heradecode.sim import SimParams, read_truth, simulate
-from heradecode.sim.params import LAYOUTS, MODES, WRITABLE_DATATYPES
+from heradecode.sim.params import LAYOUTS, WRITABLE_DATATYPES
 
 
 def _ebn0(text: str) -> float | str:
@@ -62,7 +63,9 @@ def register(subparsers) -> None:
         ),
     )
     p.add_argument("out", type=Path, metavar="OUT", help="output base name")
-    p.add_argument("--mode", choices=sorted(MODES), default="high", help="Hera preset (default high)")
+    add_mission_argument(p)
+    p.add_argument("--mode", default="high", help="a mode of the mission as preset: symbol rate, modulation index "
+                                                  "(default high; Hera: low or high)")
     p.add_argument("--params", type=Path, help="start from the parameters of a .truth.json sidecar (regenerate)")
     src = p.add_argument_group("frames")
     src.add_argument("--frames", type=Path, help=".u8 file of 1113-octet frames (default: generated PUS frames)")
@@ -128,7 +131,7 @@ def params_from_args(args: argparse.Namespace) -> SimParams:
     if args.params is not None:
         params = read_truth(args.params).params
     else:
-        params = SimParams.preset(args.mode)
+        params = SimParams.preset(args.mode, mission_from_args(args))
     values = params.to_dict()
     values["fades"] = params.fades
     for opt, name in _MAP.items():

@@ -10,7 +10,9 @@ CRC-16 FECF, writes the valid frames without FECF and summarizes them.
 A marker too weak to be accepted on its correlation alone (an isolated codeblock after a
 gap, near the decoding threshold) is decided by decoding its codeblock
 (:mod:`heradecode.fec.confirm`): kept when the decoder's double CRC check passes and the
-frame header carries TM version 0 and the spacecraft ID ``--scid`` (Hera's by default).
+frame header carries the mission's frame version (TM 0, AOS 1) and spacecraft ID (``--scid``,
+by default the mission's).  ``--mission`` (default hera) also gives the code (k, rate) and the
+frame and packet layout of the telemetry summary.
 The JSON output reports these candidates under ``sync`` (decode attempts, confirmed,
 back-filled, screened out).
 """
@@ -26,13 +28,13 @@ from pathlib import Path
 
 import numpy as np
 
-from heradecode.ccsds.mission import HERA
+from heradecode.ccsds.codeblock import CodeblockDecoder
+from heradecode.cli._mission import add_mission_argument, mission_from_args
 from heradecode.errors import UserError
 from heradecode.fec.asm import FrameSync
-from heradecode.fec.confirm import DecodeConfirm, HeaderSpec
 from heradecode.fec.interleaver import K_VALUES
-from heradecode.fec.randomizer import derandomize_llr
-from heradecode.fec.turbo import ALGORITHMS, DEFAULT_ALGORITHM, INV_RATES, TurboDecoder
+from heradecode.fec.turbo import ALGORITHMS, DEFAULT_ALGORITHM, INV_RATES
+from heradecode.fec.turbocode import TurboCode
 
 log = logging.getLogger("heradecode")
 
@@ -64,8 +66,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         "and summarize them.",
     )
     p.add_argument("soft_file", type=Path, metavar="SOFT_FILE", help="soft symbols, one per code symbol")
-    p.add_argument("--k", type=int, default=8920, choices=K_VALUES, help="information block length (default 8920)")
-    p.add_argument("--rate", type=rate_arg, default=4, help="code rate 1/2, 1/3, 1/4 (default) or 1/6")
+    add_mission_argument(p)
+    p.add_argument("--k", type=int, choices=K_VALUES,
+                   help="information block length (default: the mission's, 8920 for Hera)")
+    p.add_argument("--rate", type=rate_arg,
+                   help="code rate 1/2, 1/3, 1/4 or 1/6 (default: the mission's, 1/4 for Hera)")
     p.add_argument("--format", choices=sorted(_FORMATS), default="f32", help="sample format (default f32)")
     p.add_argument("--out", type=Path, metavar="FRAMES.u8", help="write the CRC-valid frames (no FECF) here")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of text")
@@ -73,8 +78,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help=f"SISO algorithm (default {DEFAULT_ALGORITHM}: max-log with a linear correction, within "
                         f"0.02 dB of log-map; log-map: the exact reference, slower; max-log: ignores the LLR scale)")
     p.add_argument("--iterations", type=int, default=10, help="maximum turbo iterations (default 10)")
-    p.add_argument("--scid", type=int, default=HERA.scid,
-                   help=f"spacecraft ID the decoded frame of a weak marker must carry (default {HERA.scid}, Hera)")
+    p.add_argument("--scid", type=int,
+                   help="spacecraft ID the decoded frame of a weak marker must carry (default: the mission's, "
+                        "181 for Hera)")
     p.set_defaults(func=run)
 
 
@@ -118,8 +124,16 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"not a file: {path}")
     if not 1 <= args.iterations <= 100:
         raise UserError(f"--iterations must be in 1..100, got {args.iterations}")
-    if not 0 <= args.scid <= 1023:
-        raise UserError(f"--scid must be in 0..1023, got {args.scid}")
+    mission = mission_from_args(args)
+    if args.k is None or args.rate is None:
+        if mission.coding.scheme != "turbo":
+            raise UserError(f"{mission.name} is not turbo coded ({mission.coding.scheme}): give --k and --rate")
+        args.k = args.k if args.k is not None else mission.coding.turbo_k
+        args.rate = args.rate if args.rate is not None else mission.coding.turbo_inv_rate
+    scid = args.scid if args.scid is not None else mission.scid
+    scid_limit = 255 if mission.frames.type == "AOS" else 1023
+    if scid is not None and not 0 <= scid <= scid_limit:
+        raise UserError(f"--scid must be in 0..{scid_limit}, got {scid}")
     if args.out is not None and args.out.is_dir():
         raise UserError(f"--out must be a file, {args.out} is a directory")
     frame_len = args.k // 8 - 2
@@ -127,10 +141,11 @@ def run(args: argparse.Namespace) -> int:
     if stray:
         log.warning(f"{path}: the last {stray} byte(s) make no whole {args.format} sample; the samples before "
                     f"them were read")
-    decoder = TurboDecoder(args.k, args.rate, algorithm=args.algorithm, max_iterations=args.iterations)
-    confirm = DecodeConfirm(decoder, frame_check=HeaderSpec(scid=args.scid), to_llr=llr_from_soft)
-    sync = FrameSync(args.k, args.rate, confirm=confirm)
-    telemetry = _telemetry(frame_len)
+    code = TurboCode(args.k, args.rate)
+    codeblocks = CodeblockDecoder(code, mission.with_frames(scid=scid), algorithm=args.algorithm,
+                                  max_iterations=args.iterations, to_llr=llr_from_soft, esn0=False)
+    sync = FrameSync(code=code, confirm=codeblocks.confirm())
+    telemetry = _telemetry(frame_len, mission)
     counts = {"codeblocks_found": 0, "decoded": 0, "failed": 0, "iterations_total": 0, "inverted": 0}
     t0 = time.perf_counter()
     out_fh = open(args.out, "wb") if args.out is not None else None
@@ -140,19 +155,16 @@ def run(args: argparse.Namespace) -> int:
         def flush_batch() -> None:
             if not batch:
                 return
-            todo = [cb for cb in batch if cb.decoded is None]  # confirmed markers were decoded already
-            results = iter(decoder.decode_batch(np.stack([derandomize_llr(llr_from_soft(cb.soft)) for cb in todo]))
-                           if todo else [])
-            for cb in batch:
-                res = cb.decoded if cb.decoded is not None else next(results)
-                counts["iterations_total"] += res.iterations
-                if res.crc_ok:
+            # confirmed markers were decoded already (cb.decoded)
+            decoded = codeblocks.decode_batch([cb.soft for cb in batch], [cb.decoded for cb in batch], workers=None)
+            for d in decoded:
+                counts["iterations_total"] += d.iterations
+                if d.crc_ok:
                     counts["decoded"] += 1
-                    frame = res.frame(strip_fecf=True)
                     if out_fh is not None:
-                        out_fh.write(frame)
+                        out_fh.write(d.frame)
                     if telemetry is not None:
-                        telemetry.feed(frame)
+                        telemetry.feed(d.frame)
                 else:
                     counts["failed"] += 1
             batch.clear()
@@ -178,6 +190,7 @@ def run(args: argparse.Namespace) -> int:
     found = counts["codeblocks_found"]
     result = {
         "file": str(path),
+        "mission": mission.name,
         "k": args.k,
         "rate": f"1/{args.rate}",
         "algorithm": args.algorithm,
@@ -213,17 +226,18 @@ def run(args: argparse.Namespace) -> int:
         if args.out is not None:
             print(f"  {counts['decoded']} frames of {frame_len} octets written to {args.out}")
         if telemetry is not None:
-            print(telemetry.summary().format_text())
+            print(telemetry.summary().format_text(mission))
         else:
-            print(f"  ({frame_len}-octet frames are not Hera TM frames: no telemetry summary)", file=sys.stderr)
+            print(f"  ({frame_len}-octet frames are not {mission.name}'s frames: no telemetry summary)",
+                  file=sys.stderr)
     return 0
 
 
-def _telemetry(frame_len: int):
-    """A TelemetryProcessor for Hera's frame length, or None when the frames cannot be Hera's."""
+def _telemetry(frame_len: int, mission):
+    """A TelemetryProcessor for the mission's frames, or None when frames of this length cannot be its."""
     from heradecode.products.telemetry import TelemetryProcessor
 
     try:
-        return TelemetryProcessor(frame_length=frame_len)
+        return TelemetryProcessor(mission=mission, frame_length=frame_len)
     except UserError:
         return None

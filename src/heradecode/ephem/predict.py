@@ -16,6 +16,9 @@ import numpy as np
 from heradecode.errors import UserError
 from heradecode.ephem.doppler import MODES, X_BAND_TURNAROUND, DopplerPrediction, predict_doppler
 from heradecode.ephem.stations import Station, get_station
+from heradecode.missions import DEFAULT_MISSION, load_mission
+
+_DEFAULT = load_mission(DEFAULT_MISSION)
 
 BACKENDS = ("spice", "horizons")
 SCHEMA = "heradecode.doppler/1"
@@ -40,10 +43,10 @@ class DopplerRequest:
     """Ephemeris options of a Doppler prediction (JSON round-trips through to_dict/from_dict)."""
 
     rx: str | Station
-    spacecraft: str = "HERA"
+    spacecraft: str = str(_DEFAULT.ephemeris.target)  # the default mission's (Hera's "HERA"), from its profile
     tx: str | Station | None = None
     mode: str | None = None
-    downlink_hz: float = 8435.75e6
+    downlink_hz: float = float(_DEFAULT.downlink_freq_hz)  # type: ignore[arg-type]  # Hera's 8435.75 MHz
     uplink_hz: float | None = None
     turnaround: float = X_BAND_TURNAROUND
     relativistic: bool = True

@@ -109,12 +109,17 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numba import njit
 
 from heradecode.errors import UserError
 from heradecode.fec.interleaver import check_k
+from heradecode.fec.turbo import DEFAULT_INV_RATE, DEFAULT_K
+
+if TYPE_CHECKING:
+    from heradecode.fec.turbocode import TurboCode
 
 ASM_HEX: dict[int, str] = {
     2: "034776C7272895B0",
@@ -131,13 +136,13 @@ def _check_rate(inv_rate: int) -> int:
     return int(inv_rate)
 
 
-def asm_bits(inv_rate: int = 4) -> np.ndarray:
+def asm_bits(inv_rate: int = DEFAULT_INV_RATE) -> np.ndarray:
     """Bits (uint8 0/1, first transmitted first) of the turbo ASM for rate 1/inv_rate."""
     hexstr = ASM_HEX[_check_rate(inv_rate)]
     return np.unpackbits(np.frombuffer(bytes.fromhex(hexstr), dtype=np.uint8))
 
 
-def asm_symbols(inv_rate: int = 4) -> np.ndarray:
+def asm_symbols(inv_rate: int = DEFAULT_INV_RATE) -> np.ndarray:
     """The ASM as BPSK symbols in the LLR convention (bit 0 -> +1, bit 1 -> -1), float32."""
     return (1.0 - 2.0 * asm_bits(inv_rate)).astype(np.float32)
 
@@ -327,9 +332,10 @@ class FrameSync:
 
     def __init__(
         self,
-        k: int = 8920,
-        inv_rate: int = 4,
+        k: int = DEFAULT_K,
+        inv_rate: int = DEFAULT_INV_RATE,
         *,
+        code: "TurboCode | None" = None,
         threshold: float = 6.0,
         candidate_threshold: float = 3.5,
         track_threshold: float = 3.5,
@@ -344,8 +350,12 @@ class FrameSync:
         attempt_burst: int = 4,
         attempt_interval: int | None = None,
     ) -> None:
-        self.k = check_k(k)
-        self.inv_rate = _check_rate(inv_rate)
+        from heradecode.fec.turbocode import TurboCode
+
+        self.code = code if code is not None else TurboCode(check_k(k), _check_rate(inv_rate))
+        """The turbo code whose markers and codeblocks are found (``code``, else k and inv_rate)."""
+        self.k = self.code.k
+        self.inv_rate = self.code.inv_rate
         self.asm = asm_symbols(self.inv_rate)
         self.asm_len = self.asm.size
         self.codeblock_len = (self.k + 4) * self.inv_rate

@@ -42,23 +42,28 @@ HEADER_BITS = 12
 
 @dataclass(frozen=True)
 class HeaderSpec:
-    """Expected TM transfer frame identity: the first 12 bits of the frame (version, spacecraft ID)."""
+    """Expected transfer frame identity: version and spacecraft ID in the frame's first 12 (TM) or 10 (AOS) bits."""
 
     scid: int
-    """Spacecraft ID (0..1023) the frames must carry."""
+    """Spacecraft ID the frames must carry (TM: 0..1023, AOS: 0..255)."""
     version: int = 0
-    """Transfer frame version number (0: TM)."""
+    """Transfer frame version number (0: TM, 1: AOS with its 8-bit spacecraft ID)."""
 
     def __post_init__(self) -> None:
-        if not (0 <= int(self.scid) < 1024 and 0 <= int(self.version) < 4):
-            raise UserError(f"spacecraft ID must be in 0..1023 and version in 0..3, got {self.scid}, {self.version}")
+        limit = 256 if self.version == 1 else 1024
+        if not (0 <= int(self.scid) < limit and 0 <= int(self.version) < 4):
+            raise UserError(f"spacecraft ID must be in 0..{limit - 1} and version in 0..3, "
+                            f"got {self.scid}, {self.version}")
 
     def __call__(self, frame: bytes) -> bool:
         """True when the frame (its first 2 octets at least) carries this version and spacecraft ID."""
         if len(frame) < 2:
             return False
         version = frame[0] >> 6
-        scid = ((frame[0] & 0x3F) << 4) | (frame[1] >> 4)
+        if self.version == 1:
+            scid = ((frame[0] & 0x3F) << 2) | (frame[1] >> 6)
+        else:
+            scid = ((frame[0] & 0x3F) << 4) | (frame[1] >> 4)
         return version == self.version and scid == self.scid
 
 

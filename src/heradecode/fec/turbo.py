@@ -87,6 +87,13 @@ from heradecode.errors import UserError
 from heradecode.fec import _bcjr, _simd
 from heradecode.fec.crc import _TABLE as _CRC_TABLE
 from heradecode.fec.interleaver import K_VALUES, check_k, inverse_permutation, permutation
+from heradecode.missions import DEFAULT_MISSION, load_mission
+
+_DEFAULT_CODING = load_mission(DEFAULT_MISSION).coding
+DEFAULT_K: int = int(_DEFAULT_CODING.turbo_k)  # type: ignore[arg-type]
+"""Information block length of the default mission's (Hera's) turbo code, from its profile."""
+DEFAULT_INV_RATE: int = int(_DEFAULT_CODING.turbo_inv_rate)  # type: ignore[arg-type]
+"""Inverse rate of the default mission's (Hera's) turbo code, from its profile."""
 
 INV_RATES: tuple[int, ...] = (2, 3, 4, 6)
 """Supported inverse code rates (1/2, 1/3, 1/4, 1/6)."""
@@ -109,6 +116,8 @@ _COLUMNS = {3: (0, 1, 4), 4: (0, 2, 3, 4), 6: (0, 1, 2, 3, 4, 6)}
 __all__ = [
     "ALGORITHMS",
     "DEFAULT_ALGORITHM",
+    "DEFAULT_INV_RATE",
+    "DEFAULT_K",
     "DEFAULT_LLR_MARGIN",
     "DEFAULT_SCALE",
     "INV_RATES",
@@ -138,7 +147,7 @@ def check_inv_rate(inv_rate: int) -> int:
     return r
 
 
-def codeblock_length(k: int = 8920, inv_rate: int = 4) -> int:
+def codeblock_length(k: int = DEFAULT_K, inv_rate: int = DEFAULT_INV_RATE) -> int:
     """Symbols in one turbo codeblock: (k + 4) * inv_rate."""
     return (check_k(k) + 4) * check_inv_rate(inv_rate)
 
@@ -184,7 +193,7 @@ def encode_streams(info_bits: np.ndarray) -> TurboStreams:
     return TurboStreams(streams=out, input_b=ub, final_state_a=int(state_a), final_state_b=int(state_b))
 
 
-def multiplex(streams: np.ndarray, inv_rate: int = 4) -> np.ndarray:
+def multiplex(streams: np.ndarray, inv_rate: int = DEFAULT_INV_RATE) -> np.ndarray:
     """Codeblock (1-D) from the (7, k + 4) encoder streams, in the standard's output order and puncturing."""
     r = check_inv_rate(inv_rate)
     n = streams.shape[1]
@@ -197,7 +206,7 @@ def multiplex(streams: np.ndarray, inv_rate: int = 4) -> np.ndarray:
     return np.ascontiguousarray(streams[list(_COLUMNS[r])].T).reshape(-1)
 
 
-def demultiplex(codeblock: np.ndarray, inv_rate: int = 4) -> np.ndarray:
+def demultiplex(codeblock: np.ndarray, inv_rate: int = DEFAULT_INV_RATE) -> np.ndarray:
     """(7, k + 4) float32 streams from a soft codeblock; punctured / unused streams are 0."""
     r = check_inv_rate(inv_rate)
     cb = np.asarray(codeblock, dtype=np.float32).reshape(-1, r)
@@ -212,7 +221,7 @@ def demultiplex(codeblock: np.ndarray, inv_rate: int = 4) -> np.ndarray:
     return out
 
 
-def encode(info_bits: np.ndarray, inv_rate: int = 4) -> np.ndarray:
+def encode(info_bits: np.ndarray, inv_rate: int = DEFAULT_INV_RATE) -> np.ndarray:
     """Turbo-encode k information bits (uint8 0/1, k in K_VALUES) to a codeblock of (k+4)*inv_rate bits."""
     r = check_inv_rate(inv_rate)
     return multiplex(encode_streams(info_bits).streams, r)
@@ -313,14 +322,15 @@ class TurboDecoder:
     and DEFAULT_LLR_MARGIN) are described in the module docstring.  segments (1..16) and
     guard (steps) set the sub-block parallel decoding: 16 segments (default) use every SIMD
     lane for one codeblock; 1 segment is the exact full-trellis decoder (16x slower, for
-    reference).
+    reference).  ``code`` (a :class:`heradecode.fec.turbocode.TurboCode`) gives k and inv_rate.
     """
 
     def __init__(
         self,
-        k: int = 8920,
-        inv_rate: int = 4,
+        k: int = DEFAULT_K,
+        inv_rate: int = DEFAULT_INV_RATE,
         *,
+        code=None,
         algorithm: str = DEFAULT_ALGORITHM,
         extrinsic_scale: float | None = None,
         max_iterations: int = 10,
@@ -330,6 +340,8 @@ class TurboDecoder:
         segments: int = _bcjr.NL,
         guard: int = 32,
     ) -> None:
+        if code is not None:  # a heradecode.fec.turbocode.TurboCode
+            k, inv_rate = code.k, code.inv_rate
         self.k = check_k(k)
         self.inv_rate = check_inv_rate(inv_rate)
         if algorithm not in ALGORITHMS:
@@ -526,8 +538,8 @@ def _decoder(k, inv_rate, algorithm, extrinsic_scale, max_iterations, stop_on_cr
 
 def decode(
     llr: np.ndarray,
-    k: int = 8920,
-    inv_rate: int = 4,
+    k: int = DEFAULT_K,
+    inv_rate: int = DEFAULT_INV_RATE,
     max_iterations: int = 10,
     algorithm: str = DEFAULT_ALGORITHM,
     extrinsic_scale: float | None = None,
@@ -545,8 +557,8 @@ def decode(
 
 def decode_batch(
     llrs: np.ndarray,
-    k: int = 8920,
-    inv_rate: int = 4,
+    k: int = DEFAULT_K,
+    inv_rate: int = DEFAULT_INV_RATE,
     max_iterations: int = 10,
     algorithm: str = DEFAULT_ALGORITHM,
     extrinsic_scale: float | None = None,

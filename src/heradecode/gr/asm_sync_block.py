@@ -8,10 +8,13 @@ import numpy as np
 import pmt
 from gnuradio import gr
 
+from heradecode.ccsds.codeblock import esn0_from_soft
 from heradecode.fec.asm import Codeblock, FrameSync
 from heradecode.fec.randomizer import derandomize_llr
+from heradecode.fec.turbo import DEFAULT_INV_RATE, DEFAULT_K
+from heradecode.fec.turbocode import TurboCode
 from heradecode.gr.tags import EOS, SYMBOL_TIME, meta_to_pmt
-from heradecode.receiver import esn0_from_soft
+from heradecode.missions import load_mission
 
 CODEBLOCKS = pmt.intern("codeblocks")
 
@@ -25,11 +28,14 @@ class asm_sync(gr.sync_block):  # noqa: N801 - GNU Radio block naming
     ``start_sample`` and ``unix_time``.  On ``heradecode_eos`` the synchronizer is flushed.
     """
 
-    def __init__(self, k: int = 8920, inv_rate: int = 4, threshold: float = 6.0, derandomize: bool = True) -> None:
+    def __init__(self, k: int = DEFAULT_K, inv_rate: int = DEFAULT_INV_RATE, threshold: float = 6.0,
+                 derandomize: bool = True, mission: str | None = None) -> None:
         gr.sync_block.__init__(self, name="heradecode_asm_sync", in_sig=[np.float32], out_sig=None)
-        self.framesync = FrameSync(int(k), int(inv_rate), threshold=float(threshold))
+        # ``mission`` (a bundled name or a profile file): its turbo code instead of k and inv_rate
+        self.code = TurboCode.from_mission(load_mission(mission)) if mission else TurboCode(int(k), int(inv_rate))
+        self.framesync = FrameSync(code=self.code, threshold=float(threshold))
         self.derandomize = bool(derandomize)
-        self.rate = int(k) / self.framesync.codeblock_len
+        self.rate = self.code.info_bits_per_symbol
         self.message_port_register_out(CODEBLOCKS)
         self._time: tuple[int, int, float, float, float] | None = None  # symbol, sample, time, sps, samp_rate
         self.n_codeblocks = 0

@@ -8,9 +8,10 @@ from pathlib import Path
 import pmt
 from gnuradio import gr
 
-from heradecode.ccsds.mission import HERA
 from heradecode.gr.tags import count_rejected, pdu_parts, pdu_vector
+from heradecode.missions import DEFAULT_MISSION, load_mission
 from heradecode.products.decodelog import DecodedCodeblock, DecodeWriter
+from heradecode.products.telemetry import TelemetryProcessor
 
 FRAMES = pmt.intern("frames")
 FAILED = pmt.intern("failed")
@@ -22,15 +23,20 @@ class tm_sink(gr.basic_block):  # noqa: N801 - GNU Radio block naming
     ``frames`` takes frame PDUs (octets without FECF, as from the turbo decoder); ``failed`` takes
     the failed-codeblock PDUs (counted in decode.json).  Frames of another spacecraft or version go
     to suspect_frames.u8; PDUs of the wrong length are counted and skipped.  Files are complete
-    when the flowgraph stops.
+    when the flowgraph stops.  ``mission`` (a bundled name or a profile file) lays out the frames
+    and packets (TM or AOS); ``scid`` and ``frame_length`` default to the mission's.
     """
 
-    def __init__(self, out_dir: str, scid: int = HERA.scid, frame_length: int = HERA.frame_length_no_fecf) -> None:
+    def __init__(self, out_dir: str, scid: int | None = None, frame_length: int | None = None,
+                 mission: str = DEFAULT_MISSION) -> None:
         gr.basic_block.__init__(self, name="heradecode_tm_sink", in_sig=None, out_sig=None)
         self.out_dir = Path(out_dir)
-        self.scid = int(scid)
-        self.frame_length = int(frame_length)
-        self.writer = DecodeWriter(self.out_dir)
+        self.mission = load_mission(mission)
+        self.scid = self.mission.scid if scid is None else int(scid)
+        self.frame_length = self.mission.frame_length_no_fecf if frame_length is None else int(frame_length)
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        self.writer = DecodeWriter(self.out_dir, telemetry=TelemetryProcessor(
+            mission=self.mission, frame_length=self.frame_length, scid=self.scid, out_dir=self.out_dir))
         self.n_failed = 0
         self.n_rejected = 0
         self._closed = False
@@ -59,7 +65,7 @@ class tm_sink(gr.basic_block):  # noqa: N801 - GNU Radio block naming
             return
         meta, vec = parts
         frame = bytes(pmt.u8vector_elements(vec))
-        self.writer.add(self._record(meta, True).with_frame(frame, self.scid))
+        self.writer.add(self._record(meta, True).with_frame(frame, self.scid, self.mission.frames))
 
     def handle_failed(self, msg) -> None:
         """Record one codeblock whose CRC failed."""

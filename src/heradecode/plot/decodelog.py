@@ -55,6 +55,7 @@ class DecodeLog:
     skipped: int = 0  # codeblock entries that could not be read
     center_freq_hz: float = float("nan")  # recording centre frequency (Hz), if the log gives it
     downlink_freq_hz: float = float("nan")  # nominal downlink the Doppler is relative to (Hz), if given
+    mission: str = ""  # the --mission the decode used (a bundled name or a profile file), if given
 
     @property
     def num_codeblocks(self) -> int:
@@ -167,6 +168,7 @@ def decode_log_from_dict(data: Any, *, source: str = "decode.json") -> DecodeLog
         skipped=skipped,
         center_freq_hz=_num(data.get("center_freq_hz")),
         downlink_freq_hz=_num(data.get("downlink_freq_hz")),
+        mission=str(data.get("mission") or ""),
     )
 
 

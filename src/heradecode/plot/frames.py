@@ -6,12 +6,12 @@ from pathlib import Path
 
 import numpy as np
 
-from heradecode.ccsds.mission import HERA
+from heradecode.ccsds.mission import HERA, MissionProfile
 from heradecode.errors import UserError
 from heradecode.plot._style import FAIL_COLOR, OK_COLOR, finish, new_figure, span_text, utc_axis, vc_color
 from heradecode.plot.decodelog import DecodeLog
 
-NAMED_VCS = (1, 3, 7)
+NAMED_VCS = tuple(sorted(HERA.vc_names))  # Hera's named VCs (real time, replay, idle), from its profile
 """Virtual channels that always get a row in the frames timeline (Hera: real time, replay, idle)."""
 
 
@@ -73,13 +73,14 @@ def plot_codeblocks(decode: DecodeLog, *, title: str | None = None, path: str | 
     return finish(fig, path)
 
 
-def plot_frames_timeline(decode: DecodeLog, *, title: str | None = None, path: str | Path | None = None):
-    """Decoded frames vs UTC as one marker row per virtual channel (VC1, VC3, VC7, others), CRC failures marked."""
+def plot_frames_timeline(decode: DecodeLog, *, title: str | None = None, path: str | Path | None = None,
+                         mission: MissionProfile = HERA):
+    """Decoded frames vs UTC as one marker row per virtual channel (named by the mission), CRC failures marked."""
     _need_codeblocks(decode)
     t = decode.time_utc
     ok = decode.crc_ok
     present = sorted(set(int(v) for v in decode.vcid[ok] if v >= 0))
-    vcs = sorted(set(NAMED_VCS) | set(present))
+    vcs = sorted(set(mission.vc_names) | set(present))  # the mission's named VCs always get a row
     rows = [("fail", None)] + [("vc", v) for v in vcs]  # failed codeblocks at the bottom
     height = round((1.6 + 0.45 * len(rows)) * 10) / 10
     fig = new_figure(10.0, max(3.6, height))
@@ -92,7 +93,7 @@ def plot_frames_timeline(decode: DecodeLog, *, title: str | None = None, path: s
             color, marker = FAIL_COLOR, "x"
         else:
             mask = ok & (decode.vcid == vc)
-            name = f"VC{vc} {HERA.vc_name(vc)}" if vc in HERA.vc_names else f"VC{vc}"
+            name = f"VC{vc} {mission.vc_name(vc)}" if vc in mission.vc_names else f"VC{vc}"
             color, marker = vc_color(vc), "|"
         n = int(mask.sum())
         labels.append(f"{name} ({n})")
@@ -103,7 +104,7 @@ def plot_frames_timeline(decode: DecodeLog, *, title: str | None = None, path: s
                 if sus.any():
                     ax.plot(t[sus], np.full(int(sus.sum()), y), "o", ls="none", mfc="none", mec="tab:orange",
                             ms=9, mew=1.2)
-    other_scid = ok & (decode.scid >= 0) & (decode.scid != HERA.scid)
+    other_scid = ok & (decode.scid >= 0) & (mission.scid is not None) & (decode.scid != mission.scid)
     ax.set_yticks(range(len(rows)), labels)
     ax.set_ylim(-0.7, len(rows) - 0.3)
     ax.set_ylabel("virtual channel (frames)")
@@ -115,7 +116,7 @@ def plot_frames_timeline(decode: DecodeLog, *, title: str | None = None, path: s
     utc_axis(ax, t[0], t[-1])
     pad = (t[-1] - t[0]) * 0.02 if t[-1] > t[0] else np.timedelta64(1, "s")
     ax.set_xlim(t[0] - pad, t[-1] + pad)
-    extra = f", {int(other_scid.sum())} with SCID ≠ {HERA.scid}" if other_scid.any() else ""
+    extra = f", {int(other_scid.sum())} with SCID ≠ {mission.scid}" if other_scid.any() else ""
     n_susp = int((decode.suspect & ok).sum())
     if n_susp:
         extra += f", {n_susp} suspect (orange rings)"

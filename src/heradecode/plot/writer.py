@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from heradecode.ccsds.mission import HERA
+from heradecode.missions import load_mission
 from heradecode.ephem.doppler import read_carrier_csv
 from heradecode.errors import UserError
 from heradecode.io import Recording, open_recording
@@ -36,8 +37,8 @@ PLOT_FILES = {
 }
 """Plot name → PNG file name."""
 
-MODE_SYMBOL_RATES = {"low": 60237.5, "high": 322560.0}
-"""Hera telemetry symbol rates (baud) by mode."""
+MODE_SYMBOL_RATES = {m.name: m.symbol_rate_baud for m in HERA.link.modes}
+"""Hera telemetry symbol rates (baud) by mode, from its mission profile (for decode.json files without a rate)."""
 
 PathLike = str | os.PathLike
 
@@ -109,7 +110,8 @@ def write_plots(
     spectrum and the carrier track; default: the one named in the decode
     directory's doppler.json).  Asking for a plot whose input is missing is a
     UserError.  ``downlink_hz`` (the nominal downlink the Doppler profile is
-    relative to) defaults to decode.json's ``downlink_freq_hz``, else Hera's.
+    relative to) defaults to decode.json's ``downlink_freq_hz``, else the mission's (decode.json's
+    ``mission``, else Hera).
     """
     rec = _as_recording(recording)
     ddir = _check_decode_dir(decode_dir) if decode_dir is not None else None
@@ -146,9 +148,11 @@ def write_plots(
     log: DecodeLog | None = read_decode_log(ddir / "decode.json") if ddir is not None else None
     if log is not None and log.skipped:
         warnings.warn(f"{ddir / 'decode.json'}: skipped {log.skipped} unreadable codeblock entries", stacklevel=2)
+    mission = load_mission(log.mission) if log is not None and log.mission else HERA
     if downlink_hz is None:
         ok_log = log is not None and np.isfinite(log.downlink_freq_hz)
-        downlink_hz = log.downlink_freq_hz if ok_log else HERA.downlink_freq_hz
+        fallback = rec.center_freq_hz if rec is not None else float("nan")  # the mission's is not known
+        downlink_hz = log.downlink_freq_hz if ok_log else (mission.downlink_freq_hz or fallback)
     if symbol_rate is None and log is not None and np.isfinite(log.symbol_rate):
         symbol_rate = log.symbol_rate
     if symbol_rate is None and log is not None and log.mode in MODE_SYMBOL_RATES:
@@ -183,7 +187,8 @@ def write_plots(
                 if which is not None:
                     raise UserError(f"cannot plot {name}: {ddir / 'decode.json'} lists no codeblocks")
                 continue
-            fig = (plot_codeblocks if name == "codeblocks" else plot_frames_timeline)(log, path=path)
+            fig = (plot_codeblocks(log, path=path) if name == "codeblocks"
+                   else plot_frames_timeline(log, path=path, mission=mission))
         else:  # pragma: no cover - guarded above
             continue
         del fig

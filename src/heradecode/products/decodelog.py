@@ -21,7 +21,10 @@ from typing import IO, Any
 
 import numpy as np
 
+from heradecode.ccsds.codeblock import FrameIdentity, frame_identity
+from heradecode.ccsds.mission import HERA
 from heradecode.ephem.doppler import CarrierObservable, write_carrier_csv
+from heradecode.missions import FrameLayout
 from heradecode.products.telemetry import TelemetryProcessor
 
 #: carrier track rows: recording sample, UNIX time (s), carrier Doppler w.r.t. the nominal downlink (Hz),
@@ -49,12 +52,15 @@ class DecodedCodeblock:
     vc_count: int | None = None
     suspect: bool = False  #: CRC passed but version or spacecraft ID is wrong
 
-    def with_frame(self, frame: bytes, mission_scid: int) -> "DecodedCodeblock":
-        """This record with its CRC-valid frame and the identity read from the frame's primary header."""
-        version = frame[0] >> 6
-        scid = ((frame[0] & 0x3F) << 4) | (frame[1] >> 4)
-        return replace(self, crc_ok=True, frame=bytes(frame), scid=scid, vcid=(frame[1] >> 1) & 7,
-                       vc_count=frame[3], suspect=version != 0 or scid != mission_scid)
+    def with_frame(self, frame: bytes, mission_scid: int | None, frames: FrameLayout = HERA.frames
+                   ) -> "DecodedCodeblock":
+        """This record with its CRC-valid frame and the identity the mission's frame parser reads from it."""
+        return self.with_identity(frame, frame_identity(frame, frames, mission_scid))
+
+    def with_identity(self, frame: bytes, identity: FrameIdentity) -> "DecodedCodeblock":
+        """This record with its CRC-valid frame and that frame's identity."""
+        return replace(self, crc_ok=True, frame=bytes(frame), scid=identity.scid, vcid=identity.vcid,
+                       vc_count=identity.vc_count, suspect=identity.suspect)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready record (the decode.json schema, without time_utc)."""

@@ -1,5 +1,10 @@
 """From decoded frames to telemetry products: VC split, packets, PUS labels, summary.
 
+The mission profile (:mod:`heradecode.missions`) decides how frames and
+packets are read: TM (CCSDS 132.0-B) or AOS (732.0-B) frames, the spacecraft
+ID, the idle and time APIDs, and the packet secondary header: PUS-C, PUS-A
+or a non-PUS time field (labelled ``'timed'``, its seconds in ``obt_s``).
+
 :class:`TelemetryProcessor` is the one object every front end feeds (the
 ``frames`` command, ``turbo-decode``, the receiver): one frame at a time, in
 reception order.  Frames that fail their FECF, have the wrong version or
@@ -39,10 +44,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from heradecode.ccsds.aosframe import AOSFrame, TransferFrame, parse_transfer_frame
 from heradecode.ccsds.mission import HERA, MissionProfile
+from heradecode.ccsds.packettime import secondary_header_time_s
 from heradecode.ccsds.pus import PusTmHeader, TimePacket, parse_pus_tm, parse_time_packet, pec_ok
 from heradecode.ccsds.spacepacket import AssemblerStats, PacketAssembler, SpacePacket
-from heradecode.ccsds.tmframe import Clcw, FrameError, TMFrame, parse_frame
+from heradecode.ccsds.tmframe import Clcw, FrameError, TMFrame
 from heradecode.ccsds.vcdemux import VirtualChannelDemux
 from heradecode.errors import UserError
 
@@ -54,18 +61,19 @@ PACKET_COLUMNS = (
 
 @dataclass(frozen=True, slots=True)
 class TelemetryPacket:
-    """A reassembled packet with its label: 'pus', 'time', 'idle' or 'other'."""
+    """A reassembled packet with its label: 'pus', 'time', 'timed' (non-PUS time field), 'idle' or 'other'."""
 
     packet: SpacePacket
     kind: str
     pus: PusTmHeader | None = None
     time: TimePacket | None = None
     pec_ok: bool | None = None
+    time_s: float | None = None  # 'timed': seconds since the mission's epoch in the secondary header
 
     def row(self) -> dict[str, Any]:
         """One flat row (the columns of packets.csv)."""
         p, h = self.packet, self.pus
-        obt = h.obt_s if h else (self.time.obt_s if self.time else None)
+        obt = h.obt_s if h else (self.time.obt_s if self.time else self.time_s)
         return {
             "frame_index": p.frame_index,
             "vcid": p.vcid,
@@ -85,14 +93,20 @@ class TelemetryPacket:
 
 
 def label_packet(packet: SpacePacket, mission: MissionProfile = HERA) -> TelemetryPacket:
-    """Attach the PUS header, time report or idle label that the packet carries."""
-    if packet.is_idle:
+    """Attach the PUS header, time report, secondary-header time or idle label that the packet carries."""
+    layout = mission.packets
+    if packet.apid == layout.idle_apid:
         return TelemetryPacket(packet, "idle")
-    if packet.apid == mission.time_apid and not packet.secondary_header_flag:
+    if packet.apid == layout.time_apid and not packet.secondary_header_flag:
         return TelemetryPacket(packet, "time", time=parse_time_packet(packet))
-    pus = parse_pus_tm(packet, mission.pus_tm)
-    if pus is not None:
-        return TelemetryPacket(packet, "pus", pus=pus, pec_ok=pec_ok(packet))
+    if layout.pus is not None:
+        pus = parse_pus_tm(packet, layout.pus)
+        if pus is not None:
+            return TelemetryPacket(packet, "pus", pus=pus, pec_ok=pec_ok(packet) if layout.pec else None)
+    elif layout.time is not None:
+        time_s = secondary_header_time_s(packet, layout.time)
+        if time_s is not None:
+            return TelemetryPacket(packet, "timed", time_s=time_s)
     return TelemetryPacket(packet, "other")
 
 
@@ -129,6 +143,9 @@ class TelemetrySummary:
     bad_packet_headers: int = 0
     idle_packets: int = 0
     time_packets: int = 0
+    timed_packets: int = 0  # non-PUS packets with a secondary-header time
+    timed_first_s: float | None = None  # their earliest and latest time (s since the mission's epoch)
+    timed_last_s: float | None = None
     pec_failures: int = 0
     crc_failures: int = 0
     wrong_scid: int = 0
@@ -166,6 +183,9 @@ class TelemetrySummary:
             "bad_packet_headers": self.bad_packet_headers,
             "idle_packets": self.idle_packets,
             "time_packets": self.time_packets,
+            "timed_packets": self.timed_packets,
+            "timed_first_s": self.timed_first_s,
+            "timed_last_s": self.timed_last_s,
             "pus_by_service": {f"{s}/{t}": int(n) for (s, t), n in sorted(self.pus_by_service.items())},
             "pec_failures": self.pec_failures,
             "crc_failures": self.crc_failures,
@@ -215,12 +235,21 @@ class TelemetrySummary:
         if self.packets_by_apid:
             lines.append("    APID   packets")
             for apid, n in sorted(self.packets_by_apid.items()):
-                tag = " (idle)" if apid == 0x7FF else (" (time)" if apid == mission.time_apid else "")
+                tag = (" (idle)" if apid == mission.packets.idle_apid
+                       else (" (time)" if apid == mission.time_apid else ""))
                 lines.append(f"    {apid:>4}  {n:>8}{tag}")
         if self.pus_by_service:
             lines.append("  PUS service/subtype")
             for (s, t), n in sorted(self.pus_by_service.items()):
                 lines.append(f"    {s:>3}/{t:<3}  {n:>8}")
+        if self.timed_packets:
+            first, last = self.timed_first_s, self.timed_last_s
+            fmt = mission.packets.time
+            span = f"{first:.3f} .. {last:.3f} s"
+            if fmt is not None and fmt.epoch_utc is not None and first is not None and last is not None:
+                span += (f" since {fmt.epoch_utc} ({fmt.utc(first):%Y-%m-%d %H:%M:%S} .. "
+                         f"{fmt.utc(last):%Y-%m-%d %H:%M:%S} UTC)")
+            lines.append(f"  packet times     {self.timed_packets} packets, {span}")
         if self.last_clcw:
             c = self.last_clcw
             lines.append(f"  last CLCW        VC {c['vcid']}, report value {c['report_value']}, "
@@ -232,6 +261,7 @@ class TelemetrySummary:
 class TelemetryProcessor:
     """Feed frames in reception order; get labelled packets, a summary and (with out_dir) products.
 
+    ``mission``: the profile: frame type (TM or AOS), lengths, spacecraft ID, packet layout.
     ``scid``: the spacecraft ID to accept (default: the mission's); ``None`` accepts any.
     ``vcids``: restrict packet reassembly and per-VC products to these VCs.
     ``out_dir``: stream products there: ``vc<N>.u8`` per VC, ``packets.csv``;
@@ -247,7 +277,7 @@ class TelemetryProcessor:
         if self.frame_length not in (mission.frame_length, mission.frame_length_no_fecf):
             raise UserError(f"{mission.name} frames are {mission.frame_length_no_fecf} octets "
                             f"(without FECF) or {mission.frame_length} (with FECF), not {self.frame_length}")
-        self.has_fecf = self.frame_length == mission.frame_length
+        self.has_fecf = mission.frames.fecf and self.frame_length == mission.frame_length
         self.scid = mission.scid if scid == "mission" else scid
         self.vcids = None if vcids is None else frozenset(vcids)
         self.demux = VirtualChannelDemux()
@@ -268,16 +298,20 @@ class TelemetryProcessor:
             self._csv.writeheader()
 
     # -- feeding -------------------------------------------------------------
-    def feed(self, frame: bytes | TMFrame) -> list[TelemetryPacket]:
+    def parse(self, raw: bytes, index: int = 0) -> TransferFrame:
+        """Parse one frame as the mission's frames are laid out (TM or AOS); FrameError if it cannot be one."""
+        return parse_transfer_frame(raw, self.mission.frames, has_fecf=self.has_fecf, index=index)
+
+    def feed(self, frame: bytes | TransferFrame) -> list[TelemetryPacket]:
         """Take one frame (raw octets or parsed); return the packets it completes."""
         st = self.stats
         st.frames_total += 1
-        if not isinstance(frame, TMFrame):
+        if not isinstance(frame, (TMFrame, AOSFrame)):
             raw = bytes(frame)
             try:
                 if len(raw) != self.frame_length:
                     raise FrameError(f"{len(raw)} octets instead of {self.frame_length}")
-                frame = parse_frame(raw, has_fecf=self.has_fecf, index=self._index)
+                frame = self.parse(raw, self._index)
             except FrameError:
                 st.malformed_frames += 1
                 self._index += 1
@@ -287,7 +321,7 @@ class TelemetryProcessor:
             st.crc_failures += 1
             return []
         st.spacecraft_ids[frame.scid] += 1
-        if frame.version != 0:
+        if frame.version != self.mission.frames.version:
             st.bad_version += 1
             return []
         if self.scid is not None and frame.scid != self.scid:
@@ -319,7 +353,7 @@ class TelemetryProcessor:
             self._count(tp)
         return out
 
-    def feed_many(self, frames: Iterable[bytes | TMFrame]) -> list[TelemetryPacket]:
+    def feed_many(self, frames: Iterable[bytes | TransferFrame]) -> list[TelemetryPacket]:
         """Feed several frames; return all packets they complete."""
         out: list[TelemetryPacket] = []
         for f in frames:
@@ -333,6 +367,10 @@ class TelemetryProcessor:
             st.idle_packets += 1
         elif tp.kind == "time":
             st.time_packets += 1
+        elif tp.kind == "timed" and tp.time_s is not None:
+            st.timed_packets += 1
+            st.timed_first_s = tp.time_s if st.timed_first_s is None else min(st.timed_first_s, tp.time_s)
+            st.timed_last_s = tp.time_s if st.timed_last_s is None else max(st.timed_last_s, tp.time_s)
         elif tp.pus is not None:
             st.pus_by_service[(tp.pus.service, tp.pus.subtype)] += 1
             if tp.pec_ok is False:
@@ -419,7 +457,7 @@ class TelemetryProcessor:
         self.close()
 
 
-def process_frames(frames: Iterable[bytes | TMFrame], **options: Any) -> TelemetrySummary:
+def process_frames(frames: Iterable[bytes | TransferFrame], **options: Any) -> TelemetrySummary:
     """Feed frames to a fresh TelemetryProcessor, end the stream and return its summary (fuzzing entry point).
 
     ``options`` go to :class:`TelemetryProcessor` (not ``out_dir``).  It raises

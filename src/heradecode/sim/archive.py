@@ -28,7 +28,7 @@ import numpy as np
 
 from heradecode.fec.crc import crc16
 from heradecode.io.dopplerfile import read_doppler_profile
-from heradecode.sim.params import SimParams
+from heradecode.sim.params import MODES, SimParams
 from heradecode.sim.simulator import output_paths, read_truth, simulate, simulated_frames
 
 REPO = Path(__file__).resolve().parents[3]
@@ -55,7 +55,7 @@ ARCHIVE_SPECS: tuple[ArchiveSpec, ...] = (
         first_frame=4,  # frames 4..8 include an idle frame on VC 7
         num_frames=5,
         params=dict(
-            mode="low", symbol_rate=60237.5, mod_index_rad=1.1, samp_rate=384_000.0,
+            mode="low", **MODES["low"], samp_rate=384_000.0,
             start_time="2024-10-07T16:24:20Z", carrier_offset_hz=1500.0, clock_offset_ppm=15.0,
             pol_angle_deg=35.0, pol_rotation_deg_s=2.0, pol_phase_deg=25.0, ebn0_db=5.0,
             datatype="ci8", layout="interleaved", seed=2024_10_07_1,
@@ -67,7 +67,7 @@ ARCHIVE_SPECS: tuple[ArchiveSpec, ...] = (
         first_frame=0,
         num_frames=8,
         params=dict(
-            mode="high", symbol_rate=322560.0, mod_index_rad=1.1, samp_rate=1_536_000.0,
+            mode="high", **MODES["high"], samp_rate=1_536_000.0,
             start_time="2024-10-07T17:06:31Z", carrier_offset_hz=-20_000.0, clock_offset_ppm=-20.0,
             pol_angle_deg=70.0, pol_rotation_deg_s=-3.0, pol_phase_deg=-40.0, ebn0_db=5.0,
             fades=[(0.4, 0.0), (0.5, -2.0), (0.7, -2.0), (0.8, 0.0)],

@@ -11,32 +11,34 @@ from __future__ import annotations
 
 import numpy as np
 
-from heradecode.fec.asm import asm_bits
 from heradecode.fec.crc import append_fecf
 from heradecode.fec.randomizer import randomize_bits
-from heradecode.fec.turbo import encode
+from heradecode.fec.turbocode import TurboCode
+from heradecode.missions import load_mission
 
-TURBO_K = 8920
-TURBO_INV_RATE = 4
-CODEBLOCK_SYMBOLS = (TURBO_K + 4) * TURBO_INV_RATE  # 35696
-ASM_SYMBOLS = 32 * TURBO_INV_RATE  # 128
-CADU_SYMBOLS = ASM_SYMBOLS + CODEBLOCK_SYMBOLS  # 35824
-INFO_BITS_PER_SYMBOL = TURBO_K / CODEBLOCK_SYMBOLS  # ASM excluded
+CODE = TurboCode.from_mission(load_mission("hera"))
+"""The turbo code the simulator sends: Hera's (k 8920, rate 1/4), from its mission profile."""
+TURBO_K = CODE.k
+TURBO_INV_RATE = CODE.inv_rate
+CODEBLOCK_SYMBOLS = CODE.codeblock_length  # 35696
+ASM_SYMBOLS = CODE.asm_length  # 128
+CADU_SYMBOLS = CODE.cadu_length  # 35824
+INFO_BITS_PER_SYMBOL = CODE.info_bits_per_symbol  # ASM excluded
 
 
 def info_bits(frame: bytes | np.ndarray) -> np.ndarray:
-    """The 8920 turbo input bits of a frame: frame octets then FECF, MSB first."""
+    """The turbo input bits of a frame: frame octets then FECF, MSB first."""
     return np.unpackbits(np.frombuffer(append_fecf(bytes(np.asarray(frame, dtype=np.uint8))), dtype=np.uint8))
 
 
-def codeblock_bits(frame: bytes | np.ndarray) -> np.ndarray:
-    """Randomized turbo codeblock (35696 uint8 bits) of one frame."""
+def codeblock_bits(frame: bytes | np.ndarray, code: TurboCode = CODE) -> np.ndarray:
+    """Randomized turbo codeblock (uint8 bits, 35696 for Hera's code) of one frame."""
     bits = info_bits(frame)
-    if bits.size != TURBO_K:
-        raise ValueError(f"a frame with FECF must be {TURBO_K // 8} octets, got {bits.size // 8}")
-    return randomize_bits(encode(bits, TURBO_INV_RATE))
+    if bits.size != code.k:
+        raise ValueError(f"a frame with FECF must be {code.frame_length} octets, got {bits.size // 8}")
+    return randomize_bits(code.encode(bits))
 
 
-def cadu_bits(frame: bytes | np.ndarray) -> np.ndarray:
-    """ASM followed by the randomized turbo codeblock: 35824 uint8 bits sent for one frame."""
-    return np.concatenate([asm_bits(TURBO_INV_RATE).astype(np.uint8), codeblock_bits(frame)])
+def cadu_bits(frame: bytes | np.ndarray, code: TurboCode = CODE) -> np.ndarray:
+    """ASM followed by the randomized turbo codeblock: the uint8 bits sent for one frame (35824 for Hera)."""
+    return np.concatenate([code.asm_bits.astype(np.uint8), codeblock_bits(frame, code)])

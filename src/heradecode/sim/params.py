@@ -1,4 +1,4 @@
-"""Parameters of a simulated Hera-like recording, with the two Hera modes as presets.
+"""Parameters of a simulated Hera-like recording, with a mission profile's modes as presets (Hera's by default).
 
 Every field has a unit in its name or docstring.  ``None`` for a random
 quantity (carrier phase, symbol timing) means "draw it from the seed"; the
@@ -14,12 +14,23 @@ from dataclasses import dataclass
 from typing import Any
 
 from heradecode.errors import UserError
+from heradecode.fec.turbocode import TurboCode
+from heradecode.missions import MissionProfile, load_mission, unsupported_link, usable_modes
+from heradecode.sim.cadu import CODE
 
-# Hera's two telemetry modes: coded symbol rate (baud, before bi-phase-L) and a plausible modulation index.
-MODES: dict[str, dict[str, float]] = {
-    "low": {"symbol_rate": 60237.5, "mod_index_rad": 1.1},
-    "high": {"symbol_rate": 322560.0, "mod_index_rad": 1.1},
-}
+HERA = load_mission("hera")
+DEFAULT_MOD_INDEX_RAD = 1.1  # a plausible modulation index when the profile does not state one
+
+
+def mission_modes(profile: MissionProfile) -> dict[str, dict[str, float]]:
+    """A mission's modes the simulator can send: coded symbol rate (baud, before bi-phase-L) and modulation index."""
+    return {m.name: {"symbol_rate": m.symbol_rate_baud,
+                     "mod_index_rad": m.modulation_index_rad if m.modulation_index_rad is not None
+                     else DEFAULT_MOD_INDEX_RAD} for m in usable_modes(profile)}
+
+
+# Hera's telemetry modes, from its mission profile.
+MODES: dict[str, dict[str, float]] = mission_modes(HERA)
 
 # Default RMS of each real component of each channel (fraction of full scale), per output datatype.
 DEFAULT_RMS_LEVEL_FS = {"ci8": 0.12, "ci16_le": 0.02, "cf32_le": 0.1}
@@ -39,7 +50,7 @@ class SimParams:
     """Peak phase deviation m (rad); carrier power fraction cos²(m), data fraction sin²(m)."""
     samp_rate: float = 6.144e6
     """Output sample rate (samples/s)."""
-    center_freq_hz: float = 8435.75e6
+    center_freq_hz: float = HERA.downlink_freq_hz or 8435.75e6
     """Recording centre (tuning) frequency (Hz), written as SigMF core:frequency."""
     carrier_offset_hz: float = 0.0
     """Nominal (Doppler-free) carrier minus centre frequency (Hz)."""
@@ -48,7 +59,7 @@ class SimParams:
 
     frames_path: str | None = None
     """A .u8 file of concatenated frames without FECF; None: generate PUS packets in TM frames."""
-    frame_length: int = 1113
+    frame_length: int = CODE.frame_length_no_fecf
     """Frame length without FECF (bytes)."""
     first_frame: int = 0
     """Index of the first frame taken from ``frames_path``."""
@@ -104,11 +115,25 @@ class SimParams:
 
     # ------------------------------------------------------------------ helpers
     @classmethod
-    def preset(cls, mode: str, **overrides: Any) -> "SimParams":
-        """Parameters of a Hera mode ('low' 60.2375 kbaud, 'high' 322.56 kbaud) with overrides."""
-        if mode not in MODES:
-            raise UserError(f"unknown mode {mode!r}: choose {', '.join(MODES)}")
-        values: dict[str, Any] = {"mode": mode, **MODES[mode]}
+    def preset(cls, mode: str, mission: MissionProfile | None = None, **overrides: Any) -> "SimParams":
+        """Parameters of a mission's mode (Hera's by default: 'low' 60.2375 kbaud, 'high' 322.56 kbaud) with overrides.
+
+        The centre frequency is the mission's downlink when the profile states it; a link
+        the simulator cannot send (not bi-phase-L, not k=8920 rate-1/4 turbo) is a UserError.
+        """
+        profile = mission if mission is not None else HERA
+        why = unsupported_link(profile, mode if mode in {m.name for m in profile.link.modes} else None)
+        if why:
+            raise UserError(why)
+        if TurboCode.from_mission(profile) != CODE:
+            raise UserError(f"{profile.name}'s {TurboCode.from_mission(profile)} is not supported by the simulator "
+                            f"yet: it sends {CODE} codeblocks only")
+        modes = mission_modes(profile)
+        if mode not in modes:
+            raise UserError(f"unknown mode {mode!r}: choose {', '.join(modes)}")
+        values: dict[str, Any] = {"mode": mode, **modes[mode]}
+        if profile.downlink_freq_hz is not None:
+            values["center_freq_hz"] = profile.downlink_freq_hz
         values.update(overrides)
         return cls(**values)
 
@@ -148,9 +173,10 @@ class SimParams:
             raise UserError(f"modulation index must be in (0, π/2] rad, got {self.mod_index_rad}")
         if self.frame_length <= 0:
             raise UserError("frame length must be positive")
-        if (self.frame_length + 2) * 8 != 8920:
+        if self.frame_length != CODE.frame_length_no_fecf:
             raise UserError(
-                f"frame length {self.frame_length} + 2-byte FECF must fill the k=8920 turbo codeblock (1113 bytes)"
+                f"frame length {self.frame_length} + 2-byte FECF must fill the k={CODE.k} turbo codeblock "
+                f"({CODE.frame_length_no_fecf} bytes)"
             )
         if self.num_frames is not None and self.num_frames < 1:
             raise UserError("num_frames must be at least 1")
@@ -206,4 +232,4 @@ def field_names() -> list[str]:
     return [f.name for f in dataclasses.fields(SimParams)]
 
 
-__all__ = ["MODES", "SimParams", "field_names"]
+__all__ = ["MODES", "SimParams", "field_names", "mission_modes"]

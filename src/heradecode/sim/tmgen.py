@@ -12,7 +12,6 @@ on VC 7 with FHP 0x7FE.  Packets and frames are built by
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import replace
 
 import numpy as np
 
@@ -43,7 +42,7 @@ def generate_frames(
 ) -> np.ndarray:
     """``num_frames`` TM frames (uint8, shape (n, frame_length), no FECF) carrying random PUS-C packets."""
     rng = np.random.default_rng(seed)
-    mission = replace(HERA, scid=scid, frame_length=frame_length + 2)
+    mission = HERA.with_frames(scid=scid, length_octets=frame_length + 2)
     mc_counter = [0]  # one master channel: shared by every VC's framer
     vcs = sorted({k[4] for k in _PACKET_KINDS})
     framers = {vc: PacketFramer(vcid=vc, mission=mission, mc_counter=mc_counter) for vc in vcs + [IDLE_VCID]}
