@@ -11,7 +11,7 @@ from heradecode.fec.crc import append_fecf
 from heradecode.fec.randomizer import derandomize_llr, randomize_bits
 from heradecode.fec.turbo import encode
 from heradecode.missions import load_mission
-from tests.conftest import LOW_1
+from tests.helpers import LOW_1
 from tests.missions.helpers import EUROPA_CLIPPER, FRAME_LENGTH
 
 HERA_FRAME = LOW_1.read_bytes()[:FRAME_LENGTH]
