@@ -6,7 +6,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Integer, cast, func, insert, select, update
 
 from heradecode.archive import db as _db
 from heradecode.archive.ingest import open_catalogue
@@ -73,10 +73,12 @@ def archive_stats(conn, visible) -> dict[str, Any]:
     n_packets = conn.execute(select(func.count()).select_from(Packet).where(Packet.decode_id.in_(ids))).scalar_one()
     n_carrier = conn.execute(select(func.count()).select_from(CarrierPoint)
                              .where(CarrierPoint.decode_id.in_(ids))).scalar_one()
+    days = Frame.unix_s / 86400.0
+    day = func.floor(days) if conn.dialect.name == "postgresql" else cast(days, Integer)  # times are > 0
     by_mission_vc = [
         {"mission": r.mission, "vcid": r.vcid, "day": r.day, "frames": r.n}
         for r in conn.execute(
-            select(Decode.mission, Frame.vcid, func.floor(Frame.unix_s / 86400.0).label("day"),
+            select(Decode.mission, Frame.vcid, day.label("day"),
                    func.count().label("n"))
             .join(Decode, Decode.id == Frame.decode_id).where(visible)
             .group_by(Decode.mission, Frame.vcid, "day").order_by("day", Decode.mission, Frame.vcid))
