@@ -123,9 +123,10 @@ class _Parser:
             self.depth -= 1
 
     def comparison(self) -> Cmp:
-        if self.i + 3 > len(self.t):
-            raise UserError("filter: expected 'field op value'" + (f" after {self.t[self.i - 1][1]!r}" if self.i else ""))
-        (k1, f), (k2, op), (k3, v) = self.t[self.i:self.i + 3]
+        def tok(k: int) -> tuple[str, str]:
+            return self.t[self.i + k] if self.i + k < len(self.t) else ("end", "the end")
+
+        (k1, f), (k2, op), (k3, v) = tok(0), tok(1), tok(2)
         if k1 != "word" or f.lower() in ("and", "or", "not"):
             raise UserError(f"filter: expected a field name, not {f!r}")
         if k2 != "op":
