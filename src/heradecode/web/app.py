@@ -226,6 +226,8 @@ def create_app(archive_dir: str | Path, *, db_url: str | None = None, oidc: Oidc
             require_reader(who)
             if all_results:
                 items = [r["item"] for r in run_query(conn, who, "items", where).rows]
+                if not items:
+                    return not_found("no items match")
             if not items:
                 raise UserError("give items=ID (repeatable) or all_results=true")
             spool = _Spool()
