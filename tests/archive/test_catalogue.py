@@ -74,6 +74,22 @@ def test_ingest_decode_folder_catalogues_frames_packets_carrier_and_files(archiv
     assert check_archive(folder, db_url=db_url)["missing_files"] == 0
 
 
+def test_folder_without_packet_table_has_its_packets_reassembled(archive, tmp_path):
+    folder, db_url = archive
+    dec = make_decode_folder(tmp_path / "dec", count=50)
+    want = _packets_csv(dec)
+    (dec / "packets.csv").unlink()
+    res = ingest_decode_folder(folder, dec, db_url=db_url)
+    assert res.n_packets == len(want)
+    eng = open_catalogue(folder, db_url)
+    with eng.connect() as c:
+        rows = list(run_query(c, SYSTEM, "packets").rows)
+    assert [r["data"] for r in rows] == want.data_hex.tolist()
+    assert [r["obt_s"] is None for r in rows] == want.obt_s.isna().tolist()
+    assert [r["obt_s"] for r in rows if r["obt_s"] is not None] == pytest.approx(want.obt_s.dropna().tolist())
+    assert [r["pus_service"] for r in rows] == [None if v != v else int(v) for v in want.pus_service]
+
+
 def test_reingest_changes_nothing(archive, tmp_path):
     folder, db_url = archive
     dec = make_decode_folder(tmp_path / "dec", count=30)
@@ -277,6 +293,9 @@ def test_embargo_hides_recent_items_from_public_users(archive, tmp_path):
     ("missing_carrier", "carrier.csv is missing"),
     ("short_frames", "frames.u8"),
     ("extra_frame", "frames.u8 holds"),
+    ("bad_packet_data", "packets.csv is damaged"),
+    ("packet_beyond_frames", "packets.csv is damaged"),
+    ("packets_header", "packets.csv does not have"),
 ])
 def test_corrupt_decode_folder_is_refused_and_nothing_touched(archive, tmp_path, damage, message):
     folder, db_url = archive
@@ -292,9 +311,20 @@ def test_corrupt_decode_folder_is_refused_and_nothing_touched(archive, tmp_path,
     elif damage == "short_frames":
         with open(dec / "frames.u8", "r+b") as fh:
             fh.truncate(FRAME_LEN * 5 + 100)
-    else:
+    elif damage == "extra_frame":
         with open(dec / "frames.u8", "ab") as fh:
             fh.write(b"\0" * FRAME_LEN)
+    else:
+        lines = (dec / "packets.csv").read_text().splitlines()
+        cells = lines[-3].split(",")
+        if damage == "bad_packet_data":
+            cells[-1] = "zz" + cells[-1][2:]
+        elif damage == "packet_beyond_frames":
+            cells[0] = "9999"
+        else:
+            lines[0] = lines[0].replace("apid", "apld")
+        lines[-3] = ",".join(cells)
+        (dec / "packets.csv").write_text("\n".join(lines) + "\n")
     before = _counts(folder, db_url)
     store_before = sorted(p for p in (folder / "store").rglob("*") if p.is_file())
     with pytest.raises(UserError, match=message) as err:

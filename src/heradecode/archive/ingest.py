@@ -7,12 +7,15 @@ Order of work, so that nothing is lost and a crash leaves a consistent archive:
 2. **identify** it by content: SHA-256 over the names and hashes of its files.  Content
    already catalogued is not ingested again (idempotence); a new decode of a known recording
    becomes its next ``version`` and the newest is ``is_latest``;
-3. **store** the files (atomic temp + rename, :mod:`heradecode.archive.store`);
-4. **catalogue** everything in one database transaction (rows committed after the files):
-   recording, decode, frames (L0), packets (L1, reassembled again from ``frames.u8`` by
+3. **catalogue** everything in one database transaction: recording, decode, frames (L0, headers
+   read from ``frames.u8`` with numpy), packets (L1, from the decode's ``packets.csv``, checked
+   row by row; frame files have their packets reassembled again by
    :class:`~heradecode.products.telemetry.TelemetryProcessor`), carrier points (L1b), products,
-   and the audit event.  Rows go in by bulk inserts (PostgreSQL: ``COPY``), in chunks, so
-   memory stays flat in the number of packets.
+   and the audit event.  Rows go in by bulk inserts through the driver (PostgreSQL: ``COPY``,
+   SQLite: ``executemany``), in chunks, so memory stays flat in the number of packets;
+4. **store** the files (atomic temp + rename, :mod:`heradecode.archive.store`), still inside the
+   transaction, and only then **commit**: rows are committed after their files.  A damaged
+   ``packets.csv`` found on the way rolls everything back before any file is stored.
 
 Concurrent ingests: a transaction that collides with another one (the same recording's next
 version, the same content, SQLite's write lock) is rolled back and retried.
@@ -39,19 +42,20 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from heradecode import __version__
 from heradecode.archive import db as _db
-from heradecode.archive.models import (LEVEL_FRAMES, LEVEL_PACKETS, LEVEL_RADIO_SCIENCE, AuditEvent, CarrierPoint,
-                                       Decode, Frame, Mission, Packet, Product, Recording)
+from heradecode.archive.models import (LEVEL_FRAMES, LEVEL_PACKETS, LEVEL_RADIO_SCIENCE, AuditEvent, Decode,
+                                       Mission, Product, Recording)
 from heradecode.archive.store import ContentStore, sha256_file
 from heradecode.ccsds.mission import HERA, MissionProfile
 from heradecode.ccsds.tmframe import FrameError, parse_frame
 from heradecode.errors import UserError
-from heradecode.products.telemetry import TelemetryProcessor
+from heradecode.products.telemetry import PACKET_COLUMNS, TelemetryProcessor
 
 MISSIONS: dict[str, MissionProfile] = {"HERA": HERA}
 CHUNK_ROWS = 20_000
@@ -92,10 +96,13 @@ class _Prepared:
     content_sha256: str
     recording: dict[str, Any]
     decode: dict[str, Any]
-    files: list[tuple[Path, str, str, str | None]]  # path, name, kind, level
+    files: list[tuple[Path, str, str, str | None, str]]  # path, name, kind, level, sha256
     frames: Callable[[], Iterator[_FrameIn]]
     frame_length: int
     carrier: list[dict[str, Any]] = field(default_factory=list)
+    frames_path: Path | None = None  # decode folders: frames.u8 ...
+    frame_log: dict[str, np.ndarray] | None = None  # ... with its codeblocks' unix_s, ebn0_db, iterations
+    packets_csv: Path | None = None  # the decode's packet table (else packets are reassembled from the frames)
 
 
 def mission_profile(name: str) -> MissionProfile:
@@ -149,6 +156,11 @@ def _float_or_none(text: str) -> float | None:
     except (TypeError, ValueError):
         return None
     return v if math.isfinite(v) else None
+
+
+def _num(v: Any) -> float:
+    """A JSON number as float; NaN for anything else."""
+    return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else float("nan")
 
 
 def _parse_utc(text: Any) -> float | None:
@@ -223,8 +235,15 @@ def prepare_decode_folder(folder: str | Path) -> _Prepared:
     for p in sorted(folder.iterdir()):
         if p.is_file() and not p.name.startswith("."):
             kind, level = product_kind(p.name)
-            files.append((p, p.name, kind, level))
-            hashes.append((p.name, sha256_file(p)))
+            digest = sha256_file(p)
+            files.append((p, p.name, kind, level, digest))
+            hashes.append((p.name, digest))
+    pk_path = folder / "packets.csv"
+    if pk_path.is_file():
+        with open(pk_path, encoding="ascii", errors="replace") as fh:
+            header = fh.readline().strip().split(",")
+        if tuple(header) != PACKET_COLUMNS:
+            raise _refuse(folder, "packets.csv does not have the packet table's columns")
     meta_files = sorted(folder.glob("*.sigmf-meta"))
     sigmf = None
     if meta_files:
@@ -272,7 +291,11 @@ def prepare_decode_folder(folder: str | Path) -> _Prepared:
                 "params_json": json.dumps(params), "doppler_source": doppler_source,
                 "stats_json": json.dumps(stats),
                 "start_unix_s": min(times) if times else start, "stop_unix_s": max(times) if times else None},
-        files=files, frames=frames, frame_length=frame_len, carrier=carrier)
+        files=files, frames=frames, frame_length=frame_len, carrier=carrier, frames_path=frames_path,
+        frame_log={"unix_s": np.array([_num(cb.get("unix_time")) for cb in good], dtype=float),
+                   "ebn0_db": np.array([_num(cb.get("ebn0_db")) for cb in good], dtype=float),
+                   "iterations": np.array([_num(cb.get("iterations")) for cb in good], dtype=float)},
+        packets_csv=pk_path if pk_path.is_file() else None)
 
 
 def prepare_frame_file(path: str | Path, mission: str) -> _Prepared:
@@ -311,34 +334,159 @@ def prepare_frame_file(path: str | Path, mission: str) -> _Prepared:
                    "duration_s": None, "samp_rate_hz": None, "center_freq_hz": None, "sigmf_json": None},
         decode={"heradecode_version": __version__, "mode": None, "params_json": json.dumps({"frame_length": frame_len}),
                 "doppler_source": None, "stats_json": None, "start_unix_s": start, "stop_unix_s": None},
-        files=[(path, path.name, "frames", LEVEL_FRAMES)], frames=frames, frame_length=frame_len)
+        files=[(path, path.name, "frames", LEVEL_FRAMES, digest)], frames=frames, frame_length=frame_len)
 
 
 # -- cataloguing ----------------------------------------------------------------------------------
 
-def _bulk_insert(conn: Connection, table, rows: list[dict[str, Any]]) -> None:
-    """Insert many rows: COPY on PostgreSQL, executemany elsewhere."""
+FRAME_COLS = ("decode_id", "frame_index", "unix_s", "scid", "vcid", "mc_count", "vc_count", "crc_ok", "ebn0_db",
+              "iterations")
+PACKET_COLS = ("decode_id", "frame_index", "unix_s", "vcid", "apid", "kind", "sequence_count", "length",
+               "pus_service", "pus_subtype", "obt_s", "pec_ok", "data")
+CARRIER_COLS = ("decode_id", "unix_s", "doppler_hz", "cn0_dbhz", "locked")
+
+
+def _insert_rows(conn: Connection, table: str, cols: tuple[str, ...], rows: list[tuple]) -> None:
+    """Bulk insert of tuples through the driver (PostgreSQL: COPY; SQLite: executemany), in the open transaction.
+
+    ``table`` and ``cols`` are this module's constants, never user text.
+    """
     if not rows:
         return
+    raw = conn.connection.dbapi_connection
     if conn.dialect.name == "postgresql":
-        cols = list(rows[0].keys())
-        raw = conn.connection.dbapi_connection
         with raw.cursor() as cur:
-            with cur.copy(f"COPY {table.name} ({', '.join(cols)}) FROM STDIN") as cp:
+            with cur.copy(f"COPY {table} ({', '.join(cols)}) FROM STDIN") as cp:
                 for r in rows:
-                    cp.write_row([r[c] for c in cols])
-        return
-    conn.execute(insert(table), rows)
+                    cp.write_row(r)
+    else:
+        cur = raw.cursor()
+        try:
+            cur.executemany(f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})", rows)
+        finally:
+            cur.close()
 
 
-def _frame_row(decode_id: int, index: int, fr: _FrameIn, frame_len: int, has_fecf: bool) -> dict[str, Any] | None:
+def _opt_list(a: np.ndarray, cast=float) -> list:
+    """A float array as a list with NaN -> None."""
+    return [None if v != v else cast(v) for v in a.tolist()]
+
+
+def _frames_from_file(conn: Connection, decode_id: int, prep: _Prepared) -> tuple[int, np.ndarray]:
+    """Frames of a decode's frames.u8 (headers read with numpy, in chunks); returns (count, unix_s per frame)."""
+    log = prep.frame_log
+    n_total = len(log["unix_s"])
+    flen = prep.frame_length
+    with open(prep.frames_path, "rb") as fh:
+        first = 0
+        while first < n_total:
+            buf = fh.read(CHUNK_ROWS * flen)
+            arr = np.frombuffer(buf, np.uint8).reshape(-1, flen)
+            n = len(arr)
+            if n == 0:
+                break
+            h0, h1 = arr[:, 0].astype(np.int64), arr[:, 1].astype(np.int64)
+            sl = slice(first, first + n)
+            rows = list(zip([decode_id] * n, range(first, first + n), _opt_list(log["unix_s"][sl]),
+                            (((h0 & 0x3F) << 4) | (h1 >> 4)).tolist(), ((h1 >> 1) & 7).tolist(),
+                            arr[:, 2].tolist(), arr[:, 3].tolist(), [True] * n, _opt_list(log["ebn0_db"][sl]),
+                            _opt_list(log["iterations"][sl], int)))
+            _insert_rows(conn, "frames", FRAME_COLS, rows)
+            first += n
+    return n_total, log["unix_s"]
+
+
+_PEC = {"True": True, "False": False, "true": True, "false": False}
+_CSV_TYPES = {"frame_index": "int64", "vcid": "int64", "apid": "int64", "kind": "string", "sequence_flags": "int64",
+              "sequence_count": "int64", "length": "int64", "pus_service": "int64", "pus_subtype": "int64",
+              "message_counter": "int64", "destination_id": "int64", "obt_s": "float64", "pec_ok": "string",
+              "data_hex": "string"}
+
+
+def _packets_from_csv(conn: Connection, decode_id: int, prep: _Prepared, frame_s: np.ndarray) -> int:
+    """Packets of the decode's packets.csv (streamed with pyarrow's CSV reader, checked); returns the count."""
+    import pyarrow as pa
+    from pyarrow import csv as pacsv
+
+    path = prep.packets_csv
+    n_frames = len(frame_s)
+    n = 0
+    convert = pacsv.ConvertOptions(column_types={k: getattr(pa, v)() for k, v in _CSV_TYPES.items()},
+                                   null_values=[""], strings_can_be_null=True)
     try:
-        f = parse_frame(fr.raw, has_fecf=has_fecf, index=index)
-    except FrameError:
-        return None
-    return {"decode_id": decode_id, "frame_index": index, "unix_s": fr.unix_s, "scid": f.scid, "vcid": f.vcid,
-            "mc_count": f.mc_count, "vc_count": f.vc_count, "crc_ok": bool(f.crc_ok if f.crc_ok is not None else fr.crc_ok),
-            "ebn0_db": fr.ebn0_db, "iterations": fr.iterations}
+        reader = pacsv.open_csv(path, read_options=pacsv.ReadOptions(block_size=8 << 20),
+                                convert_options=convert)
+        for batch in reader:
+            k = batch.num_rows
+            if k == 0:
+                continue
+            col = {name: batch.column(name) for name in batch.schema.names}
+            for name in ("frame_index", "vcid", "apid", "sequence_count", "length", "kind", "data_hex"):
+                if col[name].null_count:
+                    raise ValueError(f"empty {name}")
+            fi = col["frame_index"].to_numpy()
+            if fi.min() < 0 or fi.max() >= n_frames:
+                raise ValueError("frame index outside frames.u8")
+            blobs = [bytes.fromhex(h) for h in col["data_hex"].to_pylist()]
+            lengths = col["length"].to_pylist()
+            if any(len(b) != ln for b, ln in zip(blobs, lengths)):
+                raise ValueError("packet length and data disagree")
+            pec = [_PEC.get(v) for v in col["pec_ok"].to_pylist()]
+            rows = list(zip([decode_id] * k, fi.tolist(), _opt_list(frame_s[fi]), col["vcid"].to_pylist(),
+                            col["apid"].to_pylist(), col["kind"].to_pylist(), col["sequence_count"].to_pylist(),
+                            lengths, col["pus_service"].to_pylist(), col["pus_subtype"].to_pylist(),
+                            [None if v is None or not math.isfinite(v) else v for v in col["obt_s"].to_pylist()],
+                            pec, blobs))
+            _insert_rows(conn, "packets", PACKET_COLS, rows)
+            n += k
+    except (ValueError, TypeError, KeyError, pa.ArrowInvalid) as exc:
+        raise _refuse(path.parent, f"packets.csv is damaged ({' '.join(str(exc).split())[:80]})") from None
+    return n
+
+
+def _reassembled(conn: Connection, decode_id: int, prep: _Prepared) -> tuple[int, int, float | None, float | None]:
+    """Frames parsed and packets reassembled again (TelemetryProcessor); returns (frames, packets, t_min, t_max)."""
+    tp = TelemetryProcessor(mission=prep.mission, frame_length=prep.frame_length)
+    has_fecf = prep.frame_length == prep.mission.frame_length
+    frame_rows: list[tuple] = []
+    packet_rows: list[tuple] = []
+    frame_times: dict[int, float | None] = {}
+    n_frames = n_packets = 0
+    t_min = t_max = None
+    for index, fr in enumerate(prep.frames()):
+        frame_times[index] = fr.unix_s
+        try:
+            f = parse_frame(fr.raw, has_fecf=has_fecf, index=index)
+        except FrameError:
+            f = None
+        if f is not None:
+            frame_rows.append((decode_id, index, fr.unix_s, f.scid, f.vcid, f.mc_count, f.vc_count,
+                               bool(f.crc_ok if f.crc_ok is not None else fr.crc_ok), fr.ebn0_db, fr.iterations))
+            n_frames += 1
+            if fr.unix_s is not None:
+                t_min = fr.unix_s if t_min is None else min(t_min, fr.unix_s)
+                t_max = fr.unix_s if t_max is None else max(t_max, fr.unix_s)
+        for p in tp.feed(fr.raw):
+            sp = p.packet
+            obt = p.pus.obt_s if p.pus else (p.time.obt_s if p.time else None)
+            packet_rows.append((decode_id, sp.frame_index, frame_times.get(sp.frame_index), sp.vcid, sp.apid, p.kind,
+                                sp.sequence_count, sp.length, p.pus.service if p.pus else None,
+                                p.pus.subtype if p.pus else None, obt if obt is None or math.isfinite(obt) else None,
+                                p.pec_ok, sp.raw))
+            n_packets += 1
+        if len(frame_times) > 4096:  # a packet starts at most a few frames back
+            for k in list(frame_times)[:-1024]:
+                del frame_times[k]
+        if len(frame_rows) >= CHUNK_ROWS:
+            _insert_rows(conn, "frames", FRAME_COLS, frame_rows)
+            frame_rows = []
+        if len(packet_rows) >= CHUNK_ROWS:
+            _insert_rows(conn, "packets", PACKET_COLS, packet_rows)
+            packet_rows = []
+    tp.finish()
+    _insert_rows(conn, "frames", FRAME_COLS, frame_rows)
+    _insert_rows(conn, "packets", PACKET_COLS, packet_rows)
+    return n_frames, n_packets, t_min, t_max
 
 
 def _ensure_mission(conn: Connection, name: str) -> None:
@@ -346,7 +494,7 @@ def _ensure_mission(conn: Connection, name: str) -> None:
         conn.execute(insert(Mission).values(name=name, embargo_days=30.0))
 
 
-def _catalogue(conn: Connection, prep: _Prepared, digests: dict[str, str], user: str | None) -> IngestResult:
+def _catalogue(conn: Connection, prep: _Prepared, user: str | None) -> IngestResult:
     mission = prep.mission.name.upper()
     _ensure_mission(conn, mission)
     rec_id = conn.execute(select(Recording.id).where(Recording.checksum == prep.recording["checksum"])).scalar()
@@ -360,63 +508,25 @@ def _catalogue(conn: Connection, prep: _Prepared, digests: dict[str, str], user:
         recording_id=rec_id, content_sha256=prep.content_sha256, version=version, is_latest=True,
         source=prep.source, name=prep.name, mission=mission, ingested_unix_s=time.time(), ingested_by=user,
         n_frames=0, n_packets=0, **prep.decode).returning(Decode.id)).scalar_one()
-    tp = TelemetryProcessor(mission=prep.mission, frame_length=prep.frame_length)
-    has_fecf = prep.frame_length == prep.mission.frame_length
-    frame_rows: list[dict[str, Any]] = []
-    packet_rows: list[dict[str, Any]] = []
-    frame_times: dict[int, float | None] = {}
-    n_frames = n_packets = 0
     t_min = t_max = None
-
-    def flush(final: bool = False) -> None:
-        nonlocal frame_rows, packet_rows
-        if frame_rows and (final or len(frame_rows) >= CHUNK_ROWS):
-            _bulk_insert(conn, Frame.__table__, frame_rows)
-            frame_rows = []
-        if packet_rows and (final or len(packet_rows) >= CHUNK_ROWS):
-            _bulk_insert(conn, Packet.__table__, packet_rows)
-            packet_rows = []
-
-    def add_packets(packets) -> None:
-        nonlocal n_packets
-        for p in packets:
-            sp = p.packet
-            obt = p.pus.obt_s if p.pus else (p.time.obt_s if p.time else None)
-            packet_rows.append({
-                "decode_id": decode_id, "frame_index": sp.frame_index, "unix_s": frame_times.get(sp.frame_index),
-                "vcid": sp.vcid, "apid": sp.apid, "kind": p.kind, "sequence_count": sp.sequence_count,
-                "length": sp.length, "pus_service": p.pus.service if p.pus else None,
-                "pus_subtype": p.pus.subtype if p.pus else None,
-                "obt_s": obt if obt is None or math.isfinite(obt) else None, "pec_ok": p.pec_ok, "data": sp.raw})
-            n_packets += 1
-
-    for index, fr in enumerate(prep.frames()):
-        row = _frame_row(decode_id, index, fr, prep.frame_length, has_fecf)
-        frame_times[index] = fr.unix_s
-        if row is not None:
-            frame_rows.append(row)
-            n_frames += 1
-            if fr.unix_s is not None:
-                t_min = fr.unix_s if t_min is None else min(t_min, fr.unix_s)
-                t_max = fr.unix_s if t_max is None else max(t_max, fr.unix_s)
-        add_packets(tp.feed(fr.raw))
-        if len(frame_times) > 4096:  # packets start at most a few frames back
-            for k in list(frame_times)[:-1024]:
-                del frame_times[k]
-        flush()
-    tp.finish()
-    flush(final=True)
+    if prep.frames_path is not None and prep.packets_csv is not None:
+        n_frames, frame_s = _frames_from_file(conn, decode_id, prep)
+        n_packets = _packets_from_csv(conn, decode_id, prep, frame_s)
+        if np.isfinite(frame_s).any():
+            t_min, t_max = float(np.nanmin(frame_s)), float(np.nanmax(frame_s))
+    else:
+        n_frames, n_packets, t_min, t_max = _reassembled(conn, decode_id, prep)
     if os.environ.get(FAULT_ENV) == "pause_in_transaction":  # pragma: no cover - killed by the test
         print("heradecode archive: paused in transaction", file=sys.stderr, flush=True)
         time.sleep(600)
-    if prep.carrier:
-        _bulk_insert(conn, CarrierPoint.__table__, [dict(decode_id=decode_id, **c) for c in prep.carrier])
+    _insert_rows(conn, "carrier_points", CARRIER_COLS,
+                 [(decode_id, c["unix_s"], c["doppler_hz"], c["cn0_dbhz"], c["locked"]) for c in prep.carrier])
     types = set()
-    for path, name, kind, level in prep.files:
+    for path, name, kind, level, digest in prep.files:
         dt = data_type(mission, kind, level)
         types.add(dt)
         conn.execute(insert(Product).values(decode_id=decode_id, name=name, kind=kind, level=level, data_type=dt,
-                                            sha256=digests[name], size_bytes=path.stat().st_size))
+                                            sha256=digest, size_bytes=path.stat().st_size))
     if n_frames:
         types.add(data_type(mission, "frames", LEVEL_FRAMES))
     if n_packets:
@@ -469,7 +579,6 @@ def ingest_prepared(archive_dir: str | Path, prep: _Prepared, *, db_url: str | N
                                                    decode_id=found.decode_id, detail=f"{prep.name}: already archived"))
             return found
     store = ContentStore(Path(archive_dir) / "store")
-    digests = {name: store.put_file(path) for path, name, _k, _l in prep.files}
     last: Exception | None = None
     for attempt in range(attempts):
         try:
@@ -477,7 +586,12 @@ def ingest_prepared(archive_dir: str | Path, prep: _Prepared, *, db_url: str | N
                 found = _existing(conn, prep.content_sha256)
                 if found is not None:
                     return found
-                return _catalogue(conn, prep, digests, user)
+                result = _catalogue(conn, prep, user)
+                # the files go into the store before the rows are committed
+                for path, name, _kind, _level, digest in prep.files:
+                    if store.put_file(path) != digest:
+                        raise UserError(f"{path} changed while it was being ingested; nothing was ingested")
+                return result
         except (IntegrityError, OperationalError, DBAPIError) as exc:
             last = exc
             time.sleep(0.05 * (attempt + 1))
