@@ -367,6 +367,20 @@ def _insert_rows(conn: Connection, table: str, cols: tuple[str, ...], rows: list
             cur.close()
 
 
+def _copy_csv(conn: Connection, table: str, cols: tuple[str, ...], data) -> None:
+    """PostgreSQL COPY of an Arrow table, written as CSV by Arrow (nulls as unquoted empty fields)."""
+    import io
+
+    from pyarrow import csv as pacsv
+
+    buf = io.BytesIO()
+    pacsv.write_csv(data, buf, pacsv.WriteOptions(include_header=False, quoting_style="needed"))
+    raw = conn.connection.dbapi_connection
+    with raw.cursor() as cur:
+        with cur.copy(f"COPY {table} ({', '.join(cols)}) FROM STDIN WITH (FORMAT csv)") as cp:
+            cp.write(buf.getbuffer())
+
+
 def _opt_list(a: np.ndarray, cast=float) -> list:
     """A float array as a list with NaN -> None."""
     return [None if v != v else cast(v) for v in a.tolist()]
@@ -406,6 +420,7 @@ _CSV_TYPES = {"frame_index": "int64", "vcid": "int64", "apid": "int64", "kind": 
 def _packets_from_csv(conn: Connection, decode_id: int, prep: _Prepared, frame_s: np.ndarray) -> int:
     """Packets of the decode's packets.csv (streamed with pyarrow's CSV reader, checked); returns the count."""
     import pyarrow as pa
+    import pyarrow.compute as pc
     from pyarrow import csv as pacsv
 
     path = prep.packets_csv
@@ -427,17 +442,31 @@ def _packets_from_csv(conn: Connection, decode_id: int, prep: _Prepared, frame_s
             fi = col["frame_index"].to_numpy()
             if fi.min() < 0 or fi.max() >= n_frames:
                 raise ValueError("frame index outside frames.u8")
-            blobs = [bytes.fromhex(h) for h in col["data_hex"].to_pylist()]
-            lengths = col["length"].to_pylist()
-            if any(len(b) != ln for b, ln in zip(blobs, lengths)):
+            hexes = col["data_hex"]
+            if not pc.all(pc.match_substring_regex(hexes, "^([0-9a-fA-F]{2})*$")).as_py():
+                raise ValueError("packet data is not hexadecimal")
+            if not pc.all(pc.equal(pc.utf8_length(hexes), pc.multiply(col["length"], 2))).as_py():
                 raise ValueError("packet length and data disagree")
-            pec = [_PEC.get(v) for v in col["pec_ok"].to_pylist()]
-            rows = list(zip([decode_id] * k, fi.tolist(), _opt_list(frame_s[fi]), col["vcid"].to_pylist(),
-                            col["apid"].to_pylist(), col["kind"].to_pylist(), col["sequence_count"].to_pylist(),
-                            lengths, col["pus_service"].to_pylist(), col["pus_subtype"].to_pylist(),
-                            [None if v is None or not math.isfinite(v) else v for v in col["obt_s"].to_pylist()],
-                            pec, blobs))
-            _insert_rows(conn, "packets", PACKET_COLS, rows)
+            t = frame_s[fi]
+            unix_s = pa.array(t, mask=~np.isfinite(t))
+            obt = col["obt_s"]
+            obt = pc.if_else(pc.is_finite(obt), obt, pa.scalar(None, pa.float64()))
+            pec = pc.if_else(pc.equal(pc.utf8_lower(col["pec_ok"]), "true"), True,
+                             pc.if_else(pc.equal(pc.utf8_lower(col["pec_ok"]), "false"), False,
+                                        pa.scalar(None, pa.bool_())))
+            if conn.dialect.name == "postgresql":
+                table = pa.table([pa.array(np.full(k, decode_id)), col["frame_index"], unix_s, col["vcid"],
+                                  col["apid"], col["kind"], col["sequence_count"], col["length"],
+                                  col["pus_service"], col["pus_subtype"], obt, pec,
+                                  pc.binary_join_element_wise("\\x", hexes, "")], names=list(PACKET_COLS))
+                _copy_csv(conn, "packets", PACKET_COLS, table)
+            else:
+                rows = list(zip([decode_id] * k, fi.tolist(), unix_s.to_pylist(), col["vcid"].to_pylist(),
+                                col["apid"].to_pylist(), col["kind"].to_pylist(), col["sequence_count"].to_pylist(),
+                                col["length"].to_pylist(), col["pus_service"].to_pylist(),
+                                col["pus_subtype"].to_pylist(), obt.to_pylist(), pec.to_pylist(),
+                                [bytes.fromhex(h) for h in hexes.to_pylist()]))
+                _insert_rows(conn, "packets", PACKET_COLS, rows)
             n += k
     except (ValueError, TypeError, KeyError, pa.ArrowInvalid) as exc:
         raise _refuse(path.parent, f"packets.csv is damaged ({' '.join(str(exc).split())[:80]})") from None
