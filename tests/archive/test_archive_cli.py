@@ -79,3 +79,18 @@ def test_user_mistakes_give_one_line(tmp_path, capsys, monkeypatch, argv, msg):
     _, err = capsys.readouterr()
     assert rc == 2
     assert msg in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_init_ingests_and_adds_an_admin(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("HERADECODE_ARCHIVE", str(tmp_path / "arc"))
+    monkeypatch.setattr("sys.stdin", io.StringIO("admin-pass-1\n"))
+    dec = make_decode_folder(tmp_path / "dec", count=20)
+    assert main(["archive", "init", str(LOW), str(dec), "--admin", "me", "--password-stdin"]) == 0
+    out = capsys.readouterr().out
+    assert "administrator me added" in out and out.count("ingested as item") == 2
+    from heradecode.archive.ingest import open_catalogue
+    from heradecode.archive.users import authenticate
+
+    with open_catalogue(tmp_path / "arc").connect() as conn:
+        assert authenticate(conn, "me", "admin-pass-1").role == "admin"
+        assert authenticate(conn, "me", "wrong") is None

@@ -84,11 +84,15 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description="Catalogue decodes and frame files, query and export them.")
     s = p.add_subparsers(dest="archive_command", metavar="ACTION", required=True)
 
-    q = s.add_parser("init", help="create (or upgrade) an archive")
+    q = s.add_parser("init", help="create (or upgrade) an archive, optionally ingesting and adding an admin")
     _common(q)
+    q.add_argument("paths", nargs="*", type=Path, metavar="PATH", help="decode folders or .u8 frame files to ingest")
+    q.add_argument("--mission", default="hera", help="mission of .u8 frame files (default hera)")
     q.add_argument("--embargo", action="append", default=[], metavar="MISSION=DAYS",
                    help="days after ingestion before public users see a mission's items (default 30)")
-    q.set_defaults(func=run_init)
+    q.add_argument("--admin", metavar="NAME", help="add this administrator (password asked, or --password-stdin)")
+    q.add_argument("--password-stdin", action="store_true", help="read the admin's password from standard input")
+    q.set_defaults(func=run_init, user=None)
 
     q = s.add_parser("ingest", help="ingest decode folders and .u8 frame files")
     _common(q)
@@ -162,7 +166,30 @@ def run_init(args) -> int:
             raise UserError(f"--embargo takes MISSION=DAYS, e.g. hera=30, not {spec!r}")
         set_embargo(folder, mission, value, db_url=args.db)
     print(f"archive ready: {folder} (catalogue {url})")
+    if args.admin:
+        from heradecode.archive.ingest import open_catalogue
+        from heradecode.archive.users import add_user, user_principal
+
+        with open_catalogue(folder, args.db).begin() as conn:
+            if user_principal(conn, args.admin) is None:
+                add_user(conn, args.admin, "admin", _password(args, args.admin))
+                print(f"administrator {args.admin} added")
+            else:
+                print(f"user {args.admin} exists already; unchanged")
+    if args.paths:
+        return run_ingest(args)
     return 0
+
+
+def _password(args, name: str) -> str:
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    if sys.stdin.isatty():
+        first = getpass.getpass(f"password for {name}: ")
+        if getpass.getpass("again: ") != first:
+            raise UserError("the two passwords differ")
+        return first
+    raise UserError("give the password with --password-stdin")
 
 
 def run_ingest(args) -> int:
@@ -321,12 +348,7 @@ def run_users(args) -> int:
         raise UserError(f"users {args.action} needs a user name")
     password = None
     if args.action == "add" or (args.action == "set" and args.password_stdin):
-        if args.password_stdin:
-            password = sys.stdin.readline().rstrip("\n")
-        elif sys.stdin.isatty():
-            password = getpass.getpass(f"password for {args.name}: ")
-        else:
-            raise UserError("give the password with --password-stdin")
+        password = _password(args, args.name)
     with engine.begin() as conn:
         if args.action == "list":
             for u in list_users(conn):
