@@ -35,6 +35,13 @@ def run(args: argparse.Namespace) -> int:
         oidc = OidcConfig(args.oidc_issuer, args.oidc_audience, args.oidc_jwks)
     if not 0 < args.port < 65536:
         raise UserError(f"--port must be 1..65535, not {args.port}")
+    import socket
+
+    try:
+        with socket.create_server((args.host, args.port)):
+            pass
+    except OSError as exc:
+        raise UserError(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}") from None
     app = create_app(archive_path(args.archive), db_url=args.db, oidc=oidc, token_ttl_s=args.token_hours * 3600,
                      secure_cookies=args.secure_cookies)
     print(f"heradecode archive on http://{args.host}:{args.port}/ (API docs: /api/v1/docs)")
