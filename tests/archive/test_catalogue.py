@@ -333,3 +333,14 @@ def test_corrupt_decode_folder_is_refused_and_nothing_touched(archive, tmp_path,
     assert _counts(folder, db_url) == before
     assert sorted(p for p in (folder / "store").rglob("*") if p.is_file()) == store_before
     assert good.created
+
+
+def test_migrations_give_exactly_the_models_schema(archive):
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from heradecode.archive.models import Base
+
+    folder, db_url = archive
+    with open_catalogue(folder, db_url).connect() as conn:
+        assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []

@@ -14,6 +14,11 @@ Data type of an item, as the Hera Data Hub names it: ``MISSION:KIND:LEVEL``, e.g
 ``HERA:FRAMES:L0``, ``HERA:PACKETS:L1``, ``HERA:RADIO_SCIENCE:L1b``.
 
 Times are UNIX seconds (UTC) in ``*_unix_s`` columns; on-board time is ``obt_s``.
+
+The bulk tables (frames, packets, carrier points) carry ``decode_id`` without a foreign-key
+constraint: their rows are written only by the ingest, in the same transaction as their decode,
+and decodes are never deleted; a per-row foreign-key check would double the time of PostgreSQL's
+``COPY`` (measured: 68,000 packets 1.5 s without, 2.7 s with).
 """
 
 from __future__ import annotations
@@ -88,7 +93,7 @@ class Frame(Base):
     __tablename__ = "frames"
     __table_args__ = (Index("ix_frames_decode_index", "decode_id", "frame_index"),)
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
-    decode_id: Mapped[int] = mapped_column(ForeignKey("decodes.id"))
+    decode_id: Mapped[int] = mapped_column(Integer)  # no FK: see the module docstring
     frame_index: Mapped[int] = mapped_column(Integer)
     unix_s: Mapped[float | None] = mapped_column(Float, nullable=True)
     scid: Mapped[int] = mapped_column(Integer)
@@ -107,7 +112,7 @@ class Packet(Base):
     __table_args__ = (Index("ix_packets_apid_time", "apid", "unix_s"),
                       Index("ix_packets_decode", "decode_id"))
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
-    decode_id: Mapped[int] = mapped_column(ForeignKey("decodes.id"))
+    decode_id: Mapped[int] = mapped_column(Integer)  # no FK: see the module docstring
     frame_index: Mapped[int] = mapped_column(Integer)
     unix_s: Mapped[float | None] = mapped_column(Float, nullable=True)
     vcid: Mapped[int] = mapped_column(Integer)
@@ -128,7 +133,7 @@ class CarrierPoint(Base):
     __tablename__ = "carrier_points"
     __table_args__ = (Index("ix_carrier_decode", "decode_id"),)
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
-    decode_id: Mapped[int] = mapped_column(ForeignKey("decodes.id"))
+    decode_id: Mapped[int] = mapped_column(Integer)  # no FK: see the module docstring
     unix_s: Mapped[float] = mapped_column(Float)
     doppler_hz: Mapped[float | None] = mapped_column(Float, nullable=True)
     cn0_dbhz: Mapped[float | None] = mapped_column(Float, nullable=True)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-03 17:44:23.783622
+Create Date: 2026-12-03
 """
 from alembic import op
 import sqlalchemy as sa
@@ -28,11 +28,61 @@ def upgrade() -> None:
     with op.batch_alter_table('audit_events', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_audit_events_unix_s'), ['unix_s'], unique=False)
 
+    op.create_table('carrier_points',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('decode_id', sa.Integer(), nullable=False),
+    sa.Column('unix_s', sa.Float(), nullable=False),
+    sa.Column('doppler_hz', sa.Float(), nullable=True),
+    sa.Column('cn0_dbhz', sa.Float(), nullable=True),
+    sa.Column('locked', sa.Boolean(), nullable=False),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('carrier_points', schema=None) as batch_op:
+        batch_op.create_index('ix_carrier_decode', ['decode_id'], unique=False)
+
+    op.create_table('frames',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('decode_id', sa.Integer(), nullable=False),
+    sa.Column('frame_index', sa.Integer(), nullable=False),
+    sa.Column('unix_s', sa.Float(), nullable=True),
+    sa.Column('scid', sa.Integer(), nullable=False),
+    sa.Column('vcid', sa.Integer(), nullable=False),
+    sa.Column('mc_count', sa.Integer(), nullable=False),
+    sa.Column('vc_count', sa.Integer(), nullable=False),
+    sa.Column('crc_ok', sa.Boolean(), nullable=False),
+    sa.Column('ebn0_db', sa.Float(), nullable=True),
+    sa.Column('iterations', sa.Integer(), nullable=True),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('frames', schema=None) as batch_op:
+        batch_op.create_index('ix_frames_decode_index', ['decode_id', 'frame_index'], unique=False)
+
     op.create_table('missions',
     sa.Column('name', sa.String(length=32), nullable=False),
     sa.Column('embargo_days', sa.Float(), nullable=False),
     sa.PrimaryKeyConstraint('name')
     )
+    op.create_table('packets',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('decode_id', sa.Integer(), nullable=False),
+    sa.Column('frame_index', sa.Integer(), nullable=False),
+    sa.Column('unix_s', sa.Float(), nullable=True),
+    sa.Column('vcid', sa.Integer(), nullable=False),
+    sa.Column('apid', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=8), nullable=False),
+    sa.Column('sequence_count', sa.Integer(), nullable=False),
+    sa.Column('length', sa.Integer(), nullable=False),
+    sa.Column('pus_service', sa.Integer(), nullable=True),
+    sa.Column('pus_subtype', sa.Integer(), nullable=True),
+    sa.Column('obt_s', sa.Float(), nullable=True),
+    sa.Column('pec_ok', sa.Boolean(), nullable=True),
+    sa.Column('data', sa.LargeBinary(), nullable=False),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('packets', schema=None) as batch_op:
+        batch_op.create_index('ix_packets_apid_time', ['apid', 'unix_s'], unique=False)
+        batch_op.create_index('ix_packets_decode', ['decode_id'], unique=False)
+
     op.create_table('recordings',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('checksum', sa.String(length=128), nullable=False),
@@ -87,59 +137,6 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_decodes_mission'), ['mission'], unique=False)
         batch_op.create_index(batch_op.f('ix_decodes_recording_id'), ['recording_id'], unique=False)
 
-    op.create_table('carrier_points',
-    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
-    sa.Column('decode_id', sa.Integer(), nullable=False),
-    sa.Column('unix_s', sa.Float(), nullable=False),
-    sa.Column('doppler_hz', sa.Float(), nullable=True),
-    sa.Column('cn0_dbhz', sa.Float(), nullable=True),
-    sa.Column('locked', sa.Boolean(), nullable=False),
-    sa.ForeignKeyConstraint(['decode_id'], ['decodes.id'], ),
-    sa.PrimaryKeyConstraint('id')
-    )
-    with op.batch_alter_table('carrier_points', schema=None) as batch_op:
-        batch_op.create_index('ix_carrier_decode', ['decode_id'], unique=False)
-
-    op.create_table('frames',
-    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
-    sa.Column('decode_id', sa.Integer(), nullable=False),
-    sa.Column('frame_index', sa.Integer(), nullable=False),
-    sa.Column('unix_s', sa.Float(), nullable=True),
-    sa.Column('scid', sa.Integer(), nullable=False),
-    sa.Column('vcid', sa.Integer(), nullable=False),
-    sa.Column('mc_count', sa.Integer(), nullable=False),
-    sa.Column('vc_count', sa.Integer(), nullable=False),
-    sa.Column('crc_ok', sa.Boolean(), nullable=False),
-    sa.Column('ebn0_db', sa.Float(), nullable=True),
-    sa.Column('iterations', sa.Integer(), nullable=True),
-    sa.ForeignKeyConstraint(['decode_id'], ['decodes.id'], ),
-    sa.PrimaryKeyConstraint('id')
-    )
-    with op.batch_alter_table('frames', schema=None) as batch_op:
-        batch_op.create_index('ix_frames_decode_index', ['decode_id', 'frame_index'], unique=False)
-
-    op.create_table('packets',
-    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
-    sa.Column('decode_id', sa.Integer(), nullable=False),
-    sa.Column('frame_index', sa.Integer(), nullable=False),
-    sa.Column('unix_s', sa.Float(), nullable=True),
-    sa.Column('vcid', sa.Integer(), nullable=False),
-    sa.Column('apid', sa.Integer(), nullable=False),
-    sa.Column('kind', sa.String(length=8), nullable=False),
-    sa.Column('sequence_count', sa.Integer(), nullable=False),
-    sa.Column('length', sa.Integer(), nullable=False),
-    sa.Column('pus_service', sa.Integer(), nullable=True),
-    sa.Column('pus_subtype', sa.Integer(), nullable=True),
-    sa.Column('obt_s', sa.Float(), nullable=True),
-    sa.Column('pec_ok', sa.Boolean(), nullable=True),
-    sa.Column('data', sa.LargeBinary(), nullable=False),
-    sa.ForeignKeyConstraint(['decode_id'], ['decodes.id'], ),
-    sa.PrimaryKeyConstraint('id')
-    )
-    with op.batch_alter_table('packets', schema=None) as batch_op:
-        batch_op.create_index('ix_packets_apid_time', ['apid', 'unix_s'], unique=False)
-        batch_op.create_index('ix_packets_decode', ['decode_id'], unique=False)
-
     op.create_table('products',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('decode_id', sa.Integer(), nullable=False),
@@ -165,19 +162,6 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_products_decode_id'))
 
     op.drop_table('products')
-    with op.batch_alter_table('packets', schema=None) as batch_op:
-        batch_op.drop_index('ix_packets_decode')
-        batch_op.drop_index('ix_packets_apid_time')
-
-    op.drop_table('packets')
-    with op.batch_alter_table('frames', schema=None) as batch_op:
-        batch_op.drop_index('ix_frames_decode_index')
-
-    op.drop_table('frames')
-    with op.batch_alter_table('carrier_points', schema=None) as batch_op:
-        batch_op.drop_index('ix_carrier_decode')
-
-    op.drop_table('carrier_points')
     with op.batch_alter_table('decodes', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_decodes_recording_id'))
         batch_op.drop_index(batch_op.f('ix_decodes_mission'))
@@ -187,7 +171,20 @@ def downgrade() -> None:
     op.drop_table('decodes')
     op.drop_table('users')
     op.drop_table('recordings')
+    with op.batch_alter_table('packets', schema=None) as batch_op:
+        batch_op.drop_index('ix_packets_decode')
+        batch_op.drop_index('ix_packets_apid_time')
+
+    op.drop_table('packets')
     op.drop_table('missions')
+    with op.batch_alter_table('frames', schema=None) as batch_op:
+        batch_op.drop_index('ix_frames_decode_index')
+
+    op.drop_table('frames')
+    with op.batch_alter_table('carrier_points', schema=None) as batch_op:
+        batch_op.drop_index('ix_carrier_decode')
+
+    op.drop_table('carrier_points')
     with op.batch_alter_table('audit_events', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_audit_events_unix_s'))
 
