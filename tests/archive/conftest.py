@@ -2,6 +2,7 @@
 
 import pytest
 
+from heradecode.archive.db import dispose_engines
 from tests.archive.helpers import new_archive, start_postgres_or_skip
 
 
@@ -9,6 +10,7 @@ from tests.archive.helpers import new_archive, start_postgres_or_skip
 def postgres():
     server = start_postgres_or_skip()
     yield server
+    dispose_engines()
     server.stop()
 
 
@@ -16,8 +18,10 @@ def postgres():
 def db_url(request):
     """None (SQLite in the archive folder) or the URL of a fresh PostgreSQL database."""
     if request.param == "sqlite":
-        return None
-    return request.getfixturevalue("postgres").new_database()
+        yield None
+    else:
+        yield request.getfixturevalue("postgres").new_database()
+    dispose_engines()  # no pooled connections left behind between tests
 
 
 @pytest.fixture

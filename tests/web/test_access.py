@@ -73,7 +73,11 @@ def _sees(role: str, embargoed: bool) -> bool:
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize("name,url", ITEM_ENDPOINTS, ids=[e[0] for e in ITEM_ENDPOINTS])
 def test_item_endpoints(site, name, url, role, embargoed):
-    arc, client, tokens = site
+    check_item_endpoint(*site, name, url, role, embargoed)
+
+
+def check_item_endpoint(arc, client, tokens, name, url, role, embargoed):
+    """One cell of the matrix for an item endpoint."""
     item = arc.embargoed if embargoed else arc.released
     r = client.get(url.format(id=item), headers=_headers(tokens, role))
     if role == "anonymous":
@@ -101,7 +105,11 @@ def test_item_endpoints(site, name, url, role, embargoed):
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize("name,url,count", LIST_ENDPOINTS, ids=[e[0] for e in LIST_ENDPOINTS])
 def test_list_endpoints(site, name, url, count, role, embargoed):
-    arc, client, tokens = site
+    check_list_endpoint(*site, name, url, count, role, embargoed)
+
+
+def check_list_endpoint(arc, client, tokens, name, url, count, role, embargoed):
+    """One cell of the matrix for a list endpoint."""
     item = arc.embargoed if embargoed else arc.released
     r = client.get(url.format(id=item), headers=_headers(tokens, role))
     if role == "anonymous":
@@ -288,3 +296,17 @@ def test_audit_log_has_ingests_and_downloads_with_users(site):
     with engine.connect() as c:
         assert c.execute(select(func.count()).select_from(AuditEvent)
                          .where(AuditEvent.user == "pia", AuditEvent.decode_id == arc.embargoed)).scalar_one() == 0
+
+
+@pytest.mark.slow
+def test_matrix_on_postgresql(tmp_path, postgres):
+    """The item and list endpoints' matrix again, with the catalogue on PostgreSQL 15."""
+    arc = build_archive(tmp_path, postgres.new_database())
+    client = TestClient(create_app(arc.folder, db_url=arc.db_url), follow_redirects=False)
+    tokens = {role: login_token(client, USER_OF[role]) for role in USER_OF}
+    for role in ROLES:
+        for embargoed in (False, True):
+            for name, url in ITEM_ENDPOINTS:
+                check_item_endpoint(arc, client, tokens, name, url, role, embargoed)
+            for name, url, count in LIST_ENDPOINTS:
+                check_list_endpoint(arc, client, tokens, name, url, count, role, embargoed)

@@ -34,7 +34,8 @@ from heradecode.archive.export import FORMATS, MEDIA_TYPES, metadata_json, metad
     write_table
 from heradecode.archive.ingest import ingest_decode_folder, ingest_frame_file, open_catalogue
 from heradecode.archive.models import AuditEvent, Decode, Packet
-from heradecode.archive.query import count_query, get_item, housekeeping, product_file, run_query, utc_text
+from heradecode.archive.query import MAX_PAGE, count_query, get_item, housekeeping, product_file, run_query, \
+    utc_text
 from heradecode.archive.store import ContentStore
 from heradecode.archive.users import add_user, authenticate, list_users, user_principal
 from heradecode.errors import UserError
@@ -206,7 +207,7 @@ def create_app(archive_dir: str | Path, *, db_url: str | None = None, oidc: Oidc
 
     @app.get("/api/v1/query/{table}", tags=["query"], summary="Rows of a table as CSV, JSON, XML or Parquet")
     def api_query(table: str, who: Principal = Depends(principal), where: str | None = None, format: str = "json",
-                  limit: int | None = Query(None, ge=1, le=1_000_000), all_versions: bool = False):
+                  limit: int | None = Query(None, ge=1, le=MAX_PAGE), all_versions: bool = False):
         if format not in FORMATS:
             raise UserError(f"format is one of {', '.join(FORMATS)}")
         spool = _Spool()
