@@ -344,3 +344,13 @@ def test_migrations_give_exactly_the_models_schema(archive):
     folder, db_url = archive
     with open_catalogue(folder, db_url).connect() as conn:
         assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
+
+
+def test_housekeeping_without_octets(archive, tmp_path):
+    folder, db_url = archive
+    ingest_decode_folder(folder, make_decode_folder(tmp_path / "dec", count=30), db_url=db_url)
+    with open_catalogue(folder, db_url).connect() as c:
+        full = housekeeping(c, TEAM, 260)
+        light = housekeeping(c, TEAM, 260, with_data=False)
+    assert "data" not in light.columns and len(light) == len(full) > 0
+    assert light.sequence_count.tolist() == full.sequence_count.tolist()

@@ -184,8 +184,12 @@ def visible_item_ids(conn: Connection, who: Principal, ids: list[int]) -> list[i
 
 
 def housekeeping(conn: Connection, who: Principal, apid: int, *, service: int | None = None,
-                 subtype: int | None = None, where: str | None = None, all_versions: bool = False):
-    """The packets of one APID (and PUS service/subtype) over time: a pandas DataFrame indexed by UTC."""
+                 subtype: int | None = None, where: str | None = None, all_versions: bool = False,
+                 with_data: bool = True):
+    """The packets of one APID (and PUS service/subtype) over time: a pandas DataFrame indexed by UTC.
+
+    ``with_data=False`` leaves out the packets' octets (column ``data``), which is most of what is read.
+    """
     import pandas as pd
 
     extra = [f"apid={int(apid)}"]
@@ -195,10 +199,13 @@ def housekeeping(conn: Connection, who: Principal, apid: int, *, service: int | 
         extra.append(f"subtype={int(subtype)}")
     text = " and ".join(extra) + (f" and ({where})" if where and where.strip() else "")
     stmt = _base("packets", who, text, all_versions).order_by(Packet.unix_s, Packet.obt_s, Packet.id)
-    cols = ["item", "unix_s", "obt_s", "apid", "pus_service", "pus_subtype", "sequence_count", "pec_ok", "data"]
+    cols = ["item", "unix_s", "obt_s", "apid", "pus_service", "pus_subtype", "sequence_count", "pec_ok"]
+    if with_data:
+        cols.append("data")
     sub = stmt.subquery()
     rows = conn.execute(select(*[sub.c[c] for c in cols])).all()
     df = pd.DataFrame([tuple(r) for r in rows], columns=cols)
-    df["data"] = [bytes(b) for b in df["data"]]
+    if with_data:
+        df["data"] = [bytes(b) for b in df["data"]]
     df.insert(0, "time_utc", pd.to_datetime(df["unix_s"], unit="s", utc=True))
     return df.set_index("time_utc")
