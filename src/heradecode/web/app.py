@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import io
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
@@ -30,8 +29,7 @@ from heradecode.archive.access import ANONYMOUS, AccessDenied, Principal, requir
     visible_decodes
 from heradecode.archive.catalogue import archive_stats, audit
 from heradecode.archive.db import secret_key
-from heradecode.archive.export import FORMATS, MEDIA_TYPES, metadata_json, metadata_xml, write_items_zip, \
-    write_table
+from heradecode.archive.export import FORMATS, MEDIA_TYPES, metadata_xml, write_items_zip, write_table
 from heradecode.archive.ingest import ingest_decode_folder, ingest_frame_file, open_catalogue
 from heradecode.archive.models import AuditEvent, Decode, Packet
 from heradecode.archive.query import MAX_PAGE, count_query, get_item, housekeeping, product_file, run_query, \
