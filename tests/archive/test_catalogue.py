@@ -354,3 +354,13 @@ def test_housekeeping_without_octets(archive, tmp_path):
         light = housekeeping(c, TEAM, 260, with_data=False)
     assert "data" not in light.columns and len(light) == len(full) > 0
     assert light.sequence_count.tolist() == full.sequence_count.tolist()
+
+
+def test_housekeeping_filter_cannot_widen_the_apid(archive, tmp_path):
+    folder, db_url = archive
+    ingest_decode_folder(folder, make_decode_folder(tmp_path / "dec", count=60), db_url=db_url)
+    with open_catalogue(folder, db_url).connect() as c:
+        with pytest.raises(UserError):
+            housekeeping(c, TEAM, 0, where="vc=1) or (vc=3")
+        df = housekeeping(c, TEAM, 0, where="vc=1 or vc=3")
+    assert set(df.apid) == {0}

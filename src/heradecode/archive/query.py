@@ -73,9 +73,11 @@ def columns(target: str) -> list[str]:
     return names
 
 
-def _base(target: str, who: Principal, where: str | None, all_versions: bool):
+def _base(target: str, who: Principal, where: str | None, all_versions: bool, extra=None):
     require_reader(who)
     cond = where_condition(where, target)
+    if extra is not None:
+        cond = and_(cond, extra)
     stmt = select(*[c.label(n) for n, c in _COLUMNS[target]])
     if target == "items":
         stmt = stmt.select_from(Decode).join(Recording, Recording.id == Decode.recording_id)
@@ -192,19 +194,21 @@ def housekeeping(conn: Connection, who: Principal, apid: int, *, service: int | 
     """
     import pandas as pd
 
-    extra = [f"apid={int(apid)}"]
+    extra = [Packet.apid == int(apid)]
     if service is not None:
-        extra.append(f"service={int(service)}")
+        extra.append(Packet.pus_service == int(service))
     if subtype is not None:
-        extra.append(f"subtype={int(subtype)}")
-    text = " and ".join(extra) + (f" and ({where})" if where and where.strip() else "")
-    stmt = _base("packets", who, text, all_versions).order_by(Packet.unix_s, Packet.obt_s, Packet.id)
+        extra.append(Packet.pus_subtype == int(subtype))
+    stmt = _base("packets", who, where, all_versions, and_(*extra)).order_by(Packet.unix_s, Packet.obt_s, Packet.id)
     cols = ["item", "unix_s", "obt_s", "apid", "pus_service", "pus_subtype", "sequence_count", "pec_ok"]
     if with_data:
         cols.append("data")
     sub = stmt.subquery()
-    rows = conn.execute(select(*[sub.c[c] for c in cols])).all()
-    df = pd.DataFrame([tuple(r) for r in rows], columns=cols)
+    result = conn.execute(select(*[sub.c[c] for c in cols]))
+    # rows straight from the driver's cursor (SQLAlchemy's row objects cost more than the query)
+    df = pd.DataFrame.from_records(result.cursor.fetchall(), columns=cols, coerce_float=True)
+    result.close()
+    df["pec_ok"] = df["pec_ok"].map({1: True, 0: False, True: True, False: False}).astype(object)
     if with_data:
         df["data"] = [bytes(b) for b in df["data"]]
     df.insert(0, "time_utc", pd.to_datetime(df["unix_s"], unit="s", utc=True))
