@@ -201,7 +201,8 @@ def create_app(archive_dir: str | Path, *, db_url: str | None = None, oidc: Oidc
             if get_item(conn, who, item_id) is None:
                 return not_found()
             frames = list(run_query(conn, who, "frames", f"item={int(item_id)}", all_versions=True).rows)
-        return Response(_item_plot(item_id, frames), media_type="image/png")
+            carrier = list(run_query(conn, who, "carrier", f"item={int(item_id)}", all_versions=True).rows)
+        return Response(_item_plot(item_id, frames, carrier), media_type="image/png")
 
     @app.get("/api/v1/query/{table}", tags=["query"], summary="Rows of a table as CSV, JSON, XML or Parquet")
     def api_query(table: str, who: Principal = Depends(principal), where: str | None = None, format: str = "json",
@@ -399,13 +400,16 @@ def _png(fig) -> bytes:
     return buf.getvalue()
 
 
-def _item_plot(item_id: int, frames: list[dict]) -> bytes:
+def _item_plot(item_id: int, frames: list[dict], carrier: list[dict]) -> bytes:
+    """VC frame counters and Eb/N0 of the frames; the carrier's Doppler and C/N0 when tracked."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, (a1, a2) = plt.subplots(2, 1, figsize=(8, 5), sharex=True)
+    rows = 3 if carrier else 2
+    fig, axes = plt.subplots(rows, 1, figsize=(8, 2.5 * rows), sharex=bool(carrier))
+    a1, a2 = axes[0], axes[1]
     timed = all(f["unix_s"] is not None for f in frames) and frames
     x = [f["unix_s"] - frames[0]["unix_s"] for f in frames] if timed else [f["frame_index"] for f in frames]
     for vc in sorted({f["vcid"] for f in frames}):
@@ -420,8 +424,19 @@ def _item_plot(item_id: int, frames: list[dict]) -> bytes:
         a2.set_ylabel("Eb/N0 (dB)")
     else:
         a2.text(0.5, 0.5, "no Eb/N0 (frame file)", ha="center", va="center", transform=a2.transAxes)
-    a2.set_xlabel("time since first frame (s)" if timed else "frame index")
-    fig.suptitle(f"item {item_id}: {len(frames)} frames")
+    if not carrier:
+        a2.set_xlabel("time since first frame (s)" if timed else "frame index")
+    else:
+        t0 = frames[0]["unix_s"] if timed else carrier[0]["unix_s"]
+        a3 = axes[2]
+        tc = [c["unix_s"] - t0 for c in carrier]
+        a3.plot(tc, [c["doppler_hz"] for c in carrier], ".-", ms=3, color="C2")
+        a3.set_ylabel("carrier Doppler (Hz)")
+        a3.set_xlabel("time (s)")
+        b3 = a3.twinx()
+        b3.plot(tc, [c["cn0_dbhz"] for c in carrier], ".", ms=3, color="C3")
+        b3.set_ylabel("C/N0 (dB-Hz)")
+    fig.suptitle(f"item {item_id}: {len(frames)} frames" + (f", {len(carrier)} carrier points" if carrier else ""))
     fig.tight_layout()
     return _png(fig)
 
