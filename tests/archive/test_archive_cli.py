@@ -27,8 +27,10 @@ def test_cli_round_trip(tmp_path, capsys, monkeypatch, db_url):
     dec = make_decode_folder(tmp_path / "dec", count=40)
     rc, out, _ = _run(capsys, "archive", "init", "--archive", arc, *db, "--embargo", "hera=10")
     assert rc == 0 and "archive ready" in out
-    rc, out, _ = _run(capsys, "archive", "ingest", "--archive", arc, *db, str(dec), str(LOW))
+    rc, out, _ = _run(capsys, "archive", "ingest", "--archive", arc, *db, str(dec), str(LOW), "--station", "ATA")
     assert rc == 0 and out.count("ingested as item") == 2
+    rc, out, _ = _run(capsys, "archive", "query", "--archive", arc, *db, "--station", "ATA", "--count")
+    assert int(out) == 2
     rc, out, _ = _run(capsys, "archive", "ingest", "--archive", arc, *db, str(dec))
     assert rc == 0 and "already archived" in out
     pk = pd.read_csv(dec / "packets.csv")

@@ -203,8 +203,11 @@ def _content_hash(parts: list[tuple[str, str]]) -> str:
     return h.hexdigest()
 
 
-def prepare_decode_folder(folder: str | Path) -> _Prepared:
-    """Check a decode folder completely and describe it; UserError (one line) when it is corrupt."""
+def prepare_decode_folder(folder: str | Path, *, station: str | None = None) -> _Prepared:
+    """Check a decode folder completely and describe it; UserError (one line) when it is corrupt.
+
+    ``station`` names the receiving station when the recording's metadata does not.
+    """
     folder = Path(folder)
     if not folder.exists():
         raise UserError(f"no such decode folder: {folder}")
@@ -277,7 +280,7 @@ def prepare_decode_folder(folder: str | Path) -> _Prepared:
     checksum = glob.get("core:sha512") or hashlib.sha256(json.dumps(
         [rec_name, doc.get("start_time_utc"), doc.get("samp_rate"), doc.get("center_freq_hz"),
          doc.get("duration_s")], sort_keys=True).encode()).hexdigest()
-    station = glob.get("heradecode:station") or glob.get("core:recorder_station") or doc.get("station")
+    station = glob.get("heradecode:station") or doc.get("station") or station
     doppler = _read_json(folder, "doppler.json", required=False)
     if isinstance(doppler, dict):
         doppler_source = str(doppler.get("doppler_file") or doppler.get("source") or "ephemeris")
@@ -318,8 +321,8 @@ def prepare_decode_folder(folder: str | Path) -> _Prepared:
         packets_csv=pk_path if pk_path.is_file() else None)
 
 
-def prepare_frame_file(path: str | Path, mission: str) -> _Prepared:
-    """Check a ``.u8`` frame file of ``mission`` and describe it."""
+def prepare_frame_file(path: str | Path, mission: str, *, station: str | None = None) -> _Prepared:
+    """Check a ``.u8`` frame file of ``mission`` (received at ``station``, when known) and describe it."""
     path = Path(path)
     prof = mission_profile(mission)
     if not path.is_file():
@@ -350,7 +353,7 @@ def prepare_frame_file(path: str | Path, mission: str) -> _Prepared:
     return _Prepared(
         source="frames", name=path.name, mission=prof,
         content_sha256=_content_hash([("frames:" + prof.name.upper(), digest)]),
-        recording={"checksum": digest, "name": path.name, "station": None, "start_unix_s": start,
+        recording={"checksum": digest, "name": path.name, "station": station, "start_unix_s": start,
                    "duration_s": None, "samp_rate_hz": None, "center_freq_hz": None, "sigmf_json": None},
         decode={"heradecode_version": __version__, "mode": None, "params_json": json.dumps({"frame_length": frame_len}),
                 "doppler_source": None, "stats_json": None, "start_unix_s": start, "stop_unix_s": None},

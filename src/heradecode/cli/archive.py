@@ -92,13 +92,14 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="days after ingestion before public users see a mission's items (default 30)")
     q.add_argument("--admin", metavar="NAME", help="add this administrator (password asked, or --password-stdin)")
     q.add_argument("--password-stdin", action="store_true", help="read the admin's password from standard input")
-    q.set_defaults(func=run_init, user=None)
+    q.set_defaults(func=run_init, user=None, station=None)
 
     q = s.add_parser("ingest", help="ingest decode folders and .u8 frame files")
     _common(q)
     q.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="decode folders or .u8 frame files")
     q.add_argument("--mission", default="hera", help="mission of .u8 frame files (default hera)")
     q.add_argument("--user", help="who ingests (audit log; default: the login name)")
+    q.add_argument("--station", help="receiving station, when the recording's metadata does not name one")
     q.set_defaults(func=run_ingest)
 
     q = s.add_parser("query", help="list items, frames, packets, carrier points or products")
@@ -193,7 +194,7 @@ def _password(args, name: str) -> str:
 
 
 def run_ingest(args) -> int:
-    from heradecode.archive.ingest import ingest_decode_folder, ingest_frame_file
+    from heradecode.archive.ingest import ingest_prepared, prepare_decode_folder, prepare_frame_file
 
     folder = _archive(args)
     user = args.user or _login()
@@ -202,11 +203,12 @@ def run_ingest(args) -> int:
         t0 = time.monotonic()
         try:
             if path.is_dir():
-                res = ingest_decode_folder(folder, path, db_url=args.db, user=user)
+                prep = prepare_decode_folder(path, station=args.station)
             elif path.is_file():
-                res = ingest_frame_file(folder, path, mission=args.mission, db_url=args.db, user=user)
+                prep = prepare_frame_file(path, args.mission, station=args.station)
             else:
                 raise UserError(f"no such decode folder or frame file: {path}")
+            res = ingest_prepared(folder, prep, db_url=args.db, user=user)
         except UserError as exc:
             if len(args.paths) == 1:
                 raise
