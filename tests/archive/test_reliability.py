@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -70,7 +71,11 @@ def test_kill_9_mid_ingest_leaves_archive_consistent_and_retry_completes(archive
     try:
         line = p.stderr.readline()
         assert "paused in transaction" in line, line + p.stderr.read()
-        # the frames and packets are in the open transaction; the files are in the store
+        # readers do not wait for the open write transaction, and do not see it
+        t0 = time.monotonic()
+        with open_catalogue(folder, db_url).connect() as c:
+            assert c.execute(select(func.count()).select_from(Decode)).scalar_one() == 1
+        assert time.monotonic() - t0 < 10
         os.kill(p.pid, signal.SIGKILL)
         p.wait(timeout=30)
     finally:

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Integer, cast, func, insert, select, update
 
 from heradecode.archive import db as _db
+from heradecode.archive.db import writer as _db_writer
 from heradecode.archive.ingest import open_catalogue
 from heradecode.archive.models import AuditEvent, CarrierPoint, Decode, Frame, Mission, Packet, Product
 from heradecode.archive.store import ContentStore
@@ -41,7 +42,7 @@ def set_embargo(archive_dir: str | Path, mission: str, days: float, *, db_url: s
         raise UserError(f"the embargo must be zero or more days, not {days}")
     engine = open_catalogue(archive_dir, db_url)
     name = mission.strip().upper()
-    with engine.begin() as conn:
+    with _db_writer(engine).begin() as conn:
         if conn.execute(select(Mission.name).where(Mission.name == name)).first() is None:
             conn.execute(insert(Mission).values(name=name, embargo_days=float(days)))
         else:

@@ -5,8 +5,9 @@ server's token-signing key) and, unless ``--db`` names another database, ``catal
 The schema is created and upgraded by Alembic migrations shipped in
 ``heradecode/archive/migrations`` (:func:`migrate`).
 
-SQLite is opened in WAL mode with a 60 s busy timeout, and every transaction starts with
-``BEGIN IMMEDIATE``, so concurrent writers (two ingests at once) queue instead of failing.
+SQLite is opened in WAL mode with a 60 s busy timeout.  Write transactions (:func:`writer`) start
+with ``BEGIN IMMEDIATE``, so concurrent writers (two ingests at once) queue for the write lock
+instead of failing half-way; reads start a deferred transaction and never wait for a writer.
 """
 
 from __future__ import annotations
@@ -61,7 +62,7 @@ def _sqlite_setup(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _begin(conn):  # pragma: no cover
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("sqlite_immediate") else "BEGIN")
 
 
 def get_engine(url: str) -> Engine:
@@ -75,6 +76,11 @@ def get_engine(url: str) -> Engine:
             eng = create_engine(url, pool_pre_ping=True)
         _engines[url] = eng
     return eng
+
+
+def writer(engine: Engine) -> Engine:
+    """The engine for write transactions (SQLite: ``BEGIN IMMEDIATE``): ``with writer(engine).begin() as conn``."""
+    return engine.execution_options(sqlite_immediate=True)
 
 
 def dispose_engines() -> None:
@@ -91,7 +97,7 @@ def migrate(engine: Engine) -> None:
 
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
-    with engine.begin() as conn:
+    with writer(engine).begin() as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
 

@@ -49,6 +49,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from heradecode import __version__
 from heradecode.archive import db as _db
+from heradecode.archive.db import writer as _db_writer
 from heradecode.archive.models import (LEVEL_FRAMES, LEVEL_PACKETS, LEVEL_RADIO_SCIENCE, AuditEvent, Decode,
                                        Mission, Product, Recording)
 from heradecode.archive.store import ContentStore, sha256_file
@@ -624,7 +625,7 @@ def ingest_prepared(archive_dir: str | Path, prep: _Prepared, *, db_url: str | N
                     user: str | None = None, attempts: int = 20) -> IngestResult:
     """Store and catalogue a checked input (idempotent, retried on collisions)."""
     engine = open_catalogue(archive_dir, db_url)
-    with engine.begin() as conn:
+    with _db_writer(engine).begin() as conn:
         found = _existing(conn, prep.content_sha256)
         if found is not None:
             conn.execute(insert(AuditEvent).values(unix_s=time.time(), user=user, action="ingest",
@@ -634,7 +635,7 @@ def ingest_prepared(archive_dir: str | Path, prep: _Prepared, *, db_url: str | N
     last: Exception | None = None
     for attempt in range(attempts):
         try:
-            with engine.begin() as conn:
+            with _db_writer(engine).begin() as conn:
                 found = _existing(conn, prep.content_sha256)
                 if found is not None:
                     return found

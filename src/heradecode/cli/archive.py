@@ -139,6 +139,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.set_defaults(func=run_users)
 
 
+def _db_writer(engine):
+    from heradecode.archive.db import writer
+
+    return writer(engine)
+
+
 def _archive(args) -> Path:
     from heradecode.archive.db import archive_path
 
@@ -171,7 +177,7 @@ def run_init(args) -> int:
         from heradecode.archive.ingest import open_catalogue
         from heradecode.archive.users import add_user, user_principal
 
-        with open_catalogue(folder, args.db).begin() as conn:
+        with _db_writer(open_catalogue(folder, args.db)).begin() as conn:
             if user_principal(conn, args.admin) is None:
                 add_user(conn, args.admin, "admin", _password(args, args.admin))
                 print(f"administrator {args.admin} added")
@@ -301,7 +307,7 @@ def run_export(args) -> int:
                 what = f"{n} {args.table}"
                 written = []
     os.replace(tmp, args.out)
-    with engine.begin() as conn:
+    with _db_writer(engine).begin() as conn:
         audit(conn, args.user or _login(), "download", written[0] if len(written) == 1 else None,
               f"export {args.format} {what} where {where or 'all'}")
     print(f"{what} written to {args.out}")
@@ -351,7 +357,7 @@ def run_users(args) -> int:
     password = None
     if args.action == "add" or (args.action == "set" and args.password_stdin):
         password = _password(args, args.name)
-    with engine.begin() as conn:
+    with _db_writer(engine).begin() as conn:
         if args.action == "list":
             for u in list_users(conn):
                 print(f"{u['name']}\t{u['role']}")

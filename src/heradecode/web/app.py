@@ -29,6 +29,7 @@ from heradecode.archive.access import ANONYMOUS, AccessDenied, Principal, requir
     visible_decodes
 from heradecode.archive.catalogue import archive_stats, audit
 from heradecode.archive.db import secret_key
+from heradecode.archive.db import writer as _db_writer
 from heradecode.archive.export import FORMATS, MEDIA_TYPES, metadata_xml, write_items_zip, write_table
 from heradecode.archive.ingest import ingest_decode_folder, ingest_frame_file, open_catalogue
 from heradecode.archive.models import AuditEvent, Decode, Packet
@@ -144,7 +145,7 @@ def create_app(archive_dir: str | Path, *, db_url: str | None = None, oidc: Oidc
         return JSONResponse({"detail": what}, status_code=404)
 
     def download(who: Principal, decode_id: int | None, detail: str) -> None:
-        with engine.begin() as conn:
+        with _db_writer(engine).begin() as conn:
             audit(conn, who.name, "download", decode_id, detail)
 
     # -- REST API --------------------------------------------------------------------------------
@@ -289,7 +290,7 @@ def create_app(archive_dir: str | Path, *, db_url: str | None = None, oidc: Oidc
     @app.post("/api/v1/users", tags=["admin"], summary="Add a user")
     def api_add_user(request_body: dict[str, Any], who: Principal = Depends(principal)):
         require_admin(who)
-        with engine.begin() as conn:
+        with _db_writer(engine).begin() as conn:
             add_user(conn, str(request_body.get("name", "")), str(request_body.get("role", "")),
                      str(request_body.get("password", "")))
         return JSONResponse({"added": request_body.get("name")}, status_code=201)
