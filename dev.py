@@ -87,6 +87,22 @@ def _gnuradio_python() -> str | None:
     return SYSTEM_PYTHON if _imports_gnuradio(SYSTEM_PYTHON) else None
 
 
+ARCHIVE_APT = {"postgresql": "/usr/lib/postgresql/15/bin/initdb", "chromium": "/usr/bin/chromium",
+               "chromium-driver": "/usr/bin/chromedriver"}  # the archive tests' PostgreSQL 15 and browser
+
+
+def _archive_services() -> None:
+    """Debian's PostgreSQL 15 and headless Chromium + chromedriver for the archive tests (apt-get, root only)."""
+    missing = [pkg for pkg, path in ARCHIVE_APT.items() if not Path(path).exists()]
+    if not missing or not _can_apt():
+        return
+    _say(f"installing {' '.join(missing)} with apt-get (archive tests: database and browser)")
+    try:
+        _apt_install(*missing)
+    except subprocess.CalledProcessError:
+        _say("warning: apt-get could not install " + " ".join(missing))
+
+
 def _create_venv(base: str, system_site: bool) -> None:
     cmd = [base, "-m", "venv", *(["--system-site-packages"] if system_site else []), str(VENV)]
     try:
@@ -142,6 +158,8 @@ def main(argv: list[str]) -> int:
         print(__doc__)
         return 0 if job in {"help", "-h", "--help"} else 2
     py = ensure_env()
+    if job in ("setup", "test"):
+        _archive_services()
     bindir = py.parent
     env = dict(os.environ, PATH=f"{bindir}{os.pathsep}{os.environ.get('PATH', '')}")
     if job == "setup":

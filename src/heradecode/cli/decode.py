@@ -51,6 +51,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--workers", type=int, default=1, metavar="N", help="parallel worker processes (0: all cores)")
     p.add_argument("--plots", action="store_true", help="also write PNG plots of the decode")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--archive", type=Path, metavar="DIR",
+                   help="ingest the products into this archive when the decode is done (see 'heradecode archive')")
     p.add_argument("--samp-rate", type=float, help="raw recordings: sample rate (samples/s)")
     p.add_argument("--center-freq", type=float, help="raw recordings: centre frequency (Hz)")
     p.add_argument("--start-time", help="raw recordings: UTC time of the first sample (ISO 8601)")
@@ -229,6 +231,12 @@ def run(args: argparse.Namespace) -> int:
         np.save(out / "soft_symbols.npy", soft_symbol_sample(rec, config, doppler=profile))
         for path in write_decode_plots(out, recording=rec, doppler_profile=profile):
             print(f"plot: {path}")
+    if args.archive is not None:
+        from heradecode.archive import ingest_decode_folder
+
+        res = ingest_decode_folder(args.archive, out)
+        print(f"archived in {args.archive} as item {res.decode_id} version {res.version}"
+              + ("" if res.created else " (already there)"))
     if n_ok == 0:
         why = "no carrier found" if not locked.any() else "carrier found but no frame decoded (wrong mode?)"
         print(f"heradecode decode: no frames decoded: {why}", file=sys.stderr)

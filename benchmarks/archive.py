@@ -1,0 +1,148 @@
+"""Archive speed: ingest (packets/s) and a housekeeping query over many packets, SQLite and PostgreSQL.
+
+Decode folders of simulated Hera telemetry (``heradecode.sim.tmgen.generate_frames``: PUS-C
+packets of APIDs 256, 260 and 264 in TM frames, written by the real product writer) are made
+first (not timed), then ingested one after the other into a fresh archive (timed: checking,
+storing the files, reassembling the packets again and cataloguing frames, packets and carrier
+points).  Then the housekeeping time series of one APID (``heradecode.archive.query.housekeeping``:
+a pandas DataFrame indexed by UTC) is read for each APID (timed, best of 3).
+
+Targets: ingest >= 50 000 packets/s; one APID's housekeeping over 1 million packets < 1 s.
+The wall-clock figures depend on what else the machine runs; the ingest's CPU time (this process
+only) is printed beside them.
+
+    python benchmarks/archive.py                       # 1 M packets, SQLite and a temporary PostgreSQL 15
+    python benchmarks/archive.py --packets 50000 --backend sqlite
+    python benchmarks/archive.py --db postgresql://user@host/db     # an existing (empty) database
+
+PostgreSQL: without --db a throw-away server is started with Debian's binaries
+(/usr/lib/postgresql/15/bin), as the tests do.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "src"))
+sys.path.insert(0, str(REPO))
+
+from heradecode.archive import ingest_decode_folder  # noqa: E402
+from heradecode.archive.access import SYSTEM  # noqa: E402
+from heradecode.archive.catalogue import init_archive  # noqa: E402
+from heradecode.archive.ingest import open_catalogue  # noqa: E402
+from heradecode.archive.query import count_query, housekeeping  # noqa: E402
+from heradecode.products.decodelog import CARRIER_DTYPE, DecodedCodeblock, DecodeWriter  # noqa: E402
+from heradecode.products.telemetry import TelemetryProcessor  # noqa: E402
+from heradecode.sim.tmgen import generate_frames  # noqa: E402
+
+FRAMES_PER_FOLDER = 20_000
+FRAME_S = 0.11  # high rate: one 1113-octet frame every ~0.11 s
+
+
+def make_folder(out: Path, n_frames: int, seed: int, start_unix_s: float) -> int:
+    """A decode folder of ``n_frames`` simulated frames; returns its packet count."""
+    frames = generate_frames(n_frames, seed=seed, start_coarse_time=36000 + seed * 100_000)
+    tp = TelemetryProcessor(out_dir=out)
+    w = DecodeWriter(out, telemetry=tp)
+    for i, f in enumerate(frames):
+        cb = DecodedCodeblock(start_sample=i * 170_000, unix_time=start_unix_s + i * FRAME_S, polarity=1,
+                              sync_score=8.0, sync_reason="strong", esn0_db=-2.0, ebn0_db=4.0, iterations=2,
+                              crc_ok=False)
+        w.add(cb.with_frame(f.tobytes(), 0xB5))
+    n = int(n_frames * FRAME_S) + 1
+    track = np.zeros(n, CARRIER_DTYPE)
+    track["unix_time"] = start_unix_s + np.arange(n)
+    track["locked"] = True
+    w.add_track(track)
+    w.close({"recording": f"bench_{seed}.sigmf-data", "mode": "high", "start_time_utc": "2024-10-07T00:00:00Z",
+             "samp_rate": 1536000.0, "center_freq_hz": 8435.75e6, "duration_s": n_frames * FRAME_S})
+    return tp.summary().to_dict()["packets_total"]
+
+
+def store_only(folders: list[Path]) -> tuple[float, float]:
+    """Time (s) and size (MB) of putting the folders' files alone into a content store (the disk's share)."""
+    from heradecode.archive.store import ContentStore
+
+    with tempfile.TemporaryDirectory(prefix="heradecode-bench-store-") as tmp:
+        store = ContentStore(tmp)
+        files = [p for f in folders for p in f.iterdir() if p.is_file()]
+        t0 = time.perf_counter()
+        for p in files:
+            store.put_file(p)
+        return time.perf_counter() - t0, sum(p.stat().st_size for p in files) / 1e6
+
+
+def run(backend: str, db_url: str | None, folders: list[Path], n_packets: int) -> None:
+    import pyarrow.csv  # noqa: F401  (imported once, outside the timing)
+
+    with tempfile.TemporaryDirectory(prefix="heradecode-bench-archive-") as tmp:
+        arc = Path(tmp) / "archive"
+        init_archive(arc, db_url=db_url)
+        t0, c0 = time.perf_counter(), time.process_time()
+        got = 0
+        for f in folders:
+            got += ingest_decode_folder(arc, f, db_url=db_url).n_packets
+        dt, cpu = time.perf_counter() - t0, time.process_time() - c0
+        print(f"{backend:10s} ingest: {got} packets in {len(folders)} decodes, {dt:.2f} s: "
+              f"{got / dt:,.0f} packets/s (target >= 50,000); this process's CPU {cpu:.2f} s "
+              f"({got / cpu:,.0f} packets per CPU-s{', the server not counted' if backend != 'sqlite' else ''})")
+        engine = open_catalogue(arc, db_url)
+        with engine.connect() as conn:
+            total = count_query(conn, SYSTEM, "packets")
+            for apid in (256, 260, 264):
+                best = {True: float("inf"), False: float("inf")}
+                for _ in range(3):
+                    for with_data in (True, False):
+                        t0 = time.perf_counter()
+                        df = housekeeping(conn, SYSTEM, apid, with_data=with_data)
+                        best[with_data] = min(best[with_data], time.perf_counter() - t0)
+                print(f"{backend:10s} housekeeping APID {apid}: {len(df):,} of {total:,} packets in "
+                      f"{best[True]:.3f} s, {best[False]:.3f} s without the octets (target < 1 s at 1 M packets)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--packets", type=int, default=1_000_000, help="packets to ingest (about)")
+    ap.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
+    ap.add_argument("--db", help="PostgreSQL URL to use instead of a temporary server")
+    args = ap.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="heradecode-bench-decodes-") as tmp:
+        folders: list[Path] = []
+        made = 0
+        t0 = time.perf_counter()
+        while made < args.packets:
+            # about 2.3 packets per frame
+            n = min(FRAMES_PER_FOLDER, max(100, int((args.packets - made) / 2.3) + 50))
+            f = Path(tmp) / f"d{len(folders)}"
+            made += make_folder(f, n, seed=len(folders), start_unix_s=1.7e9 + len(folders) * 86400.0)
+            folders.append(f)
+        print(f"made {len(folders)} decode folders with {made:,} packets in {time.perf_counter() - t0:.1f} s "
+              f"(not timed below)")
+        dt, mb = store_only(folders)
+        print(f"files alone: {mb:.0f} MB into a content store in {dt:.2f} s ({made / dt:,.0f} packets/s "
+              f"if nothing else were done)")
+        if args.backend in ("sqlite", "both"):
+            run("sqlite", None, folders, made)
+        if args.backend in ("postgresql", "both"):
+            if args.db:
+                run("postgresql", args.db, folders, made)
+            else:
+                from tests.archive.helpers import PostgresServer
+
+                server = PostgresServer().start()
+                try:
+                    run("postgresql", server.new_database(), folders, made)
+                finally:
+                    server.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

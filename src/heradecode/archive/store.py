@@ -1,0 +1,90 @@
+"""The content-addressed file store of an archive.
+
+A file with SHA-256 ``h`` (hex) lives at ``store/h[:2]/h[2:]``; the same content is kept once
+however many decodes hold it.  A file is written to ``store/tmp/`` first, flushed to disk and
+then renamed into place, so a file under its hash is always whole: a crash leaves at most a
+stray temporary file (removed by :meth:`ContentStore.clean_tmp`) or an unreferenced object.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import tempfile
+from pathlib import Path
+from typing import BinaryIO
+
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+CHUNK = 1 << 20
+
+
+def sha256_file(path: str | Path) -> str:
+    """SHA-256 (hex) of a file, read in 1 MiB chunks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(CHUNK), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+class ContentStore:
+    """Files by SHA-256 under ``root``."""
+
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root)
+
+    def path(self, sha256: str) -> Path:
+        """Where the object ``sha256`` lives; ValueError for anything but 64 hex digits."""
+        if not _HEX64.fullmatch(sha256):
+            raise ValueError("not a SHA-256 digest")
+        return self.root / sha256[:2] / sha256[2:]
+
+    def has(self, sha256: str) -> bool:
+        """True when the object is in the store."""
+        return self.path(sha256).is_file()
+
+    def put_file(self, src: str | Path) -> str:
+        """Copy a file into the store (atomically); return its SHA-256."""
+        tmp_dir = self.root / "tmp"
+        tmp_dir.mkdir(parents=True, exist_ok=True)
+        h = hashlib.sha256()
+        fd, tmp = tempfile.mkstemp(dir=tmp_dir, prefix="put-")
+        try:
+            with os.fdopen(fd, "wb") as out, open(src, "rb") as fh:
+                for block in iter(lambda: fh.read(CHUNK), b""):
+                    h.update(block)
+                    out.write(block)
+                out.flush()
+                os.fsync(out.fileno())
+            digest = h.hexdigest()
+            dest = self.path(digest)
+            if dest.is_file():
+                os.unlink(tmp)
+            else:
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(tmp, dest)
+            return digest
+        except BaseException:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise
+
+    def open(self, sha256: str) -> BinaryIO:
+        """Open an object for reading."""
+        return open(self.path(sha256), "rb")
+
+    def verify(self, sha256: str) -> bool:
+        """True when the object exists and its content still hashes to its name."""
+        p = self.path(sha256)
+        return p.is_file() and sha256_file(p) == sha256
+
+    def clean_tmp(self) -> int:
+        """Remove temporary files left by interrupted writes; return how many."""
+        tmp_dir = self.root / "tmp"
+        n = 0
+        if tmp_dir.is_dir():
+            for p in tmp_dir.iterdir():
+                p.unlink(missing_ok=True)
+                n += 1
+        return n

@@ -1,0 +1,43 @@
+"""The content-addressed store."""
+
+import hashlib
+
+import pytest
+
+from heradecode.archive.store import ContentStore
+
+
+def test_put_is_content_addressed_and_deduplicated(tmp_path):
+    store = ContentStore(tmp_path / "store")
+    a = tmp_path / "a.bin"
+    a.write_bytes(b"frames" * 1000)
+    b = tmp_path / "b.bin"
+    b.write_bytes(b"frames" * 1000)
+    ha, hb = store.put_file(a), store.put_file(b)
+    assert ha == hb == hashlib.sha256(b"frames" * 1000).hexdigest()
+    assert store.path(ha).read_bytes() == a.read_bytes()
+    assert len([p for p in (tmp_path / "store").rglob("*") if p.is_file()]) == 1
+    assert store.verify(ha)
+    store.path(ha).write_bytes(b"damaged")
+    assert not store.verify(ha)
+
+
+@pytest.mark.parametrize("bad", ["../../etc/passwd", "ab", "0" * 63, "g" * 64, "../" + "0" * 61])
+def test_paths_only_for_digests(tmp_path, bad):
+    with pytest.raises(ValueError):
+        ContentStore(tmp_path).path(bad)
+
+
+def test_interrupted_put_leaves_nothing_under_a_hash(tmp_path, monkeypatch):
+    store = ContentStore(tmp_path / "store")
+    src = tmp_path / "x"
+    src.write_bytes(b"x" * 10)
+    import os
+
+    def boom(*a):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "replace", boom)
+    with pytest.raises(OSError):
+        store.put_file(src)
+    assert [p for p in (tmp_path / "store").rglob("*") if p.is_file()] == []
