@@ -10,7 +10,7 @@ from heradecode.archive.catalogue import init_archive
 from heradecode.archive.ingest import open_catalogue
 from heradecode.archive.query import get_item, run_query
 from heradecode.cli import main
-from tests.conftest import SIM_DIR, golden
+from tests.helpers import SIM_DIR, golden
 
 
 @pytest.mark.slow
