@@ -115,6 +115,15 @@ def _corruption(stats) -> dict[str, int]:
     return {n: int(getattr(stats, n, 0)) for n in names}
 
 
+def _doppler_mode(request) -> str:
+    """one-way, two-way or three-way: the request's mode, else from its stations."""
+    if request is None:
+        return "one-way"
+    if request.mode:
+        return str(request.mode)
+    return "one-way" if not request.tx else ("two-way" if request.tx == request.rx else "three-way")
+
+
 def _write_residuals(out: Path, carrier, profile, offset_hz: float = 0.0) -> None:
     """Observed minus predicted Doppler on the 1 s carrier points: residuals.csv and doppler_residuals.png."""
     from heradecode.ephem.doppler import CarrierObservable, compute_residuals
@@ -191,7 +200,9 @@ def run(args: argparse.Namespace) -> int:
         header = {"recording": rec.paths[0].name, "mode": mode, "symbol_rate": config.rate_baud,
                   "samp_rate": rec.samp_rate, "center_freq_hz": rec.center_freq_hz,
                   "downlink_freq_hz": downlink_hz, "start_time_utc": str(rec.start_time) + "Z",
-                  "duration_s": rec.duration_s, **_corruption(progress.stats)}
+                  "duration_s": rec.duration_s, **_corruption(progress.stats),
+                  "pll_bandwidth_hz": config.pll_bandwidth_hz,
+                  "doppler_mode": _doppler_mode(request)}
         carrier = writer.close(header)
         if request is not None or args.doppler is not None:
             save_request(out / "doppler.json", request,
