@@ -48,6 +48,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--workers", type=int, default=1, metavar="N", help="parallel worker processes (0: all cores)")
     p.add_argument("--plots", action="store_true", help="also write PNG plots of the decode")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--tdm", nargs="?", const="kvn", choices=("kvn", "xml"), metavar="FORMAT",
+                   help="also write the carrier Doppler as a CCSDS TDM (kvn, the default, or xml; 1, 10 and 60 s "
+                        "segments; stations from --rx/--tx), as heradecode tdm does")
     p.add_argument("--samp-rate", type=float, help="raw recordings: sample rate (samples/s)")
     p.add_argument("--center-freq", type=float, help="raw recordings: centre frequency (Hz)")
     p.add_argument("--start-time", help="raw recordings: UTC time of the first sample (ISO 8601)")
@@ -209,6 +212,14 @@ def run(args: argparse.Namespace) -> int:
                          doppler_file=str(args.doppler.resolve()) if args.doppler is not None else None)
         if profile is not None:
             _write_residuals(out, carrier, profile, rec.receiver_offset_hz)
+    if getattr(args, "tdm", None):
+        from heradecode.cli.tdm import export_tdm
+
+        try:
+            tdm_path, _ = export_tdm(out, args, args.tdm, (1.0, 10.0, 60.0))
+            print(f"TDM written to {tdm_path}")
+        except UserError as exc:  # the decode itself went well: say why there is no TDM
+            print(f"heradecode decode: no TDM written: {exc}", file=sys.stderr)
     elapsed = time.monotonic() - t_start
     summary = telemetry.summary()
     print(summary.format_text())
