@@ -46,3 +46,70 @@ def decode_track(meta_path: Path, mode: str = "low", profile_error_hz: float = 3
     prof = DopplerProfile(pts[:, 0], pts[:, 1] + profile_error_hz)
     rows = [tk for _, tk in decode_recording(rec, ReceiverConfig(mode=mode), doppler=prof)]
     return PhaseTrack.from_rows(np.concatenate(rows))
+
+
+# ---------------------------------------------------------------------- TDM reading (independent reader)
+
+def read_tdm(path: Path):
+    """Read a TDM (KVN or XML) with ccsds-ndm, every value conversion warning an error."""
+    import warnings
+
+    from ccsds_ndm.ndm_io import NdmIo
+    from xsdata.exceptions import ConverterWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConverterWarning)
+        return NdmIo().from_path(path)
+
+
+def check_against_schema(xml_text: str) -> None:
+    """Check a TDM XML document against the 503.0-B-2 schema (NDM/XML 4.0.0, tdm 2.0) as ccsds-ndm ships it.
+
+    ccsds-ndm ships the schema as its generated bindings (``ccsds_ndm.models.ndmxml4.ndmxml_4_0_0_tdm_2_0``):
+    each element's name, type, enumeration, pattern and required flag, in the schema's sequence order.
+    Checks: root and version, every element known, in sequence order, required ones present, patterns
+    (epochs) matched, enumerations and numbers converted (strict parse).
+    """
+    import dataclasses
+    import enum
+    import re
+    import xml.etree.ElementTree as ET
+
+    from ccsds_ndm.models.ndmxml4 import ndmxml_4_0_0_tdm_2_0 as schema
+
+    root = ET.fromstring(xml_text)
+    assert root.tag == "tdm" and root.get("version") == "2.0" and root.get("id") == "CCSDS_TDM_VERS"
+
+    def fields_of(cls):
+        return [(f.metadata.get("name", f.name), f) for f in dataclasses.fields(cls)
+                if f.metadata.get("type", "Element") == "Element"]
+
+    def check(elem, cls, where):
+        spec = fields_of(cls)
+        order = [n for n, _ in spec]
+        names = [c.tag for c in elem]
+        unknown = [n for n in names if n not in order]
+        assert not unknown, f"{where}: elements not in the schema: {unknown}"
+        pos = [order.index(n) for n in names]
+        assert pos == sorted(pos), f"{where}: elements out of the schema's sequence order: {names}"
+        for n, f in spec:
+            if f.metadata.get("required") and n not in names:
+                raise AssertionError(f"{where}: required element {n} missing")
+        for child in elem:
+            f = dict(spec)[child.tag]
+            pattern = f.metadata.get("pattern")
+            text = (child.text or "").strip()
+            if pattern:
+                assert re.fullmatch(pattern, text), f"{where}/{child.tag}: {text!r} does not match {pattern}"
+            tp = f.type if not isinstance(f.type, str) else eval(f.type, vars(schema))  # noqa: S307 - our bindings
+            inner = [a for a in getattr(tp, "__args__", (tp,)) if a is not type(None)]
+            base = inner[0] if inner else tp
+            if isinstance(base, type) and issubclass(base, enum.Enum):
+                assert text in {m.value for m in base}, f"{where}/{child.tag}: {text!r} not in the enumeration"
+            elif base is float:
+                float(text)
+            elif dataclasses.is_dataclass(base) and child.tag not in ("EPOCH",):
+                if len(child):
+                    check(child, base, f"{where}/{child.tag}")
+
+    check(root, schema.TdmType, "tdm")

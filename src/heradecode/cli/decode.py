@@ -50,7 +50,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--tdm", nargs="?", const="kvn", choices=("kvn", "xml"), metavar="FORMAT",
                    help="also write the carrier Doppler as a CCSDS TDM (kvn, the default, or xml; 1, 10 and 60 s "
-                        "segments; stations from --rx/--tx), as heradecode tdm does")
+                        "segments as the recording's length allows; stations from --rx/--tx), as heradecode tdm does")
     p.add_argument("--samp-rate", type=float, help="raw recordings: sample rate (samples/s)")
     p.add_argument("--center-freq", type=float, help="raw recordings: centre frequency (Hz)")
     p.add_argument("--start-time", help="raw recordings: UTC time of the first sample (ISO 8601)")
@@ -216,7 +216,9 @@ def run(args: argparse.Namespace) -> int:
         from heradecode.cli.tdm import export_tdm
 
         try:
-            tdm_path, _ = export_tdm(out, args, args.tdm, (1.0, 10.0, 60.0))
+            # the usual intervals the recording holds at least twice (0.1 s for recordings under 2 s)
+            intervals = [t for t in (1.0, 10.0, 60.0) if 2 * t <= rec.duration_s] or [0.1]
+            tdm_path, _ = export_tdm(out, args, args.tdm, intervals)
             print(f"TDM written to {tdm_path}")
         except UserError as exc:  # the decode itself went well: say why there is no TDM
             print(f"heradecode decode: no TDM written: {exc}", file=sys.stderr)

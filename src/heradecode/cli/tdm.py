@@ -17,7 +17,7 @@ from pathlib import Path
 
 from heradecode.errors import UserError
 
-INTERVAL_CHOICES = (1.0, 10.0, 60.0)
+INTERVAL_CHOICES = (1.0, 10.0, 60.0)  #: the usual integration intervals (s)
 
 
 def register(subparsers) -> None:
@@ -31,7 +31,8 @@ def register(subparsers) -> None:
     p.add_argument("decode_dir", metavar="DECODE_DIR", help="output directory of heradecode decode")
     p.add_argument("--format", dest="tdm_format", choices=("kvn", "xml"), default="kvn", help="default kvn")
     p.add_argument("--interval-s", type=float, nargs="+", default=[60.0], metavar="S",
-                   help="integration intervals (s) among 1, 10, 60; one TDM segment each (default 60)")
+                   help="integration intervals (s), usually 1, 10 or 60 (0.1 for very short recordings); one TDM "
+                        "segment each (default 60)")
     p.add_argument("--out", type=Path, metavar="FILE", help="TDM file (default DECODE_DIR/doppler_tdm.<format>)")
     add_link_arguments(p)
     p.set_defaults(func=run)
@@ -94,8 +95,8 @@ def export_tdm(decode_dir: Path, args: argparse.Namespace, fmt: str = "kvn",
     if not decode_dir.is_dir():
         raise UserError(f"decode directory not found: {decode_dir}")
     for t in intervals_s:
-        if float(t) not in INTERVAL_CHOICES:
-            raise UserError(f"integration interval must be one of 1, 10, 60 s, not {t:g}")
+        if not 0.1 <= float(t) <= 3600.0:
+            raise UserError(f"integration interval must be between 0.1 and 3600 s (1, 10 or 60 usually), not {t:g}")
     header = {}
     if (decode_dir / "decode.json").is_file():
         try:

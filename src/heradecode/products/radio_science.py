@@ -12,7 +12,8 @@ receiver runs (parallel workers) breaks it.
     f_D = (phi(t_k + T) - phi(t_k)) / T   (Hz, received minus nominal downlink),
 
 with phi interpolated linearly between track rows at the bin edges and the time tag at the
-interval's midpoint (INTEGRATION_REF = MIDDLE).  A loop-frequency average would smear a slip
+interval's midpoint (INTEGRATION_REF = MIDDLE).  A bin the data start or end in is computed
+over the part held, tagged at its middle and flagged as a gap.  A loop-frequency average would smear a slip
 over the interval; a phase difference keeps it exactly on the points whose interval it
 falls in, which are flagged.  Range rate (m/s): ``-c f_D / (k f_down)``, k = 1 one-way,
 2 for two- and three-way.
@@ -247,7 +248,7 @@ class DopplerObservable:
 
 
 def doppler_observable(track: PhaseTrack, interval_s: float, downlink_hz: float, *, count_factor: float = 1.0,
-                       guard_s: float = 0.5, **slip_options: float) -> DopplerObservable:
+                       guard_s: float = 0.25, **slip_options: float) -> DopplerObservable:
     """Phase-difference Doppler on a UTC grid of ``interval_s`` bins, flagged per point (see module doc)."""
     if not interval_s > 0:
         raise UserError(f"integration interval must be positive, got {interval_s}")
@@ -289,7 +290,7 @@ def doppler_observable(track: PhaseTrack, interval_s: float, downlink_hz: float,
     ib = np.clip(np.where(b < t.size - 1, b + 1, b), 0, t.size - 1)
     span = stop_t - start_t
     have &= span > 0.5 * T
-    gap = span < T - 1.5 * step
+    gap = (a == 0) | (b >= t.size - 1)  # an edge not bracketed by rows: the data start or end inside the bin
     # big holes inside the bin (dropped rows) are gaps too
     dt = np.diff(t)
     cs_hole = np.concatenate(([0, 0], np.cumsum(dt > 3 * step)))
