@@ -4,7 +4,8 @@ Reads ``carrier_phase.csv`` (the unwrapped carrier phase the receiver tracked) a
 ``decode.json`` of a decode folder, forms the phase-based Doppler observable at the
 integration intervals asked for (:mod:`heradecode.products.radio_science`) and writes
 ``doppler_tdm.kvn`` or ``doppler_tdm.xml`` (:mod:`heradecode.products.tdm`), plus
-``radio_science.json`` and ``doppler_<T>s.csv`` again with the link's mode.  The stations,
+``radio_science.json`` and ``doppler_<T>s.csv`` again with the link's mode, and the Allan
+deviation plot ``allan_deviation.png`` (:mod:`heradecode.plot.allan`).  The stations,
 spacecraft and mode come from the decode's ``doppler.json`` when it has them; the options
 below override them.
 """
@@ -86,8 +87,8 @@ def _link(decode_dir: Path, args: argparse.Namespace):
 
 
 def export_tdm(decode_dir: Path, args: argparse.Namespace, fmt: str = "kvn",
-               intervals_s=(60.0,), out: Path | None = None) -> tuple[Path, dict]:
-    """Write the TDM (and radio_science.json) of a decode folder; returns (TDM path, radio-science document)."""
+               intervals_s=(60.0,), out: Path | None = None, plot: bool = True) -> tuple[Path, dict]:
+    """Write the TDM, radio_science.json and allan_deviation.png of a decode folder; returns (TDM path, document)."""
     from heradecode.products import radio_science as rs
     from heradecode.products.tdm import build_tdm, write_tdm
 
@@ -112,6 +113,10 @@ def export_tdm(decode_dir: Path, args: argparse.Namespace, fmt: str = "kvn",
                                  mode=link.mode)
     obs = [rs.doppler_observable(track, float(t), downlink_hz, count_factor=factor)
            for t in sorted(set(float(t) for t in intervals_s))]
+    if doc["allan"]["table"] and plot:
+        from heradecode.plot.allan import plot_allan_deviation
+
+        plot_allan_deviation(doc, path=decode_dir / "allan_deviation.png")
     msg = build_tdm(obs, link, comments=(f"heradecode carrier Doppler of {header.get('recording', decode_dir.name)}",))
     path = out if out is not None else decode_dir / f"doppler_tdm.{fmt}"
     return write_tdm(path, msg, fmt), doc
