@@ -35,6 +35,9 @@ def register(subparsers) -> None:
                    help="integration intervals (s), usually 1, 10 or 60 (0.1 for very short recordings); one TDM "
                         "segment each (default 60)")
     p.add_argument("--out", type=Path, metavar="FILE", help="TDM file (default DECODE_DIR/doppler_tdm.<format>)")
+    p.add_argument("--open-loop", type=Path, metavar="RECORDING",
+                   help="also estimate the Doppler open-loop (FFT and phase slope on 1 s blocks of the decimated "
+                        "recording) and compare it with the PLL's: 'open_loop' in radio_science.json")
     add_link_arguments(p)
     p.set_defaults(func=run)
 
@@ -122,9 +125,35 @@ def export_tdm(decode_dir: Path, args: argparse.Namespace, fmt: str = "kvn",
     return write_tdm(path, msg, fmt), doc
 
 
+def open_loop_check(decode_dir: Path, recording_path: Path, doc: dict) -> dict:
+    """Open-loop Doppler of the recording compared with the closed-loop 1 s points; stored in radio_science.json."""
+    from heradecode.ephem.doppler import read_carrier_csv
+    from heradecode.io import open_recording
+    from heradecode.products import radio_science as rs
+    from heradecode.products.open_loop import open_loop_doppler, smooth_model
+
+    rec = open_recording(recording_path, allow_truncated=True)
+    carrier = read_carrier_csv(decode_dir / "carrier.csv")
+    model = smooth_model(carrier.unix_time, carrier.doppler_hz, carrier.locked)
+    ol = open_loop_doppler(rec, model, float(doc["downlink_hz"]))
+    track = rs.read_phase_csv(decode_dir / "carrier_phase.csv")
+    closed = rs.doppler_observable(track, 1.0, float(doc["downlink_hz"]))
+    cmp = rs.compare_open_loop(closed, ol.unix_time, ol.doppler_hz)
+    doc["open_loop"] = {"block_s": ol.block_s, "blocks": int(ol.unix_time.size),
+                        "model": "cubic fit of carrier.csv (locked points)",
+                        "closed_minus_open_mean_hz": cmp["mean_hz"], "closed_minus_open_rms_hz": cmp["rms_hz"],
+                        "points_compared": cmp["n"]}
+    (decode_dir / "radio_science.json").write_text(json.dumps(doc, indent=1) + "\n", encoding="ascii")
+    return doc["open_loop"]
+
+
 def run(args: argparse.Namespace) -> int:
     """Run ``heradecode tdm``."""
     path, doc = export_tdm(Path(args.decode_dir), args, args.tdm_format, args.interval_s, args.out)
+    if args.open_loop is not None:
+        ol = open_loop_check(Path(args.decode_dir), args.open_loop, doc)
+        print(f"open-loop check: closed minus open loop on {ol['points_compared']} 1 s points: "
+              f"mean {ol['closed_minus_open_mean_hz'] * 1e3:+.2f} mHz, rms {ol['closed_minus_open_rms_hz'] * 1e3:.2f} mHz")
     parts = [f"{k} {v['good']}/{v['points']} good" for k, v in doc["intervals"].items()
              if float(v["interval_s"]) in [float(t) for t in args.interval_s]]
     noise = doc.get("range_rate_noise_mm_s_60s")

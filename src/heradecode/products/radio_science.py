@@ -461,9 +461,11 @@ def compare_open_loop(obs: DopplerObservable, times: np.ndarray, freq_hz: np.nda
     good = obs.good
     if not good.any() or times.size == 0:
         return {"n": 0, "mean_hz": float("nan"), "rms_hz": float("nan")}
-    j = np.searchsorted(times, obs.unix_time[good])
+    tg = obs.unix_time[good]
+    j = np.clip(np.searchsorted(times, tg), 1, max(times.size - 1, 1))
+    j = np.where(np.abs(times[j - 1] - tg) < np.abs(times[np.minimum(j, times.size - 1)] - tg), j - 1, j)
     j = np.clip(j, 0, times.size - 1)
-    close = np.abs(times[j] - obs.unix_time[good]) < 0.25 * obs.interval_s
+    close = np.abs(times[j] - tg) < 0.25 * obs.interval_s
     d = (obs.doppler_hz[good] - freq_hz[j])[close]
     if d.size == 0:
         return {"n": 0, "mean_hz": float("nan"), "rms_hz": float("nan")}
