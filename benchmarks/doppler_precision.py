@@ -91,7 +91,8 @@ def run_one(tmp: Path, mode: str, cn0_dbhz: float, duration_s: float, phase_nois
     prof = DopplerProfile(arr[:, 0], arr[:, 1] + 3.0)
     rows = [tk for _, tk in decode_recording(rec, ReceiverConfig(mode=mode, pll_bandwidth_hz=LOOP_BW_HZ),
                                               doppler=prof)]
-    track = rs.PhaseTrack.from_rows(np.concatenate(rows))
+    start_ns = int((rec.start_time - np.datetime64(0, "ns")) // np.timedelta64(1, "ns"))
+    track = rs.PhaseTrack.from_rows(np.concatenate(rows), start_unix_ns=start_ns, samp_rate=rec.samp_rate)
     for path in base.parent.glob(base.name + ".*"):
         path.unlink()
     o60 = rs.doppler_observable(track, 60.0, F_DOWN)

@@ -45,7 +45,12 @@ def decode_track(meta_path: Path, mode: str = "low", profile_error_hz: float = 3
     pts = np.array(doppler_points(rec.duration_s + 5.0))
     prof = DopplerProfile(pts[:, 0], pts[:, 1] + profile_error_hz)
     rows = [tk for _, tk in decode_recording(rec, ReceiverConfig(mode=mode), doppler=prof)]
-    return PhaseTrack.from_rows(np.concatenate(rows))
+    return PhaseTrack.from_rows(np.concatenate(rows), start_unix_ns=start_unix_ns(rec), samp_rate=rec.samp_rate)
+
+
+def start_unix_ns(rec) -> int:
+    """A recording's start as integer UNIX nanoseconds."""
+    return int((rec.start_time - np.datetime64(0, "ns")) // np.timedelta64(1, "ns"))
 
 
 # ---------------------------------------------------------------------- TDM reading (independent reader)

@@ -20,17 +20,19 @@ def synthetic_track(duration_s=30.0, step_s=0.01, f0=-27000.0, rate=2.0, t0=STAR
     """A locked track of a linear Doppler ramp: exact phase plus white phase noise (cycles)."""
     rng = np.random.default_rng(seed)
     t = t0 + np.arange(int(duration_s / step_s)) * step_s
-    u = t - t0
+    u = np.arange(t.size) * step_s
     ph = f0 * u + 0.5 * rate * u * u + sigma * rng.standard_normal(t.size)
     f = np.empty_like(ph)
     f[1:] = np.diff(ph) / step_s
     f[0] = f0
-    return PhaseTrack(t, ph, f, np.full(t.size, 40.0), np.ones(t.size, bool))
+    epoch = float(np.floor(t0))
+    return PhaseTrack(epoch, (t0 - epoch) + np.arange(t.size) * step_s, ph, f, np.full(t.size, 40.0),
+                      np.ones(t.size, bool))
 
 
 def replace_track(tr, **kw):
-    d = dict(unix_time=tr.unix_time, carrier_phase_cycles=tr.carrier_phase_cycles, doppler_hz=tr.doppler_hz,
-             cn0_dbhz=tr.cn0_dbhz, locked=tr.locked)
+    d = dict(epoch_unix_s=tr.epoch_unix_s, time_s=tr.time_s, carrier_phase_cycles=tr.carrier_phase_cycles,
+             doppler_hz=tr.doppler_hz, cn0_dbhz=tr.cn0_dbhz, locked=tr.locked)
     d.update(kw)
     return PhaseTrack(**d)
 

@@ -168,7 +168,11 @@ class DecodeWriter:
         """``carrier_phase.csv``, ``radio_science.json`` and ``doppler_{1,10,60}s.csv`` (see products.radio_science)."""
         from heradecode.products import radio_science as rs
 
-        phase = rs.PhaseTrack.from_rows(track)
+        rec = self.recording
+        start_ns = (int((rec.start_time - np.datetime64(0, "ns")) // np.timedelta64(1, "ns"))
+                    if rec is not None else None)
+        phase = rs.PhaseTrack.from_rows(track, start_unix_ns=start_ns,
+                                        samp_rate=rec.samp_rate if rec is not None else None)
         rs.write_phase_csv(self.out_dir / "carrier_phase.csv", phase)
         mode = str(header.get("doppler_mode") or "one-way")
         try:

@@ -57,6 +57,7 @@ import csv
 import json
 import math
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -83,7 +84,7 @@ CYCLE_SLIP = 2
 GAP = 4
 """Quality bit: the track rows do not cover the whole interval."""
 
-PHASE_COLUMNS = ("unix_time", "carrier_phase_cycles", "doppler_hz", "cn0_dbhz", "locked")
+PHASE_COLUMNS = ("unix_time", "time_s", "carrier_phase_cycles", "doppler_hz", "cn0_dbhz", "locked")
 
 
 # ---------------------------------------------------------------------- the phase track
@@ -91,44 +92,68 @@ PHASE_COLUMNS = ("unix_time", "carrier_phase_cycles", "doppler_hz", "cn0_dbhz", 
 
 @dataclass(frozen=True)
 class PhaseTrack:
-    """The receiver's carrier track rows (~10 ms): UTC UNIX time, unwrapped carrier phase, frequency, C/N0, lock."""
+    """The receiver's carrier track rows (~10 ms): time, unwrapped carrier phase, frequency, C/N0, lock.
 
-    unix_time: np.ndarray  #: UNIX time (UTC s) of each row
+    Times are seconds since ``epoch_unix_s`` (a whole UTC second): a UNIX time in float64 is
+    only good to 0.24 us, which at 27 kHz of Doppler would be 0.006 cycle of phase.
+    """
+
+    epoch_unix_s: float  #: whole UNIX second (UTC) the times count from
+    time_s: np.ndarray  #: seconds since ``epoch_unix_s`` of each row
     carrier_phase_cycles: np.ndarray  #: received minus nominal-downlink phase (cycles, unwrapped)
     doppler_hz: np.ndarray  #: mean received-minus-nominal frequency since the previous row (Hz)
     cn0_dbhz: np.ndarray  #: carrier C/N0 (dB-Hz, NaN before an estimate)
     locked: np.ndarray  #: loop lock flag
 
     @classmethod
-    def from_rows(cls, rows: np.ndarray) -> "PhaseTrack":
-        """From receiver track rows (:data:`heradecode.products.decodelog.CARRIER_DTYPE`), sorted by time."""
-        order = np.argsort(rows["unix_time"], kind="stable")
+    def from_rows(cls, rows: np.ndarray, *, start_unix_ns: int | None = None,
+                  samp_rate: float | None = None) -> "PhaseTrack":
+        """From receiver track rows (:data:`heradecode.products.decodelog.CARRIER_DTYPE`), sorted by time.
+
+        With the recording's start (integer UNIX ns) and sample rate the times come exactly from the
+        rows' sample indices; otherwise from their float64 UNIX times.
+        """
+        order = np.argsort(rows["sample"] if start_unix_ns is not None else rows["unix_time"], kind="stable")
         r = rows[order]
-        return cls(np.asarray(r["unix_time"], np.float64), np.asarray(r["carrier_phase_cycles"], np.float64),
+        if start_unix_ns is not None and samp_rate:
+            epoch, frac_ns = divmod(int(start_unix_ns), 1_000_000_000)
+            t = frac_ns / 1e9 + np.asarray(r["sample"], np.float64) / float(samp_rate)
+        else:
+            epoch = math.floor(float(r["unix_time"][0])) if r.size else 0
+            t = np.asarray(r["unix_time"], np.float64) - epoch
+        return cls(float(epoch), t, np.asarray(r["carrier_phase_cycles"], np.float64),
                    np.asarray(r["doppler_hz"], np.float64), np.asarray(r["cn0_dbhz"], np.float64),
                    np.asarray(r["locked"], bool))
 
     @property
+    def unix_time(self) -> np.ndarray:
+        """UNIX time (UTC s) of each row (float64: 0.24 us resolution)."""
+        return self.epoch_unix_s + self.time_s
+
+    @property
     def size(self) -> int:
         """Number of rows."""
-        return int(self.unix_time.size)
+        return int(self.time_s.size)
 
 
 def write_phase_csv(path: str | Path, track: PhaseTrack) -> None:
-    """Write ``carrier_phase.csv`` (``unix_time,carrier_phase_cycles,doppler_hz,cn0_dbhz,locked``)."""
+    """Write ``carrier_phase.csv``: ``unix_time,time_s,carrier_phase_cycles,doppler_hz,cn0_dbhz,locked``.
+
+    ``time_s`` counts from the whole second ``floor(unix_time[0])`` (ns digits), for the phase differences.
+    """
     with open(path, "w", encoding="ascii", newline="") as fh:
         fh.write(",".join(PHASE_COLUMNS) + "\n")
-        for t, ph, f, c, lk in zip(track.unix_time, track.carrier_phase_cycles, track.doppler_hz, track.cn0_dbhz,
+        for t, ph, f, c, lk in zip(track.time_s, track.carrier_phase_cycles, track.doppler_hz, track.cn0_dbhz,
                                    track.locked):
-            fh.write(f"{t:.6f},{ph:.6f},{f:.6f},{c:.3f},{int(bool(lk))}\n")
+            fh.write(f"{track.epoch_unix_s + t:.6f},{t:.9f},{ph:.6f},{f:.6f},{c:.3f},{int(bool(lk))}\n")
 
 
 def read_phase_csv(path: str | Path) -> PhaseTrack:
-    """Read ``carrier_phase.csv``; malformed rows are counted in the error-free path and skipped."""
+    """Read ``carrier_phase.csv``; malformed rows are skipped."""
     path = Path(path)
     if not path.is_file():
         raise UserError(f"carrier phase file not found: {path} (decode again with this version of heradecode)")
-    rows: list[tuple[float, float, float, float, bool]] = []
+    rows: list[tuple[float, float, float, float, float, bool]] = []
     with open(path, newline="", encoding="utf-8", errors="replace") as fh:
         reader = csv.reader(fh)
         header = [h.strip().lower() for h in next(reader, [])]
@@ -138,17 +163,22 @@ def read_phase_csv(path: str | Path) -> PhaseTrack:
         idx = [header.index(c) for c in PHASE_COLUMNS]
         for row in reader:
             try:
-                t, ph, f, c = (float(row[i]) for i in idx[:4])
-                lk = row[idx[4]].strip().lower() in ("1", "true", "t", "yes")
+                u, t, ph, f, c = (float(row[i]) for i in idx[:5])
+                lk = row[idx[5]].strip().lower() in ("1", "true", "t", "yes")
             except (ValueError, IndexError):
                 continue
-            if math.isfinite(t) and math.isfinite(ph):
-                rows.append((t, ph, f, c, lk))
+            if math.isfinite(t) and math.isfinite(ph) and math.isfinite(u):
+                rows.append((u, t, ph, f, c, lk))
     if not rows:
         raise UserError(f"{path}: no carrier phase rows")
-    rows.sort(key=lambda r: r[0])
-    a = np.array([r[:4] for r in rows], dtype=np.float64)
-    return PhaseTrack(a[:, 0], a[:, 1], a[:, 2], a[:, 3], np.array([r[4] for r in rows], bool))
+    a = np.array([r[:5] for r in rows], dtype=np.float64)
+    epochs = np.round(a[:, 0] - a[:, 1])
+    epoch = float(np.median(epochs))
+    ok = epochs == epoch  # rows written against another epoch are corrupt: skipped
+    order = np.argsort(a[ok, 1], kind="stable")
+    lk = np.array([r[5] for r in rows], bool)[ok][order]
+    a = a[ok][order]
+    return PhaseTrack(epoch, a[:, 1], a[:, 2], a[:, 3], a[:, 4], lk)
 
 
 # ---------------------------------------------------------------------- cycle slips
@@ -178,7 +208,7 @@ def phase_breaks(track: PhaseTrack, *, lag_s: float = 0.2, baseline_s: float = 5
     brk = np.zeros(n, bool)
     if n < 3:
         return slip, brk
-    t = track.unix_time
+    t = track.time_s
     ph = track.carrier_phase_cycles
     dt = np.diff(t)
     inc_err = np.diff(ph) - track.doppler_hz[1:] * dt
@@ -256,7 +286,7 @@ def doppler_observable(track: PhaseTrack, interval_s: float, downlink_hz: float,
     empty = np.zeros(0)
     if track.size < 2:
         return DopplerObservable(T, empty, empty, empty, np.zeros(0, np.uint8), float(downlink_hz), count_factor)
-    t = track.unix_time
+    t = track.time_s
     ph = track.carrier_phase_cycles
     slip, brk = phase_breaks(track, **slip_options)
     arc = np.cumsum(brk)
@@ -270,9 +300,17 @@ def doppler_observable(track: PhaseTrack, interval_s: float, downlink_hz: float,
     cs_lock = np.concatenate(([0], np.cumsum(bad_lock)))
     cs_slip = np.concatenate(([0], np.cumsum(slip)))
     step = float(np.median(np.diff(t)))
-    k0 = math.floor(t[0] / T)
-    k1 = math.floor(t[-1] / T)
-    edges = (np.arange(k0, k1 + 2) * T).astype(np.float64)
+    # UTC grid edges k T, relative to the epoch, in exact rational arithmetic (T = num / den)
+    grid = Fraction(T).limit_denominator(1_000_000)
+    num, den = grid.numerator, grid.denominator
+    epoch = int(track.epoch_unix_s)
+    k0 = math.floor((epoch + t[0]) * den / num) - 1
+    k1 = math.floor((epoch + t[-1]) * den / num) + 1
+    ks = np.arange(k0, k1 + 1)
+    edges = np.array([(int(k) * num - epoch * den) / den for k in ks])
+    first = max(0, int(np.searchsorted(edges, t[0], side="right")) - 1)
+    last = int(np.searchsorted(edges, t[-1], side="left"))
+    edges = edges[first:last + 1]
     lo = edges[:-1]
     hi = edges[1:]
     # rows used: the bracket of each edge (or the first/last row inside the bin when the data start/end there)
@@ -310,7 +348,7 @@ def doppler_observable(track: PhaseTrack, interval_s: float, downlink_hz: float,
     with np.errstate(invalid="ignore", divide="ignore"):
         mean_lin = (cs_c[ib + 1] - cs_c[ia]) / (cs_n[ib + 1] - cs_n[ia])
         cn0 = np.where(mean_lin > 0, 10 * np.log10(mean_lin), np.nan)
-    mid = 0.5 * (start_t + stop_t)
+    mid = track.epoch_unix_s + 0.5 * (start_t + stop_t)
     return DopplerObservable(T, mid[have], f[have], cn0[have], q[have], float(downlink_hz), float(count_factor))
 
 
