@@ -368,11 +368,11 @@ def thermal_doppler_sigma_hz(cn0_dbhz: float, interval_s: float, loop_bandwidth_
     return math.sqrt(2.0 * loop_bandwidth_hz / cn0) / (2 * math.pi * float(interval_s))
 
 
-def overlapping_adev(y: np.ndarray, rate_hz: float = 1.0,
-                     taus_s: tuple[float, ...] | np.ndarray = ADEV_TAUS_S) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def overlapping_adev(y: np.ndarray, rate_hz: float = 1.0, taus_s: tuple[float, ...] | np.ndarray = ADEV_TAUS_S,
+                     max_fraction: float = 1.0 / 3.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Overlapping Allan deviation of fractional-frequency samples ``y``: (tau_s, adev, n_terms).
 
-    Uses ``allantools.oadev``; averaging times longer than a third of the series are dropped.
+    Uses ``allantools.oadev``; averaging times longer than ``max_fraction`` of the series are dropped.
     """
     import allantools
 
@@ -380,7 +380,8 @@ def overlapping_adev(y: np.ndarray, rate_hz: float = 1.0,
     if y.size < 3 or not np.all(np.isfinite(y)):
         raise UserError("the Allan deviation needs at least 3 finite frequency samples")
     tau0 = 1.0 / rate_hz
-    taus = np.array([t for t in taus_s if t >= tau0 and t <= y.size * tau0 / 3.0 + 1e-9], dtype=float)
+    taus = np.array([t for t in taus_s if tau0 <= t <= y.size * tau0 * min(max_fraction, 0.5) + 1e-9],
+                    dtype=float)
     if taus.size == 0:
         return np.zeros(0), np.zeros(0), np.zeros(0, np.int64)
     t_out, dev, _, n = allantools.oadev(y, rate=rate_hz, data_type="freq", taus=taus)
