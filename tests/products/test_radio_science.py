@@ -226,3 +226,20 @@ def test_decode_folder_holds_the_radio_science_products(tmp_path):
     obs = np.genfromtxt(out / "doppler_1s.csv", delimiter=",", names=True)
     good = obs["quality"] == 0
     assert np.max(np.abs(obs["doppler_hz"][good] - true_doppler_hz(obs["unix_time"][good]))) < 0.1
+
+
+def test_missing_rows_flag_a_gap_and_the_csv_keeps_the_phase_exact(tmp_path):
+    tr = synthetic_track(duration_s=12.0, f0=-27000.0)
+    keep = ~((tr.time_s > 5.2) & (tr.time_s < 5.7))  # half a second of rows lost
+    holed = PhaseTrack(tr.epoch_unix_s, tr.time_s[keep], tr.carrier_phase_cycles[keep], tr.doppler_hz[keep],
+                       tr.cn0_dbhz[keep], tr.locked[keep])
+    obs = doppler_observable(holed, 1.0, F_DOWN)
+    gaps = np.round(obs.unix_time[(obs.quality & GAP) > 0] - START_UNIX, 1)
+    assert 5.5 in gaps
+    rs.write_phase_csv(tmp_path / "p.csv", tr)
+    back = rs.read_phase_csv(tmp_path / "p.csv")
+    assert back.epoch_unix_s == tr.epoch_unix_s
+    assert np.max(np.abs(back.time_s - tr.time_s)) < 1e-9  # ns, not the 0.24 us of a float64 UNIX time
+    a = doppler_observable(back, 1.0, F_DOWN)
+    b = doppler_observable(tr, 1.0, F_DOWN)
+    assert np.max(np.abs(a.doppler_hz - b.doppler_hz)) < 1e-5

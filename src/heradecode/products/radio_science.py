@@ -46,8 +46,8 @@ N0/C (rad²/Hz) within the loop bandwidth B_L; for an observable made of phase d
 The Hera radio-science budget is drawn beside it: ADEV 1.67e-13 at 60 s (0.1 mm/s with a
 safety factor of 2).
 
-**Open-loop check.**  :func:`open_loop_doppler` estimates the carrier frequency, block by
-block, from a decimated complex carrier (an FFT peak refined by a phase-slope fit), i.e.
+**Open-loop check.**  :mod:`heradecode.products.open_loop` estimates the carrier frequency,
+block by block, from the decimated recording (an FFT peak refined by a phase-slope fit), i.e.
 without a loop; :func:`compare_open_loop` differences it with the closed-loop observable.
 """
 
@@ -461,38 +461,6 @@ def noise_report(obs_1s: DopplerObservable, loop_bandwidth_hz: float = 15.0) -> 
 
 
 # ---------------------------------------------------------------------- open-loop check
-
-
-def open_loop_doppler(iq: np.ndarray, samp_rate: float, start_unix_s: float, block_s: float = 1.0,
-                      zero_pad: int = 8) -> tuple[np.ndarray, np.ndarray]:
-    """Open-loop carrier frequency (Hz) per block of a decimated complex carrier: (midpoint times, freq).
-
-    Per block: the peak of a zero-padded FFT, refined by a least-squares fit of the phase
-    slope of the carrier after removing the peak frequency (unwrapped, amplitude-weighted).
-    """
-    iq = np.asarray(iq, dtype=np.complex128)
-    n = int(round(block_s * samp_rate))
-    if n < 8:
-        raise UserError("open-loop blocks need at least 8 samples")
-    nb = iq.size // n
-    times = np.empty(nb)
-    freq = np.empty(nb)
-    k = np.arange(n)
-    for j in range(nb):
-        x = iq[j * n:(j + 1) * n]
-        spec = np.abs(np.fft.fft(x * np.hanning(n), zero_pad * n))
-        f0 = np.fft.fftfreq(zero_pad * n, 1.0 / samp_rate)[int(np.argmax(spec))]
-        z = x * np.exp(-2j * np.pi * f0 * k / samp_rate)
-        # phase slope on sub-block sums (robust to noise; the residual frequency is < 1 FFT bin)
-        m = 16
-        sub = z[: (n // m) * m].reshape(m, -1).sum(axis=1)
-        ph = np.unwrap(np.angle(sub))
-        tc = (np.arange(m) + 0.5) * (n // m) / samp_rate
-        w = np.abs(sub)
-        slope = np.polyfit(tc, ph, 1, w=w)[0] / (2 * np.pi)
-        freq[j] = f0 + slope
-        times[j] = start_unix_s + (j + 0.5) * n / samp_rate
-    return times, freq
 
 
 def compare_open_loop(obs: DopplerObservable, times: np.ndarray, freq_hz: np.ndarray) -> dict[str, float]:
