@@ -11,7 +11,7 @@ imperfect ephemeris) and its phase-based observable compared with the truth:
 * then one recording with 0.3 Hz rms of carrier frequency noise (low-pass, 1 s correlation)
   multiplied in, whose Allan deviation must show it.
 
-Small by default (about 3 minutes on one idle core; 60 s ADEV from 122 s runs is only an indication); ``--duration-s``, ``--cn0`` and ``--modes``
+Small by default (about 4 minutes on one idle core; ``--cn0 35 50 --high-cn0 35`` for less); ``--duration-s``, ``--cn0`` and ``--modes``
 make it larger.  Prints a table; ``--plot FILE`` draws the Allan deviations.
 
     python benchmarks/doppler_precision.py [--modes low high] [--cn0 35 40 45 50]
@@ -102,8 +102,7 @@ def run_one(tmp: Path, mode: str, cn0_dbhz: float, duration_s: float, phase_nois
     e1 = (o1.doppler_hz - truth_hz(o1.unix_time))
     sl = rs._longest_run(o1.good, np.r_[True, np.isclose(np.diff(o1.unix_time), 1.0)])
     y = e1[sl] / F_DOWN
-    # tau up to half the run (60 s from 122 s points: few terms, read it as an indication)
-    taus, dev, _ = (rs.overlapping_adev(y, 1.0, (1.0, 2.0, 5.0, 10.0, 20.0, 60.0), max_fraction=0.5)
+    taus, dev, _ = (rs.overlapping_adev(y, 1.0, (1.0, 2.0, 5.0, 10.0, 20.0, 60.0))
                     if y.size >= 3 else ([], [], []))
     adev = dict(zip(np.asarray(taus, float), np.asarray(dev, float)))
     lim60 = rs.thermal_doppler_sigma_hz(cn0_meas, 60.0, LOOP_BW_HZ)
@@ -123,7 +122,7 @@ def main() -> None:
     ap.add_argument("--modes", nargs="+", default=["low", "high"], choices=["low", "high"])
     ap.add_argument("--cn0", nargs="+", type=float, default=[35.0, 40.0, 45.0, 50.0], help="carrier C/N0 (dB-Hz)")
     ap.add_argument("--duration-s", type=float, default=None,
-                    help="recording length (s); default 122 s low rate (two 60 s points), 62 s high rate")
+                    help="recording length (s); default 182 s low rate (three 60 s points, ADEV to 60 s), 62 s high rate")
     ap.add_argument("--high-cn0", nargs="+", type=float, default=[35.0],
                     help="carrier C/N0 values for the high rate (5x slower to simulate and decode; default 35)")
     ap.add_argument("--phase-noise-hz", type=float, default=0.3)
@@ -133,12 +132,12 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="doppler_precision_") as tmp:
         tmp = Path(tmp)
         for mode in args.modes:
-            dur = args.duration_s or (122.0 if mode == "low" else 62.0)
+            dur = args.duration_s or (182.0 if mode == "low" else 62.0)
             for cn0 in (args.cn0 if mode == "low" else args.high_cn0):
                 results.append(run_one(tmp, mode, cn0, dur, seed=int(cn0 * 10) + (mode == "high")))
                 print_row(results[-1])
         if args.phase_noise_hz > 0:
-            results.append(run_one(tmp, "low", 45.0, args.duration_s or 122.0, args.phase_noise_hz))
+            results.append(run_one(tmp, "low", 45.0, args.duration_s or 182.0, args.phase_noise_hz))
             print_row(results[-1])
     ok = [r for r in results if r["phase_noise_hz"] == 0 and r["n60"]]
     ratio = [r["rms60_hz"] / r["lim60_hz"] for r in ok]
