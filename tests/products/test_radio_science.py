@@ -243,3 +243,29 @@ def test_missing_rows_flag_a_gap_and_the_csv_keeps_the_phase_exact(tmp_path):
     a = doppler_observable(back, 1.0, F_DOWN)
     b = doppler_observable(tr, 1.0, F_DOWN)
     assert np.max(np.abs(a.doppler_hz - b.doppler_hz)) < 1e-5
+
+
+@pytest.mark.slow
+def test_seam_between_parallel_workers_is_flagged_not_smeared(tmp_path):
+    from heradecode.io import open_recording
+    from heradecode.io.dopplerfile import DopplerProfile
+    from heradecode.receiver import ReceiverConfig, decode_recording
+    from tests.products.helpers import doppler_points, start_unix_ns
+
+    simulate_low(tmp_path / "rec", duration_s=14.0, seed=8)
+    rec = open_recording(tmp_path / "rec.sigmf-meta")
+    pts = np.array(doppler_points(20.0))
+    rows = [tk for _, tk in decode_recording(rec, ReceiverConfig(mode="low"), workers=2,
+                                             doppler=DopplerProfile(pts[:, 0], pts[:, 1] + 3.0))]
+    tr = PhaseTrack.from_rows(np.concatenate(rows), start_unix_ns=start_unix_ns(rec), samp_rate=rec.samp_rate)
+    _, breaks = phase_breaks(tr)
+    seam = tr.unix_time[breaks] - START_UNIX
+    assert np.any(np.abs(seam - 7.0) < 0.1)  # the two workers' halves meet at 7 s
+    obs = doppler_observable(tr, 1.0, F_DOWN)
+    err = obs.doppler_hz - true_doppler_hz(obs.unix_time)
+    mid = obs.unix_time - START_UNIX
+    assert np.all(obs.quality[np.abs(mid - 7.0) < 0.6] != GOOD)
+    good = obs.good
+    assert good.sum() >= 10
+    sigma = thermal_doppler_sigma_hz(float(np.nanmedian(obs.cn0_dbhz[good])), 1.0, 15.0)
+    assert np.max(np.abs(err[good])) < 5 * sigma
