@@ -152,8 +152,9 @@ def run(args: argparse.Namespace) -> int:
     path, doc = export_tdm(Path(args.decode_dir), args, args.tdm_format, args.interval_s, args.out)
     if args.open_loop is not None:
         ol = open_loop_check(Path(args.decode_dir), args.open_loop, doc)
+        mean_mhz, rms_mhz = ol["closed_minus_open_mean_hz"] * 1e3, ol["closed_minus_open_rms_hz"] * 1e3
         print(f"open-loop check: closed minus open loop on {ol['points_compared']} 1 s points: "
-              f"mean {ol['closed_minus_open_mean_hz'] * 1e3:+.2f} mHz, rms {ol['closed_minus_open_rms_hz'] * 1e3:.2f} mHz")
+              f"mean {mean_mhz:+.2f} mHz, rms {rms_mhz:.2f} mHz")
     parts = [f"{k} {v['good']}/{v['points']} good" for k, v in doc["intervals"].items()
              if float(v["interval_s"]) in [float(t) for t in args.interval_s]]
     noise = doc.get("range_rate_noise_mm_s_60s")

@@ -42,7 +42,8 @@ class OpenLoopDoppler:
     peak_snr_db: np.ndarray
 
 
-def block_frequency_hz(z: np.ndarray, samp_rate: float, zero_pad: int = 8, max_hz: float | None = None) -> tuple[float, float]:
+def block_frequency_hz(z: np.ndarray, samp_rate: float, zero_pad: int = 8,
+                       max_hz: float | None = None) -> tuple[float, float]:
     """Carrier frequency (Hz) of one block of channels (c, n) near 0 Hz, and its spectral peak SNR (dB)."""
     z = np.atleast_2d(np.asarray(z, dtype=np.complex128))
     n = z.shape[1]

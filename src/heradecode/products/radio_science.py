@@ -487,7 +487,8 @@ def _f(x: float, nd: int = 6) -> float | None:
 
 
 def radio_science_doc(track: PhaseTrack, downlink_hz: float, *, loop_bandwidth_hz: float = 15.0,
-                      count_factor: float = 1.0, mode: str = "one-way") -> tuple[dict[str, Any], dict[float, DopplerObservable], NoiseReport]:
+                      count_factor: float = 1.0, mode: str = "one-way",
+                      ) -> tuple[dict[str, Any], dict[float, DopplerObservable], NoiseReport]:
     """The radio_science.json document, the observables at 1, 10 and 60 s and the noise report."""
     obs = {T: doppler_observable(track, T, downlink_hz, count_factor=count_factor) for T in INTERVALS_S}
     rep = noise_report(obs[1.0], loop_bandwidth_hz)
