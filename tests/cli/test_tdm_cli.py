@@ -94,3 +94,18 @@ def test_user_mistakes_give_one_line(tmp_path, capsys):
     assert "carrier phase file not found" in err and "Traceback" not in err
     assert main(["tdm", str(tmp_path / "d"), "--interval-s", "0"]) == 2
     assert "integration interval" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_open_loop_check_agrees_with_the_pll(decoded, capsys, request):
+    name = request.node.callspec.params["decoded"][0]
+    meta = dict(ARCHIVED)[name]
+    assert main(["tdm", str(decoded), "--interval-s", "0.1", "--rx", "ATA", "--open-loop", str(SIM_DIR / meta),
+                 "--out", str(decoded / "ol.kvn")]) == 0
+    assert "open-loop check" in capsys.readouterr().out
+    ol = json.loads((decoded / "radio_science.json").read_text())["open_loop"]
+    assert ol["blocks"] >= 1
+    if name == "hera_low_sim":  # 3 s: two good 1 s points (the 1 s high-rate recording has none whole)
+        # thermal noise of each side ~8 mHz at 41 dB-Hz; the carrier drifts at -50 Hz/s
+        assert ol["points_compared"] >= 2
+        assert abs(ol["closed_minus_open_mean_hz"]) < 0.02 and ol["closed_minus_open_rms_hz"] < 0.03

@@ -54,3 +54,23 @@ def test_open_loop_agrees_with_the_truth_and_the_pll(tmp_path):
     assert cmp["n"] >= 11
     assert abs(cmp["mean_hz"]) < 3 * 1.5 * sigma / np.sqrt(cmp["n"])
     assert cmp["rms_hz"] < 2.5 * sigma
+
+
+def test_compare_open_loop_skips_flagged_points_and_far_blocks():
+    t = START_UNIX + 0.5 + np.arange(5.0)
+    obs = rs.DopplerObservable(1.0, t, np.arange(5.0), np.full(5, 40.0), np.array([1, 0, 0, 0, 0], np.uint8), F_DOWN)
+    blocks = t - 0.0005  # block midpoints a hair earlier
+    cmp = rs.compare_open_loop(obs, blocks, np.arange(5.0) - 0.01)
+    # 0.01 Hz apart, less the 0.5 mHz the 1 Hz/s ramp moves over the half-millisecond between the tags
+    assert cmp["n"] == 4 and cmp["mean_hz"] == pytest.approx(0.0095, abs=1e-5)
+    assert cmp["rms_hz"] == pytest.approx(0.0095, abs=1e-5)
+    assert rs.compare_open_loop(obs, blocks + 0.5, np.arange(5.0))["n"] == 0  # nothing within a quarter interval
+
+
+def test_compare_open_loop_interpolates_to_the_closed_loop_times():
+    t = START_UNIX + 0.5 + np.arange(6.0)
+    f = -50.0 * np.arange(6.0)  # a -50 Hz/s Doppler rate
+    obs = rs.DopplerObservable(1.0, t, f, np.full(6, 40.0), np.zeros(6, np.uint8), F_DOWN)
+    blocks = t - 0.0005  # open-loop block midpoints half a millisecond earlier: 25 mHz of Doppler there
+    cmp = rs.compare_open_loop(obs, blocks, f + 50.0 * 0.0005)
+    assert cmp["n"] == 6 and abs(cmp["mean_hz"]) < 1e-5  # float64 UNIX times: ~1e-6 Hz of rounding

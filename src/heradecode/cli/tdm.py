@@ -127,22 +127,24 @@ def export_tdm(decode_dir: Path, args: argparse.Namespace, fmt: str = "kvn",
 
 def open_loop_check(decode_dir: Path, recording_path: Path, doc: dict) -> dict:
     """Open-loop Doppler of the recording compared with the closed-loop 1 s points; stored in radio_science.json."""
-    from heradecode.ephem.doppler import read_carrier_csv
     from heradecode.io import open_recording
     from heradecode.products import radio_science as rs
     from heradecode.products.open_loop import open_loop_doppler, smooth_model
 
     rec = open_recording(recording_path, allow_truncated=True)
-    carrier = read_carrier_csv(decode_dir / "carrier.csv")
-    model = smooth_model(carrier.unix_time, carrier.doppler_hz, carrier.locked)
-    ol = open_loop_doppler(rec, model, float(doc["downlink_hz"]))
     track = rs.read_phase_csv(decode_dir / "carrier_phase.csv")
+    model = smooth_model(track.unix_time, track.doppler_hz, track.locked)
+    ol = open_loop_doppler(rec, model, float(doc["downlink_hz"]))
     closed = rs.doppler_observable(track, 1.0, float(doc["downlink_hz"]))
     cmp = rs.compare_open_loop(closed, ol.unix_time, ol.doppler_hz)
+
+    def num(x):
+        return float(x) if x == x else None  # NaN (nothing compared) as JSON null
+
     doc["open_loop"] = {"block_s": ol.block_s, "blocks": int(ol.unix_time.size),
-                        "model": "cubic fit of carrier.csv (locked points)",
-                        "closed_minus_open_mean_hz": cmp["mean_hz"], "closed_minus_open_rms_hz": cmp["rms_hz"],
-                        "points_compared": cmp["n"]}
+                        "model": "cubic fit of the locked carrier track rows",
+                        "closed_minus_open_mean_hz": num(cmp["mean_hz"]),
+                        "closed_minus_open_rms_hz": num(cmp["rms_hz"]), "points_compared": cmp["n"]}
     (decode_dir / "radio_science.json").write_text(json.dumps(doc, indent=1) + "\n", encoding="ascii")
     return doc["open_loop"]
 
@@ -150,14 +152,17 @@ def open_loop_check(decode_dir: Path, recording_path: Path, doc: dict) -> dict:
 def run(args: argparse.Namespace) -> int:
     """Run ``heradecode tdm``."""
     path, doc = export_tdm(Path(args.decode_dir), args, args.tdm_format, args.interval_s, args.out)
-    if args.open_loop is not None:
-        ol = open_loop_check(Path(args.decode_dir), args.open_loop, doc)
-        mean_mhz, rms_mhz = ol["closed_minus_open_mean_hz"] * 1e3, ol["closed_minus_open_rms_hz"] * 1e3
-        print(f"open-loop check: closed minus open loop on {ol['points_compared']} 1 s points: "
-              f"mean {mean_mhz:+.2f} mHz, rms {rms_mhz:.2f} mHz")
     parts = [f"{k} {v['good']}/{v['points']} good" for k, v in doc["intervals"].items()
              if float(v["interval_s"]) in [float(t) for t in args.interval_s]]
     noise = doc.get("range_rate_noise_mm_s_60s")
     noise_text = f"; range-rate noise at 60 s {noise:.4f} mm/s" if noise is not None else ""
     print(f"TDM ({doc['mode']}, {', '.join(parts)}) -> {path}{noise_text}")
+    if args.open_loop is not None:
+        ol = open_loop_check(Path(args.decode_dir), args.open_loop, doc)
+        if ol["points_compared"]:
+            mean_mhz, rms_mhz = ol["closed_minus_open_mean_hz"] * 1e3, ol["closed_minus_open_rms_hz"] * 1e3
+            print(f"open-loop check: closed minus open loop on {ol['points_compared']} 1 s points: "
+                  f"mean {mean_mhz:+.2f} mHz, rms {rms_mhz:.2f} mHz")
+        else:
+            print(f"open-loop check: {ol['blocks']} open-loop blocks, no good closed-loop 1 s point to compare")
     return 0

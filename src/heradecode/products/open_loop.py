@@ -130,13 +130,19 @@ def open_loop_doppler(recording: Recording, model: DopplerProfile, downlink_hz: 
 
 def smooth_model(unix_time: np.ndarray, doppler_hz: np.ndarray, locked: np.ndarray | None = None,
                  degree: int = 3) -> DopplerProfile:
-    """A carrier model from 1 s closed-loop points: a polynomial fit (locked points), sampled every second."""
+    """A carrier model from closed-loop points: a polynomial fit (locked points), sampled every second.
+
+    The degree is at most one per 30 s of data (a straight line for short recordings): a noisy
+    fit's curvature would otherwise bias the block estimates (a phase-slope fit weighs the block
+    ends more than a plain average does).
+    """
     t = np.asarray(unix_time, float)
     f = np.asarray(doppler_hz, float)
     ok = np.isfinite(f) & (np.asarray(locked, bool) if locked is not None else True)
     if ok.sum() < 2:
         raise UserError("no locked carrier points to build an open-loop model from")
-    deg = int(min(degree, ok.sum() - 1))
+    span_s = float(np.ptp(t[ok]))
+    deg = int(min(degree, ok.sum() - 1, max(1, span_s // 30)))
     x0, scale = t[ok].mean(), max(np.ptp(t[ok]) / 2, 1.0)
     fit = np.polynomial.Polynomial.fit((t[ok] - x0) / scale, f[ok], deg)
     grid = np.arange(math.floor(t.min()) - 2.0, math.ceil(t.max()) + 3.0, 1.0)
