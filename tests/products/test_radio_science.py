@@ -216,8 +216,9 @@ def test_decode_folder_holds_the_radio_science_products(tmp_path):
     prof.write_text("".join(f"{a:.3f} {b:.4f}\n" for a, b in zip(t, true_doppler_hz(t))))
     out = tmp_path / "dec"
     assert main(["decode", str(tmp_path / "rec.sigmf-meta"), "--mode", "low", "--doppler", str(prof),
-                 "--out", str(out), "--quiet"]) == 0
+                 "--out", str(out), "--quiet", "--plots"]) == 0
     doc = json.loads((out / "radio_science.json").read_text())
+    assert (out / "allan_deviation.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert doc["schema"] == "heradecode.radio_science/1"
     assert doc["intervals"]["1s"]["good"] >= 10
     assert doc["allan"]["table"][0]["tau_s"] == 1.0

@@ -127,6 +127,21 @@ def _doppler_mode(request) -> str:
     return "one-way" if not request.tx else ("two-way" if request.tx == request.rx else "three-way")
 
 
+def _plot_allan(out: Path) -> None:
+    """allan_deviation.png from radio_science.json, when the carrier gave enough good 1 s points."""
+    import json
+
+    doc_path = out / "radio_science.json"
+    if not doc_path.is_file():
+        return
+    doc = json.loads(doc_path.read_text(encoding="ascii"))
+    if doc.get("allan", {}).get("table"):
+        from heradecode.plot.allan import plot_allan_deviation
+
+        plot_allan_deviation(doc, path=out / "allan_deviation.png")
+        print(f"plot: {out / 'allan_deviation.png'}")
+
+
 def _write_residuals(out: Path, carrier, profile, offset_hz: float = 0.0) -> None:
     """Observed minus predicted Doppler on the 1 s carrier points: residuals.csv and doppler_residuals.png."""
     from heradecode.ephem.doppler import CarrierObservable, compute_residuals
@@ -245,6 +260,7 @@ def run(args: argparse.Namespace) -> int:
         np.save(out / "soft_symbols.npy", soft_symbol_sample(rec, config, doppler=profile))
         for path in write_decode_plots(out, recording=rec, doppler_profile=profile):
             print(f"plot: {path}")
+        _plot_allan(out)
     if n_ok == 0:
         why = "no carrier found" if not locked.any() else "carrier found but no frame decoded (wrong mode?)"
         print(f"heradecode decode: no frames decoded: {why}", file=sys.stderr)
