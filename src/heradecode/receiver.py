@@ -591,11 +591,35 @@ class Receiver:
         rows["doppler_hz"] = (self.recording.center_freq_hz + self.pre_shift_hz + removed + track["freq_hz"]
                               - nominal_downlink_hz(self.recording, self.config))
         rows["phase_cycles"] = track["phase_cycles"]
+        rows["carrier_phase_cycles"] = self._carrier_phase(track, rows["sample"])
         rows["locked"] = track["locked"]
         rows["cn0_dbhz"] = track["cn0_dbhz"]
         self._track_rows.append(rows)
         self.stats.cn0_dbhz = float(track["cn0_dbhz"][-1])
         self.stats.locked = bool(track["locked"][-1])
+
+    def _carrier_phase(self, track: np.ndarray, rec_sample: np.ndarray) -> np.ndarray:
+        """Received carrier phase minus the nominal downlink's (cycles, unwrapped) at the track rows.
+
+        Sum of the loop's unwrapped phase, the Doppler NCO's phase (unwrapped here: its increment between
+        rows is its wrapped difference plus the whole cycles its frequency integrates to) and the fixed
+        centre/coarse-shift offsets (integrated from the recording's first sample).
+        """
+        n = track["sample"]
+        wrapped = self.nco.phase_cycles(n)
+        f_nco = self.nco.freq_hz(n)
+        prev = getattr(self, "_nco_prev", None)
+        if prev is None or prev[0] >= n[0]:
+            prev = (int(n[0]), float(wrapped[0]), float(f_nco[0]), float(wrapped[0]))
+        s_all = np.concatenate(([prev[0]], n))
+        w_all = np.concatenate(([prev[1]], wrapped))
+        f_all = np.concatenate(([prev[2]], f_nco))
+        expected = 0.5 * (f_all[1:] + f_all[:-1]) * np.diff(s_all) / self.samp_rate
+        dw = np.diff(w_all)
+        unwrapped = prev[3] + np.cumsum(dw + np.round(expected - dw))
+        self._nco_prev = (int(n[-1]), float(wrapped[-1]), float(f_nco[-1]), float(unwrapped[-1]))
+        fixed_hz = self.recording.center_freq_hz + self.pre_shift_hz - self.config.downlink_freq_hz
+        return unwrapped + track["phase_cycles"] + fixed_hz * (rec_sample / self.recording.samp_rate)
 
     def pop_track(self) -> np.ndarray:
         """Carrier track rows (:data:`CARRIER_DTYPE`) produced since the last call."""

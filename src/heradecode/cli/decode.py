@@ -53,6 +53,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--archive", type=Path, metavar="DIR",
                    help="ingest the products into this archive when the decode is done (see 'heradecode archive')")
+    p.add_argument("--tdm", nargs="?", const="kvn", choices=("kvn", "xml"), metavar="FORMAT",
+                   help="also write the carrier Doppler as a CCSDS TDM (kvn, the default, or xml; 1, 10 and 60 s "
+                        "segments as the recording's length allows; stations from --rx/--tx), as heradecode tdm does")
     p.add_argument("--samp-rate", type=float, help="raw recordings: sample rate (samples/s)")
     p.add_argument("--center-freq", type=float, help="raw recordings: centre frequency (Hz)")
     p.add_argument("--start-time", help="raw recordings: UTC time of the first sample (ISO 8601)")
@@ -118,6 +121,30 @@ def _corruption(stats) -> dict[str, int]:
     """The corrupt-input and weak-marker counters of the receiver's figures (zeros when there are none)."""
     names = ("nonfinite_samples", "blanked_samples", "soft_outliers", "sync_attempts", "sync_confirmed")
     return {n: int(getattr(stats, n, 0)) for n in names}
+
+
+def _doppler_mode(request) -> str:
+    """one-way, two-way or three-way: the request's mode, else from its stations."""
+    if request is None:
+        return "one-way"
+    if request.mode:
+        return str(request.mode)
+    return "one-way" if not request.tx else ("two-way" if request.tx == request.rx else "three-way")
+
+
+def _plot_allan(out: Path) -> None:
+    """allan_deviation.png from radio_science.json, when the carrier gave enough good 1 s points."""
+    import json
+
+    doc_path = out / "radio_science.json"
+    if not doc_path.is_file():
+        return
+    doc = json.loads(doc_path.read_text(encoding="ascii"))
+    if doc.get("allan", {}).get("table"):
+        from heradecode.plot.allan import plot_allan_deviation
+
+        plot_allan_deviation(doc, path=out / "allan_deviation.png")
+        print(f"plot: {out / 'allan_deviation.png'}")
 
 
 def _write_residuals(out: Path, carrier, profile, offset_hz: float = 0.0) -> None:
@@ -201,13 +228,25 @@ def run(args: argparse.Namespace) -> int:
                   "symbol_rate": config.rate_baud,
                   "samp_rate": rec.samp_rate, "center_freq_hz": rec.center_freq_hz,
                   "downlink_freq_hz": downlink_hz, "start_time_utc": str(rec.start_time) + "Z",
-                  "duration_s": rec.duration_s, **_corruption(progress.stats)}
+                  "duration_s": rec.duration_s, **_corruption(progress.stats),
+                  "pll_bandwidth_hz": config.pll_bandwidth_hz,
+                  "doppler_mode": _doppler_mode(request)}
         carrier = writer.close(header)
         if request is not None or args.doppler is not None:
             save_request(out / "doppler.json", request,
                          doppler_file=str(args.doppler.resolve()) if args.doppler is not None else None)
         if profile is not None:
             _write_residuals(out, carrier, profile, rec.receiver_offset_hz)
+    if getattr(args, "tdm", None):
+        from heradecode.cli.tdm import export_tdm
+
+        try:
+            # the usual intervals the recording holds at least twice (0.1 s for recordings under 2 s)
+            intervals = [t for t in (1.0, 10.0, 60.0) if 2 * t <= rec.duration_s] or [0.1]
+            tdm_path, _ = export_tdm(out, args, args.tdm, intervals)
+            print(f"TDM written to {tdm_path}")
+        except UserError as exc:  # the decode itself went well: say why there is no TDM
+            print(f"heradecode decode: no TDM written: {exc}", file=sys.stderr)
     elapsed = time.monotonic() - t_start
     summary = telemetry.summary()
     print(summary.format_text(mission))
@@ -231,6 +270,7 @@ def run(args: argparse.Namespace) -> int:
         np.save(out / "soft_symbols.npy", soft_symbol_sample(rec, config, doppler=profile))
         for path in write_decode_plots(out, recording=rec, doppler_profile=profile):
             print(f"plot: {path}")
+        _plot_allan(out)
     if args.archive is not None:
         from heradecode.archive import ingest_decode_folder
 

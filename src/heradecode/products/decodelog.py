@@ -8,6 +8,10 @@ Products of ``heradecode decode --out DIR``:
 * ``decode.json``: one record per codeblock (start sample, time, polarity, Eb/N0, iterations, CRC);
 * ``carrier.csv``: the tracked carrier on 1 s points (``unix_time,doppler_hz,cn0_dbhz,locked``),
   ``doppler_hz`` being the received carrier frequency minus the nominal downlink frequency;
+* ``carrier_phase.csv``: the carrier track rows (~10 ms): ``unix_time,carrier_phase_cycles,doppler_hz,cn0_dbhz,
+  locked``, the unwrapped received carrier phase minus the nominal downlink's;
+* ``radio_science.json``, ``doppler_{1,10,60}s.csv``: the phase-based Doppler observable and its noise figures
+  (:mod:`heradecode.products.radio_science`);
 * ``<recording>.sigmf-meta``: the recording's metadata plus one annotation per decoded codeblock,
   pointing at the original data file (``core:dataset``).
 """
@@ -15,6 +19,7 @@ Products of ``heradecode decode --out DIR``:
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO, Any
@@ -27,10 +32,14 @@ from heradecode.ephem.doppler import CarrierObservable, write_carrier_csv
 from heradecode.missions import FrameLayout
 from heradecode.products.telemetry import TelemetryProcessor
 
+log = logging.getLogger("heradecode")
+
 #: carrier track rows: recording sample, UNIX time (s), carrier Doppler w.r.t. the nominal downlink (Hz),
-#: carrier phase (cycles), lock flag, C/N0 (dB-Hz)
+#: carrier phase (cycles), lock flag, C/N0 (dB-Hz), received carrier phase minus the nominal downlink's (cycles,
+#: unwrapped, continuous within one receiver run: the phase the radio-science observable differences)
 CARRIER_DTYPE = np.dtype([("sample", np.int64), ("unix_time", np.float64), ("doppler_hz", np.float64),
-                          ("phase_cycles", np.float64), ("locked", np.bool_), ("cn0_dbhz", np.float32)])
+                          ("phase_cycles", np.float64), ("locked", np.bool_), ("cn0_dbhz", np.float32),
+                          ("carrier_phase_cycles", np.float64)])
 
 
 @dataclass(frozen=True)
@@ -155,9 +164,29 @@ class DecodeWriter:
         track = np.concatenate(self._tracks) if self._tracks else np.zeros(0, CARRIER_DTYPE)
         carrier = carrier_points(track)
         write_carrier_csv(self.out_dir / "carrier.csv", carrier)
+        if track.size:
+            self._write_radio_science(track, doc)
         if self.recording is not None:
             self._write_annotations(records)
         return carrier
+
+    def _write_radio_science(self, track: np.ndarray, header: dict[str, Any]) -> None:
+        """``carrier_phase.csv``, ``radio_science.json`` and ``doppler_{1,10,60}s.csv`` (see products.radio_science)."""
+        from heradecode.products import radio_science as rs
+
+        rec = self.recording
+        start_ns = (int((rec.start_time - np.datetime64(0, "ns")) // np.timedelta64(1, "ns"))
+                    if rec is not None else None)
+        phase = rs.PhaseTrack.from_rows(track, start_unix_ns=start_ns,
+                                        samp_rate=rec.samp_rate if rec is not None else None)
+        rs.write_phase_csv(self.out_dir / "carrier_phase.csv", phase)
+        mode = str(header.get("doppler_mode") or "one-way")
+        try:
+            rs.write_radio_science(self.out_dir, phase, float(header.get("downlink_freq_hz", 8435.75e6)),
+                                   loop_bandwidth_hz=float(header.get("pll_bandwidth_hz", 15.0)),
+                                   count_factor=1.0 if mode == "one-way" else 2.0, mode=mode)
+        except (ValueError, ArithmeticError, np.linalg.LinAlgError) as exc:  # never fatal to the decode
+            log.warning(f"radio science products not written: {exc}")
 
     def _write_annotations(self, records: list[dict]) -> None:
         """A SigMF metadata file for the recording with one annotation per decoded codeblock."""
