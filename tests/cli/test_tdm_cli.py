@@ -8,7 +8,7 @@ import pytest
 from heradecode.cli import main
 from heradecode.products import radio_science as rs
 from heradecode.products.tdm import format_epoch
-from tests.conftest import SIM_DIR
+from tests.helpers import SIM_DIR
 from tests.products.helpers import check_against_schema, read_tdm
 
 ARCHIVED = [("hera_low_sim", "hera_low_sim.sigmf-meta"), ("hera_high_sim", "hera_high_sim_0x.sigmf-meta")]
