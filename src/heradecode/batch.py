@@ -32,6 +32,7 @@ import concurrent.futures as cf
 import glob
 import hashlib
 import json
+import logging
 import multiprocessing
 import os
 import signal
@@ -204,8 +205,9 @@ def decode_segment_task(path: str, options: BatchOptions, mode: str, segment) ->
 # ---------------------------------------------------------------------- executors
 
 
-def _ignore_sigint() -> None:
+def _init_worker() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    logging.getLogger("heradecode").setLevel(logging.WARNING)  # no per-recording info lines under the progress bar
 
 
 class LocalRunner:
@@ -222,7 +224,7 @@ class LocalRunner:
         self.pool = self._new_pool()
 
     def _new_pool(self) -> cf.ProcessPoolExecutor:
-        return cf.ProcessPoolExecutor(max_workers=self.workers, mp_context=self._ctx, initializer=_ignore_sigint)
+        return cf.ProcessPoolExecutor(max_workers=self.workers, mp_context=self._ctx, initializer=_init_worker)
 
     def submit(self, fn: Callable, *args) -> cf.Future:
         """Queue ``fn(*args)`` on a worker process."""
@@ -535,8 +537,11 @@ class Batch:
         return path
 
     # ------------------------------------------------------------------ running
-    def run(self, runner) -> dict[str, Any]:
-        """Decode every recording (Ctrl-C: stop, keep what finished, and re-raise KeyboardInterrupt)."""
+    def run(self, runner, *, close: bool = True) -> dict[str, Any]:
+        """Decode every recording (Ctrl-C: stop, keep what finished, and re-raise KeyboardInterrupt).
+
+        The runner is shut down at the end unless ``close`` is False (it is always stopped on Ctrl-C).
+        """
         import pickle
 
         t0 = time.monotonic()
@@ -596,7 +601,8 @@ class Batch:
                     self._finish(job, "interrupted", "interrupted before it finished")
             raise
         else:
-            runner.close()
+            if close:
+                runner.close()
         finally:
             self.restarts = runner.restarts
             self.wall_s = time.monotonic() - t0
