@@ -272,7 +272,9 @@ class DaskRunner:
             except (OSError, TimeoutError) as exc:
                 raise UserError(f"cannot reach the Dask scheduler at {scheduler} ({_one_line(exc)})") from None
         self.executor = self.client.get_executor(pure=False)
-        self.dashboard = self.client.dashboard_link if _has_bokeh() else None
+        self.dashboard = None  #: the dashboard's address (None when the scheduler serves none)
+        if "dashboard" in self.client.scheduler_info().get("services", {}):
+            self.dashboard = self.client.dashboard_link
         self.restarts = 0
 
     @property
