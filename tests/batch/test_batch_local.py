@@ -65,13 +65,16 @@ def test_good_recordings_give_their_golden_lists_and_bad_ones_are_reported(local
     assert {"name", "status", "reason", "frames", "seconds"} <= set(table.columns) and len(table) == 5
 
 
-def test_product_folder_equals_heradecode_decode(local_batch, tmp_path):
+@pytest.mark.parametrize("name,meta,workers", [("hera_low_sim", "hera_low_sim.sigmf-meta", "1"),
+                                                ("hera_high_sim", "hera_high_sim_0x.sigmf-meta", "1"),
+                                                (LONG, f"{LONG}.sigmf-meta", "2")])  # two segments
+def test_product_folder_equals_heradecode_decode(local_batch, tmp_path, name, meta, workers):
     _, out = local_batch
-    for name, meta in (("hera_low_sim", "hera_low_sim.sigmf-meta"), ("hera_high_sim", "hera_high_sim_0x.sigmf-meta")):
-        ref = tmp_path / name
-        assert main(["decode", report_rows(out)[name]["recording"], "--out", str(ref), "--quiet"]) == 0
-        assert report_rows(out)[name]["recording"].endswith(meta)
-        assert folder_files(out / name) == folder_files(ref), name
+    ref = tmp_path / name
+    assert report_rows(out)[name]["recording"].endswith(meta)
+    assert main(["decode", report_rows(out)[name]["recording"], "--out", str(ref), "--quiet",
+                 "--workers", workers]) == 0
+    assert folder_files(out / name) == folder_files(ref), name
 
 
 def _archived_paths(batch_inputs):
