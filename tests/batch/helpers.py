@@ -39,33 +39,44 @@ class DaskCluster:
         self.nanny = nanny
         self.timeout_s = timeout_s
         self.procs: dict[str, subprocess.Popen] = {}
+        self._logs: list = []
         self.address = ""
 
     def __enter__(self) -> "DaskCluster":
+        try:
+            self._start_all()
+        except BaseException:
+            self.__exit__()
+            raise
+        return self
+
+    def _start_all(self) -> None:
         self.tmp.mkdir(parents=True, exist_ok=True)
         sched_file = self.tmp / "scheduler.json"
         sched_file.unlink(missing_ok=True)
         env = worker_env()
         self._start("scheduler", [sys.executable, "-m", "dask", "scheduler", "--host", "127.0.0.1",
-                                  "--port", "0", "--no-dashboard", "--scheduler-file", str(sched_file)], env)
+                                  "--port", "0", "--no-dashboard", "--scheduler-file", str(sched_file),
+                                  "--idle-timeout", "600"], env)
         deadline = time.monotonic() + self.timeout_s
-        while not sched_file.exists():
+        while not self.address:
             self._check_alive()
             if time.monotonic() > deadline:
                 raise RuntimeError("the Dask scheduler did not start")
-            time.sleep(0.1)
-        time.sleep(0.2)
-        self.address = json.loads(sched_file.read_text())["address"]
+            try:
+                self.address = json.loads(sched_file.read_text())["address"]
+            except (OSError, ValueError, KeyError):
+                time.sleep(0.1)
         for i in range(self.n_workers):
             name = f"w{i + 1}"
             self._start(name, [sys.executable, "-m", "dask", "worker", self.address, "--name", name,
                                "--nworkers", "1", "--nthreads", "1", "--no-dashboard", "--host", "127.0.0.1",
                                "--nanny" if self.nanny else "--no-nanny", "--death-timeout", "60"], env)
         self.wait_for_workers(self.n_workers)
-        return self
 
     def _start(self, name: str, cmd: list[str], env: dict) -> None:
         log = open(self.tmp / f"{name}.log", "wb")
+        self._logs.append(log)
         self.procs[name] = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT,
                                             start_new_session=True)
 
@@ -103,6 +114,8 @@ class DaskCluster:
             except subprocess.TimeoutExpired:
                 p.kill()
                 p.wait(5)
+        for log in self._logs:
+            log.close()
 
 
 def make_inputs(folder: Path, long: bool = True, bad: bool = True) -> Path:
