@@ -465,12 +465,19 @@ class BatchEvents:
 
 
 class Batch:
-    """Decodes a list of recordings on a runner (:class:`LocalRunner` or :class:`DaskRunner`) into ``out_dir``."""
+    """Decodes a list of recordings on a runner (:class:`LocalRunner` or :class:`DaskRunner`) into ``out_dir``.
+
+    ``ingest(folder)`` is called for every recording decoded (an archive); ``extra_products(folder,
+    recording, carrier)`` after its folder is written (the command line adds the Doppler residuals there).
+    """
 
     def __init__(self, paths: list[Path], out_dir: Path, options: BatchOptions = BatchOptions(), *,
                  resume: bool = False, ingest: Callable[[Path], None] | None = None,
-                 events: BatchEvents = BatchEvents()) -> None:
+                 events: BatchEvents = BatchEvents(),
+                 extra_products: Callable[[Path, Any, Any], None] | None = None) -> None:
         self.out_dir = Path(out_dir)
+        #: called with (folder, recording, 1 s carrier points) after a folder's products are written
+        self.extra_products = extra_products
         self.options = options
         self.resume = resume
         self.ingest = ingest
@@ -708,13 +715,8 @@ class Batch:
                   "downlink_freq_hz": config.downlink_freq_hz, "start_time_utc": str(rec.start_time) + "Z",
                   "duration_s": rec.duration_s, **corruption_counts(job.progress)}
         carrier = job.writer.close(header)
-        if self.options.doppler_path is not None:
-            from heradecode.cli.decode import _write_residuals
-            from heradecode.cli.doppler import save_request
-
-            save_request(job.out_dir / "doppler.json", None, doppler_file=str(Path(self.options.doppler_path)
-                                                                              .resolve()))
-            _write_residuals(job.out_dir, carrier, _doppler(self.options), rec.receiver_offset_hz)
+        if self.extra_products is not None:
+            self.extra_products(job.out_dir, rec, carrier)
 
 
 def corruption_counts(stats) -> dict[str, int]:
@@ -742,10 +744,10 @@ def _accumulate(progress, res: SegmentResult, seg, whole: bool) -> None:
 
 def failure_reason(exc: BaseException) -> str:
     """One line saying why a recording failed."""
-    from heradecode.cli import os_error_line
-
     if isinstance(exc, OSError):
-        return os_error_line(exc)
+        what = (exc.strerror or type(exc).__name__).lower()
+        paths = [os.fsdecode(p) for p in (exc.filename, exc.filename2) if p is not None]
+        return f"{what}: {' -> '.join(paths)}" if paths else what
     if isinstance(exc, (UserError, NothingDecoded)):
         return _one_line(exc)
     name = type(exc).__name__

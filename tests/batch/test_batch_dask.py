@@ -3,6 +3,7 @@
 These tests never skip: ``distributed`` is a dependency, and a cluster that cannot start fails them.
 """
 
+import json
 import time
 
 import pytest
@@ -43,6 +44,13 @@ def test_external_cluster_golden_lists_bad_ones_reported_and_same_as_local_pool(
     printed = capsys.readouterr().out
     assert "dask, 2 workers" in printed and "2 failed" in printed
     _same_products(out, local_batch[1])
+    # kilobytes through the scheduler, not samples: tasks name a path and offsets; results carry the frames
+    report = json.loads((out / "batch.json").read_text())
+    frames = sum(r["frames"] for r in report["recordings"])
+    assert report["task_bytes"] / report["tasks"] < 2000
+    assert report["result_bytes"] < 4000 * frames + 20000 * len(report["recordings"])
+    samples = sum(f.stat().st_size for f in batch_inputs.glob("*.sigmf-data"))
+    assert report["task_bytes"] + report["result_bytes"] < samples / 50
 
 
 def test_cluster_local_gives_the_same_products(batch_inputs, local_batch, tmp_path, capsys):

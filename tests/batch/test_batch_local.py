@@ -168,3 +168,15 @@ def test_user_mistakes_are_one_line(tmp_path, capsys):
     assert "no recordings found" in capsys.readouterr().err
     assert main(["batch", str(SIM_DIR), "--scheduler", "nowhere", "--out", str(tmp_path / "o")]) == 2
     assert "tcp://HOST:PORT" in capsys.readouterr().err
+
+
+def test_with_a_doppler_file_the_folder_equals_decode_with_it(tmp_path):
+    dop = SIM_DIR.parent / "hera" / "hera_doppler.txt"
+    meta = SIM_DIR / "hera_high_sim_0x.sigmf-meta"
+    out, ref = tmp_path / "out", tmp_path / "ref"
+    assert main(["batch", str(meta), "--doppler", str(dop), "--out", str(out), "--workers", "1", "--quiet"]) == 0
+    assert main(["decode", str(meta), "--doppler", str(dop), "--out", str(ref), "--quiet"]) == 0
+    got, want = folder_files(out / "hera_high_sim"), folder_files(ref)
+    assert {"doppler.json", "residuals.csv"} <= set(want)
+    assert got == want
+    assert decoded_frames(out, "hera_high_sim") == expected_frames("hera_high_sim")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import os
 import sys
 import time
@@ -51,6 +53,24 @@ def _ingest_function(archive: Path | None):
     except ImportError:
         raise UserError("archive support not installed") from None
     return lambda folder: ingest_decode_folder(archive, folder)
+
+
+def _doppler_products(doppler: Path | None):
+    """With --doppler: doppler.json and the Doppler residuals in every folder, as ``heradecode decode`` writes them."""
+    if doppler is None:
+        return None
+    from heradecode.cli.decode import _write_residuals
+    from heradecode.cli.doppler import save_request
+    from heradecode.io.dopplerfile import read_doppler_profile
+
+    profile = read_doppler_profile(doppler)
+
+    def write(folder: Path, recording, carrier) -> None:
+        save_request(folder / "doppler.json", None, doppler_file=str(doppler.resolve()))
+        with contextlib.redirect_stdout(io.StringIO()):  # decode's one-line residual report: not per recording
+            _write_residuals(folder, carrier, profile, recording.receiver_offset_hz)
+
+    return write
 
 
 def make_runner(args: argparse.Namespace):
@@ -164,7 +184,8 @@ def run(args: argparse.Namespace) -> int:
     display = _Display(len(paths), enabled=not args.quiet and sys.stderr.isatty())
     batch = Batch(paths, args.out, options, resume=args.resume, ingest=ingest,
                   events=BatchEvents(on_plan=display.on_plan, on_segment=display.on_segment,
-                                     on_recording=display.on_recording))
+                                     on_recording=display.on_recording),
+                  extra_products=_doppler_products(args.doppler))
     runner = make_runner(args)
     if getattr(runner, "dashboard", None):
         print(f"heradecode batch: Dask dashboard at {runner.dashboard}", file=sys.stderr)
