@@ -20,7 +20,9 @@ worker :data:`MAX_ATTEMPTS` times fails its recording, not the batch.
 Resume: ``batch.json`` in the output folder lists every recording with its status, its
 input checksum and the decode parameters.  A recording is skipped by a resumed batch when
 the previous entry says ``ok`` or ``no frames``, its product folder holds ``decode.json``,
-and both the checksum and the parameters are unchanged.  The input checksum is cheap: for
+and both the checksum and the parameters are unchanged.  Rows of recordings decoded into the
+same folder by an earlier batch (same parameters) that this one does not name are kept, under
+``earlier_recordings``.  The input checksum is cheap: for
 every file of the recording (data and metadata), its name, size and modification time,
 and the SHA-256 of the whole metadata files and of the first and last MiB of the data
 files (:func:`input_checksum`).
@@ -445,11 +447,19 @@ class RecordingJob:
     recording: Any = field(default=None, repr=False)
     progress: Any = field(default=None, repr=False)
     started: float = 0.0
+    skipped_status: str = ""  #: a skipped recording's status when it was decoded
+
+    @property
+    def decoded_status(self) -> str:
+        """'ok' or 'no frames' when the folder holds a whole decode (now or from an earlier batch), else ''."""
+        if self.status in DONE_STATUSES:
+            return self.status
+        return self.skipped_status if self.status == "skipped" else ""
 
     def to_dict(self) -> dict[str, Any]:
         """One flat row of ``batch.json``."""
         return {"recording": str(self.path), "name": self.name, "out": str(self.out_dir), "status": self.status,
-                "reason": self.reason, "mode": self.mode, "frames": self.frames, "failed_crc": self.failed_crc,
+                "decoded_status": self.decoded_status, "reason": self.reason, "mode": self.mode, "frames": self.frames, "failed_crc": self.failed_crc,
                 "suspect": self.suspect, "segments": self.segments, "duration_s": round(self.duration_s, 6),
                 "seconds": round(self.seconds, 3), "wall_s": round(self.wall_s, 3), "checksum": self.checksum,
                 "warnings": self.warnings}
@@ -493,6 +503,7 @@ class Batch:
         self.task_bytes = 0  #: pickled size of every task sent (function and arguments)
         self.result_bytes = 0  #: pickled size of every result received (codeblocks, track rows, figures)
         self.tasks = 0
+        self.carried: list[dict] = []  #: rows of an earlier batch's recordings that this one does not name
 
     def _jobs(self, paths: list[Path]) -> list[RecordingJob]:
         jobs: list[RecordingJob] = []
@@ -513,17 +524,23 @@ class Batch:
             return {}
         if doc.get("parameters") != self.fingerprint:
             return {}
-        return {r.get("name"): r for r in doc.get("recordings", []) if isinstance(r, dict)}
+        rows = {r.get("name"): r for key in ("earlier_recordings", "recordings") for r in doc.get(key, [])
+                if isinstance(r, dict)}
+        names = {j.name for j in self.jobs}
+        # recordings of the earlier batch that this one does not name stay listed (their folders are still here)
+        self.carried = [r for n, r in rows.items() if n not in names and (self.out_dir / str(n)).is_dir()]
+        return rows
 
     def _skip(self, job: RecordingJob, previous: dict[str, dict]) -> bool:
         old = previous.get(job.name)
-        if not old or old.get("status") not in DONE_STATUSES or old.get("checksum") != job.checksum:
+        status = (old or {}).get("decoded_status") or (old or {}).get("status")
+        if not old or status not in DONE_STATUSES or old.get("checksum") != job.checksum:
             return False
         if not (job.out_dir / "decode.json").exists():
             return False
         for key in ("mode", "frames", "failed_crc", "suspect", "segments", "duration_s", "seconds", "wall_s"):
             setattr(job, key, old.get(key, getattr(job, key)))
-        job.status, job.reason = "skipped", f"already decoded ({old.get('status')})"
+        job.status, job.reason, job.skipped_status = "skipped", f"already decoded ({status})", status
         return True
 
     # ------------------------------------------------------------------ the report
@@ -534,7 +551,8 @@ class Batch:
                 "workers": self.workers, "pool_restarts": self.restarts, "interrupted": self.interrupted,
                 "wall_s": round(self.wall_s, 3), "signal_s": round(signal_s, 6),
                 "tasks": self.tasks, "task_bytes": self.task_bytes, "result_bytes": self.result_bytes,
-                "parameters": self.fingerprint, "recordings": [j.to_dict() for j in self.jobs]}
+                "parameters": self.fingerprint, "recordings": [j.to_dict() for j in self.jobs],
+                "earlier_recordings": self.carried}
 
     def write_report(self) -> Path:
         """Write ``batch.json`` atomically (done after every recording, so that an interrupted batch keeps it)."""
@@ -556,7 +574,9 @@ class Batch:
         t0 = time.monotonic()
         self.runner_kind = runner.kind
         self.workers = runner.workers
-        previous = self._previous() if self.resume else {}
+        previous = self._previous()
+        if not self.resume:
+            previous = {}
         pending: dict[cf.Future, tuple] = {}
 
         def submit(task: tuple) -> None:

@@ -155,6 +155,8 @@ def folder_files(folder: Path) -> dict[str, bytes]:
     return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
-def report_rows(out: Path) -> dict[str, dict]:
-    """batch.json's rows by recording name."""
-    return {r["name"]: r for r in json.loads((out / "batch.json").read_text())["recordings"]}
+def report_rows(out: Path, earlier: bool = False) -> dict[str, dict]:
+    """batch.json's rows by recording name (``earlier``: also those of earlier batches kept there)."""
+    doc = json.loads((out / "batch.json").read_text())
+    return {r["name"]: r for key in (("earlier_recordings", "recordings") if earlier else ("recordings",))
+            for r in doc[key]}

@@ -108,6 +108,15 @@ def test_resume_after_an_interrupted_batch_decodes_only_what_was_missing(batch_i
     for name in ARCHIVED:
         assert decoded_frames(out, name) == expected_frames(name)
     assert report["interrupted"] is False
+    # resumed again: nothing left to do, and the rows still say how each was decoded
+    planned.clear()
+    Batch(paths, out, resume=True, events=BatchEvents(on_plan=lambda job: planned.append(job.name))).run(
+        LocalRunner(1))
+    assert planned == [] and {r["decoded_status"] for r in report_rows(out).values()} == {"ok"}
+    # a batch over one of them into the same folder keeps the other's row
+    Batch(paths[:1], out, resume=True).run(LocalRunner(1))
+    assert list(report_rows(out)) == [paths[0].name.split(".")[0]]
+    assert sorted(report_rows(out, earlier=True)) == sorted(ARCHIVED)
     # other parameters: decoded again
     planned.clear()
     third = Batch(paths, out, BatchOptions(max_iterations=8), resume=True,
