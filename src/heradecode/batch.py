@@ -55,7 +55,7 @@ BATCH_FILE = "batch.json"  #: the batch's machine-readable report, in the output
 MAX_ATTEMPTS = 3  #: a task whose worker process dies this many times fails its recording
 CHECKSUM_EDGE_BYTES = 1 << 20  #: bytes hashed at the start and at the end of every data file
 DONE_STATUSES = ("ok", "no frames")  #: statuses a resumed batch does not decode again
-#: recordings found in a folder: SigMF metadata and collections (a ..._0y partner of a ..._0x is not listed twice)
+#: recordings found in a folder: SigMF metadata files (a ..._0y partner of a ..._0x is not listed twice)
 FOLDER_PATTERNS = ("*.sigmf-meta",)
 
 
@@ -164,7 +164,7 @@ def _one_line(text: str) -> str:
 
 
 def plan_recording(path: str, options: BatchOptions) -> RecordingPlan:
-    """Worker task: open a recording, detect its mode, cut it into segments (UserError/NothingDecoded when it cannot)."""
+    """Worker task: open a recording, detect its mode, cut it into segments (UserError/NothingDecoded if it cannot)."""
     from heradecode.receiver import SYMBOL_RATES, detect_mode, plan_segments
 
     t0 = time.perf_counter()
@@ -392,7 +392,7 @@ def input_files(path: Path) -> list[Path]:
 
 
 def input_checksum(path: Path) -> str:
-    """A cheap fingerprint of a recording's files: name, size, mtime; SHA-256 of metadata, first and last MiB of data."""
+    """A cheap fingerprint of a recording's files: name, size, mtime; SHA-256 of metadata, first/last MiB of data."""
     h = hashlib.sha256()
     for p in input_files(path):
         h.update(str(p).encode())
@@ -459,7 +459,8 @@ class RecordingJob:
     def to_dict(self) -> dict[str, Any]:
         """One flat row of ``batch.json``."""
         return {"recording": str(self.path), "name": self.name, "out": str(self.out_dir), "status": self.status,
-                "decoded_status": self.decoded_status, "reason": self.reason, "mode": self.mode, "frames": self.frames, "failed_crc": self.failed_crc,
+                "decoded_status": self.decoded_status, "reason": self.reason, "mode": self.mode,
+                "frames": self.frames, "failed_crc": self.failed_crc,
                 "suspect": self.suspect, "segments": self.segments, "duration_s": round(self.duration_s, 6),
                 "seconds": round(self.seconds, 3), "wall_s": round(self.wall_s, 3), "checksum": self.checksum,
                 "warnings": self.warnings}
