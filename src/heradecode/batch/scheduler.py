@@ -1,422 +1,41 @@
-"""Batch decoding: many recordings, their segments scheduled together on one executor.
+"""A batch: recordings planned and their segments decoded on one runner, merged in order, reported.
 
-A batch is a list of recordings.  Each recording is first *planned* by a worker
-(:func:`plan_recording`: opened, its mode detected, cut into the overlapping segments of
-:func:`heradecode.receiver.plan_segments`), then each segment is *decoded* by a worker
-(:func:`decode_segment_task`).  A task names its recording by path and its segment by
-sample offsets: no samples go through the executor or the Dask scheduler, only the task
-description (a few hundred bytes) and the decoded codeblocks coming back.  Segments of
-every recording are queued together, so that workers stay busy across recordings; the
-results of each recording are merged in order (codeblocks are kept by the segment their
-marker starts in, so none is lost or repeated at the seams) and written as the product
-folder ``heradecode decode`` writes.
-
-Executors: any :class:`concurrent.futures.Executor`.  :class:`LocalRunner` is a local
-process pool that is recreated (and its unfinished tasks resubmitted) when a worker
-process dies; :class:`DaskRunner` uses ``distributed.Client.get_executor()`` (a worker that
-dies has its tasks rescheduled by the Dask scheduler on the others).  A task that kills its
-worker :data:`MAX_ATTEMPTS` times fails its recording, not the batch.
+Segments of every recording are queued together, so that workers stay busy across
+recordings; the results of each recording are merged in order (codeblocks are kept by the
+segment their marker starts in, so none is lost or repeated at the seams) and written as
+the product folder ``heradecode decode`` writes.  A task that kills its worker
+:data:`MAX_ATTEMPTS` times fails its recording, not the batch; so does any other failure
+(corrupt or unreadable input, no signal), with its reason.
 
 Resume: ``batch.json`` in the output folder lists every recording with its status, its
-input checksum and the decode parameters.  A recording is skipped by a resumed batch when
-the previous entry says ``ok`` or ``no frames``, its product folder holds ``decode.json``,
-and both the checksum and the parameters are unchanged.  Rows of recordings decoded into the
-same folder by an earlier batch (same parameters) that this one does not name are kept, under
-``earlier_recordings``.  The input checksum is cheap: for
-every file of the recording (data and metadata), its name, size and modification time,
-and the SHA-256 of the whole metadata files and of the first and last MiB of the data
-files (:func:`input_checksum`).
+input checksum (:func:`heradecode.batch.inputs.input_checksum`) and the decode parameters.
+A recording is skipped by a resumed batch when the previous entry says ``ok`` or ``no
+frames``, its product folder holds ``decode.json``, and both the checksum and the
+parameters are unchanged.  Rows of recordings decoded into the same folder by an earlier
+batch (same parameters) that this one does not name are kept, under ``earlier_recordings``.
 """
 
 from __future__ import annotations
 
 import concurrent.futures as cf
-import glob
 import hashlib
 import json
-import logging
-import multiprocessing
 import os
-import signal
 import time
 import warnings
-from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field
-from functools import lru_cache
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from heradecode import __version__
+from heradecode.batch.inputs import input_checksum, recording_name
+from heradecode.batch.tasks import BatchOptions, RecordingPlan, SegmentResult, _one_line, \
+    decode_segment_task, open_batch_recording, plan_recording, receiver_config
 from heradecode.errors import NothingDecoded, UserError
 
 BATCH_FILE = "batch.json"  #: the batch's machine-readable report, in the output folder
 MAX_ATTEMPTS = 3  #: a task whose worker process dies this many times fails its recording
-CHECKSUM_EDGE_BYTES = 1 << 20  #: bytes hashed at the start and at the end of every data file
 DONE_STATUSES = ("ok", "no frames")  #: statuses a resumed batch does not decode again
-#: recordings found in a folder: SigMF metadata files (a ..._0y partner of a ..._0x is not listed twice)
-FOLDER_PATTERNS = ("*.sigmf-meta",)
-
-
-# ---------------------------------------------------------------------- what the workers do
-
-
-@dataclass(frozen=True)
-class BatchOptions:
-    """Decode parameters shared by every recording of a batch (part of the resume fingerprint)."""
-
-    mode: str = "auto"  #: 'low', 'high' or 'auto' (detected per recording)
-    doppler_path: str | None = None  #: Doppler profile file ('unix_time hz' lines) removed from every recording
-    mission: str = "hera"  #: mission profile name
-    segment_s: float = 60.0  #: longest segment (s of signal) one task decodes
-    pll_bandwidth_hz: float = 15.0  #: carrier loop bandwidth (Hz)
-    max_iterations: int = 10  #: turbo iterations at most
-
-    def fingerprint(self) -> dict[str, Any]:
-        """The parameters a resumed batch must share with the previous one (plus the Doppler file's checksum)."""
-        doc = asdict(self)
-        if self.doppler_path is not None:
-            doc["doppler_sha256"] = _sha256_file(Path(self.doppler_path))
-        doc["heradecode"] = __version__
-        return doc
-
-
-def mission_profile(name: str):
-    """The :class:`~heradecode.ccsds.mission.MissionProfile` called ``name`` (UserError when unknown)."""
-    from heradecode.ccsds import mission as missions
-
-    profile = getattr(missions, name.upper(), None)
-    if profile is None or not isinstance(profile, missions.MissionProfile):
-        raise UserError(f"unknown mission {name!r} (known: hera)")
-    return profile
-
-
-def receiver_config(options: BatchOptions, mode: str):
-    """The :class:`~heradecode.receiver.ReceiverConfig` a batch decodes with (as ``heradecode decode`` would)."""
-    from heradecode.receiver import ReceiverConfig
-
-    mission = mission_profile(options.mission)
-    return ReceiverConfig(mode=mode, downlink_freq_hz=mission.downlink_freq_hz,
-                          pll_bandwidth_hz=options.pll_bandwidth_hz, max_iterations=options.max_iterations,
-                          decoder_threads=1)
-
-
-@dataclass(frozen=True)
-class RecordingPlan:
-    """A recording as a worker planned it: mode and segments (sample offsets)."""
-
-    path: str
-    mode: str
-    num_samples: int
-    samp_rate: float
-    duration_s: float
-    segments: tuple  #: :class:`heradecode.receiver.Segment` s, in order
-    warnings: tuple[str, ...] = ()  #: warnings opening or planning gave (one line each)
-    seconds: float = 0.0  #: worker time spent planning (s)
-
-
-@dataclass
-class SegmentResult:
-    """What a worker sends back for one segment: the codeblocks kept, carrier track rows, figures."""
-
-    codeblocks: list
-    track: np.ndarray
-    stats: Any  #: :class:`heradecode.receiver.ReceiverStats` of the worker's receiver (overlaps included)
-    seconds: float = 0.0  #: worker time spent (s)
-
-
-@lru_cache(maxsize=8)
-def _open_cached(path: str, stamp: tuple):
-    from heradecode.io import open_recording
-
-    return open_recording(Path(path), allow_truncated=True)
-
-
-def _file_stamp(path: str) -> tuple:
-    try:
-        st = os.stat(path)
-        return st.st_size, st.st_mtime_ns
-    except OSError:
-        return -1, -1
-
-
-def open_batch_recording(path: str | Path):
-    """Open a recording as the batch does (truncated data files allowed); reopened only when the file changes."""
-    return _open_cached(str(path), _file_stamp(str(path)))
-
-
-@lru_cache(maxsize=4)
-def _doppler_cached(path: str, stamp: tuple):
-    from heradecode.io.dopplerfile import read_doppler_profile
-
-    return read_doppler_profile(Path(path))
-
-
-def _doppler(options: BatchOptions):
-    if options.doppler_path is None:
-        return None
-    return _doppler_cached(options.doppler_path, _file_stamp(options.doppler_path))
-
-
-def _one_line(text: str) -> str:
-    return " ".join(str(text).split())
-
-
-def plan_recording(path: str, options: BatchOptions) -> RecordingPlan:
-    """Worker task: open a recording, detect its mode, cut it into segments (UserError/NothingDecoded if it cannot)."""
-    from heradecode.receiver import SYMBOL_RATES, detect_mode, plan_segments
-
-    t0 = time.perf_counter()
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        rec = open_batch_recording(path)
-        if rec.num_samples == 0:
-            raise NothingDecoded("the recording holds no samples")
-        doppler = _doppler(options)
-        mode = options.mode
-        if mode == "auto":
-            try:
-                mode = detect_mode(rec, receiver_config(options, "high"), doppler=doppler)
-            except UserError as exc:  # read, but no signal to tell the mode from
-                raise NothingDecoded(str(exc)) from None
-        elif mode not in SYMBOL_RATES:
-            raise UserError(f"mode must be one of {', '.join(SYMBOL_RATES)} or auto, got {mode!r}")
-        config = receiver_config(options, mode)
-        # two workers or more: the plan does not depend on how many there are (same results on any executor)
-        segments = plan_segments(rec, config, workers=2, segment_s=options.segment_s)
-    notes = tuple(dict.fromkeys(_one_line(w.message) for w in caught))
-    return RecordingPlan(path=str(path), mode=mode, num_samples=rec.num_samples, samp_rate=rec.samp_rate,
-                         duration_s=rec.duration_s, segments=tuple(segments), warnings=notes,
-                         seconds=time.perf_counter() - t0)
-
-
-def decode_segment_task(path: str, options: BatchOptions, mode: str, segment) -> SegmentResult:
-    """Worker task: decode one segment of a recording, read by path and sample offsets."""
-    from heradecode.receiver import decode_segment
-
-    t0 = time.perf_counter()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # reported once by the planning task
-        rec = open_batch_recording(path)
-        cbs, track, stats = decode_segment(rec, receiver_config(options, mode), segment, doppler=_doppler(options),
-                                           mission=mission_profile(options.mission), fix="search")
-    return SegmentResult(cbs, track, stats, time.perf_counter() - t0)
-
-
-# ---------------------------------------------------------------------- executors
-
-
-def _init_worker() -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
-    logging.getLogger("heradecode").setLevel(logging.WARNING)  # no per-recording info lines under the progress bar
-
-
-class LocalRunner:
-    """A local process pool; :meth:`restart` replaces it when one of its processes died."""
-
-    kind = "local"
-    dashboard: str | None = None
-
-    def __init__(self, workers: int) -> None:
-        self.workers = max(1, int(workers))
-        self.restarts = 0
-        self._ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods()
-                                                else "spawn")
-        self.pool = self._new_pool()
-
-    def _new_pool(self) -> cf.ProcessPoolExecutor:
-        return cf.ProcessPoolExecutor(max_workers=self.workers, mp_context=self._ctx, initializer=_init_worker)
-
-    def submit(self, fn: Callable, *args) -> cf.Future:
-        """Queue ``fn(*args)`` on a worker process."""
-        return self.pool.submit(fn, *args)
-
-    def restart(self) -> None:
-        """Replace a broken pool by a new one."""
-        self.pool.shutdown(wait=False, cancel_futures=True)
-        self.pool = self._new_pool()
-        self.restarts += 1
-
-    def close(self, cancel: bool = False) -> None:
-        """Shut the pool down; ``cancel`` also stops running tasks (their worker processes are ended)."""
-        if cancel:
-            procs = list(getattr(self.pool, "_processes", {}).values())  # no public handle on them
-            self.pool.shutdown(wait=False, cancel_futures=True)
-            for p in procs:
-                if p.is_alive():
-                    p.terminate()
-            for p in procs:
-                p.join(5)
-        else:
-            self.pool.shutdown(wait=True)
-
-
-class DaskRunner:
-    """A Dask cluster through ``Client.get_executor()``: ``--scheduler ADDRESS`` or a LocalCluster."""
-
-    kind = "dask"
-
-    def __init__(self, scheduler: str | None = None, *, local_workers: int = 2, timeout_s: float = 30.0) -> None:
-        try:
-            from distributed import Client, LocalCluster
-        except ImportError:
-            raise UserError("Dask support not installed (pip install distributed)") from None
-        self.cluster = None
-        if scheduler is None:
-            dashboard = ":0" if _has_bokeh() else None
-            self.cluster = LocalCluster(n_workers=max(1, local_workers), threads_per_worker=1, processes=True,
-                                        host="127.0.0.1", dashboard_address=dashboard, silence_logs=40)
-            self.client = Client(self.cluster)
-        else:
-            try:
-                self.client = Client(scheduler, timeout=timeout_s)
-            except (OSError, TimeoutError) as exc:
-                raise UserError(f"cannot reach the Dask scheduler at {scheduler} ({_one_line(exc)})") from None
-        self.executor = self.client.get_executor(pure=False)
-        self.dashboard = None  #: the dashboard's address (None when the scheduler serves none)
-        if "dashboard" in self.client.scheduler_info().get("services", {}):
-            self.dashboard = self.client.dashboard_link
-        self.restarts = 0
-
-    @property
-    def workers(self) -> int:
-        """Workers in the cluster now."""
-        return len(self.client.scheduler_info().get("workers", {}))
-
-    def submit(self, fn: Callable, *args) -> cf.Future:
-        """Queue ``fn(*args)`` on the cluster."""
-        return self.executor.submit(fn, *args)
-
-    def restart(self) -> None:  # the scheduler reschedules the tasks of a dead worker itself
-        raise RuntimeError("a Dask executor does not break")
-
-    def close(self, cancel: bool = False) -> None:
-        """Leave the cluster (and stop it when it is our LocalCluster); ``cancel`` drops queued tasks."""
-        try:
-            self.executor.shutdown(wait=not cancel)
-        finally:
-            self.client.close()
-            if self.cluster is not None:
-                self.cluster.close()
-
-
-def _has_bokeh() -> bool:
-    try:
-        import bokeh  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-# ---------------------------------------------------------------------- inputs
-
-
-_GLOB_CHARS = set("*?[")
-
-
-def find_recordings(inputs: Iterable[str | Path]) -> list[Path]:
-    """The recordings named by ``inputs``: files, folders (their SigMF recordings, recursively) and globs.
-
-    A ``..._0y`` file whose ``..._0x`` partner is listed too is dropped (the pair is one recording);
-    a name that matches nothing is kept, so that the batch reports it.
-    """
-    found: list[Path] = []
-    for item in inputs:
-        text = str(item)
-        if _GLOB_CHARS & set(text) and not Path(text).exists():
-            matches = sorted(glob.glob(text, recursive=True))
-            for m in matches:
-                found += _expand(Path(m))
-            if not matches:
-                found.append(Path(text))
-        else:
-            found += _expand(Path(text))
-    out: list[Path] = []
-    seen: set[Path] = set()
-    for p in found:
-        key = _recording_key(p)
-        if key not in seen:
-            seen.add(key)
-            out.append(p)
-    return out
-
-
-def _expand(path: Path) -> list[Path]:
-    if path.is_dir():
-        return sorted(p for pat in FOLDER_PATTERNS for p in path.rglob(pat))
-    return [path]
-
-
-def _recording_key(path: Path) -> Path:
-    """The same key for every file of one recording (meta, data, ``_0x`` and ``_0y``)."""
-    name = path.name
-    for ext in (".sigmf-meta", ".sigmf-data", ".sigmf-collection"):
-        if name.endswith(ext):
-            name = name[: -len(ext)]
-    for suffix in ("_0x", "_0y"):
-        if name.endswith(suffix):
-            partner = path.parent / (name[: -len(suffix)] + ("_0x" if suffix == "_0y" else "_0y") + ".sigmf-meta")
-            if partner.exists():
-                name = name[: -len(suffix)]
-    return (path.parent / name).resolve()
-
-
-def recording_name(path: Path) -> str:
-    """The product folder name of a recording: its base name without SigMF extension or ``_0x``/``_0y``."""
-    name = path.name.split(".sigmf")[0]
-    for suffix in ("_0x", "_0y"):
-        if name.endswith(suffix):
-            name = name[: -len(suffix)]
-    return name or "recording"
-
-
-def _sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
-def input_files(path: Path) -> list[Path]:
-    """Every file a recording is made of (its data and metadata files; only ``path`` when it cannot be opened)."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            rec = open_batch_recording(path)
-        files = [*rec.meta_paths, *rec.paths]
-    except Exception:  # reported by the planning task
-        files = [path]
-    return sorted(dict.fromkeys(Path(p).resolve() for p in files))
-
-
-def input_checksum(path: Path) -> str:
-    """A cheap fingerprint of a recording's files: name, size, mtime; SHA-256 of metadata, first/last MiB of data."""
-    h = hashlib.sha256()
-    for p in input_files(path):
-        h.update(str(p).encode())
-        try:
-            st = p.stat()
-        except OSError as exc:
-            h.update(f"missing {exc.errno}".encode())
-            continue
-        h.update(f"{st.st_size} {st.st_mtime_ns}".encode())
-        whole = st.st_size <= 2 * CHECKSUM_EDGE_BYTES or p.name.endswith((".sigmf-meta", ".sigmf-collection"))
-        try:
-            with open(p, "rb") as f:
-                if whole:
-                    h.update(f.read())
-                else:
-                    h.update(f.read(CHECKSUM_EDGE_BYTES))
-                    f.seek(st.st_size - CHECKSUM_EDGE_BYTES)
-                    h.update(f.read(CHECKSUM_EDGE_BYTES))
-        except OSError as exc:
-            h.update(f"unreadable {exc.errno}".encode())
-    return h.hexdigest()
-
-
-# ---------------------------------------------------------------------- the batch
 
 
 @dataclass
@@ -781,8 +400,3 @@ def failure_reason(exc: BaseException) -> str:
 def load_report(out_dir: str | Path) -> dict[str, Any]:
     """Read a batch's ``batch.json`` (``pandas.DataFrame(report['recordings'])`` gives one row per recording)."""
     return json.loads((Path(out_dir) / BATCH_FILE).read_text(encoding="utf-8"))
-
-
-__all__ = ["BATCH_FILE", "Batch", "BatchEvents", "BatchOptions", "DaskRunner", "LocalRunner", "RecordingJob",
-           "RecordingPlan", "SegmentResult", "decode_segment_task", "find_recordings", "input_checksum",
-           "load_report", "plan_recording"]
