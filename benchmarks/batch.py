@@ -10,8 +10,9 @@ decode`` writes them) on:
 
 Figures printed per run:
 
-* throughput = signal seconds decoded / wall seconds of the batch (cluster start-up excluded; it is
-  printed apart);
+* throughput = signal seconds decoded / wall seconds of the batch (cluster start-up and the workers'
+  warm-up, a batch of two of the recordings that loads the imports and numba caches in every worker
+  process, excluded; both printed apart);
 * Dask overhead = Dask wall time / local pool wall time (same number of workers) - 1 (target <= 10 %);
 * bytes through the scheduler per recording: the pickled tasks (function and arguments: the
   recording's path, the options, a segment's sample offsets) and the pickled results (the decoded
@@ -56,12 +57,12 @@ def make_recordings(folder: Path, count: int, seconds: float) -> list[Path]:
 
 
 def run_once(label: str, paths: list[Path], out: Path, make_runner) -> dict:
-    """Start the runner, warm its workers up (imports, numba caches) on one recording, then time the batch."""
+    """Start the runner, warm its workers up (imports, numba caches) on two recordings, then time the batch."""
     t0 = time.monotonic()
     runner = make_runner()
     startup = time.monotonic() - t0
     t0 = time.monotonic()
-    _warm_up(runner, paths[:2])
+    Batch(paths[:2], out.with_name(out.name + "-warm-up"), BatchOptions()).run(runner, close=False)
     warmup = time.monotonic() - t0
     report = Batch(paths, out, BatchOptions(mode="auto")).run(runner)
     bad = [r["name"] for r in report["recordings"] if r["status"] != "ok"]
@@ -69,14 +70,6 @@ def run_once(label: str, paths: list[Path], out: Path, make_runner) -> dict:
         raise SystemExit(f"{label}: recordings not decoded: {bad}")
     report.update(startup_s=startup, warmup_s=warmup, label=label)
     return report
-
-
-def _warm_up(runner, paths: list[Path]) -> None:
-    from heradecode.batch import plan_recording
-
-    futures = [runner.submit(plan_recording, str(p), BatchOptions()) for p in paths]
-    for f in futures:
-        f.result()
 
 
 def main() -> int:
@@ -88,7 +81,7 @@ def main() -> int:
         tmp = Path(tmp)
         paths = make_recordings(tmp / "in", args.recordings, args.seconds)
         sample_bytes = sum(f.stat().st_size for f in (tmp / "in").glob("*.sigmf-data")) / len(paths)
-        Batch(paths[:1], tmp / "warm", BatchOptions()).run(LocalRunner(1))  # numba caches written once
+        Batch(paths[:1], tmp / "warm", BatchOptions()).run(LocalRunner(1))  # numba caches written (first run only)
         runs = [run_once("local pool, 1 worker", paths, tmp / "l1", lambda: LocalRunner(1)),
                 run_once("local pool, 2 workers", paths, tmp / "l2", lambda: LocalRunner(2)),
                 run_once("Dask LocalCluster, 2 workers", paths, tmp / "d2", lambda: DaskRunner(None, local_workers=2))]
