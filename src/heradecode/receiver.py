@@ -715,17 +715,33 @@ def plan_segments(recording: Recording, config: ReceiverConfig, workers: int,
     return [Segment(int(a), int(b), int(max(0, a - lead)), int(min(n, b + tail))) for a, b in zip(edges, edges[1:])]
 
 
-def _decode_segment(args) -> tuple[list[DecodedCodeblock], np.ndarray, "ReceiverStats"]:
-    recording, config, doppler, mission, seg, fix = args
+def decode_segment(recording: Recording, config: ReceiverConfig, seg: Segment, *,
+                   doppler: DopplerProfile | None = None, mission: MissionProfile = HERA,
+                   fix: "CarrierFix | None | str" = "search",
+                   ) -> tuple[list[DecodedCodeblock], np.ndarray, "ReceiverStats"]:
+    """Decode one segment alone: the codeblocks whose marker starts in it, its carrier track rows, the figures.
+
+    ``fix`` is the carrier found at the start of the recording (used where none is found at the
+    segment's start); ``"search"`` finds it here (cached per process by :func:`find_carrier`).
+    """
+    found = None
     if seg.run_start > 0:
         # the carrier where this segment starts (the first fix, extrapolated, if none is found there)
-        fix = find_carrier(recording, config, doppler=doppler, start_sample=seg.run_start, stop_sample=seg.run_stop,
-                           warn=False) or fix
+        found = find_carrier(recording, config, doppler=doppler, start_sample=seg.run_start,
+                             stop_sample=seg.run_stop, warn=False)
+    if found is None:
+        found = find_carrier(recording, config, doppler=doppler, warn=False) if isinstance(fix, str) else fix
+    fix = found
     rx = Receiver(recording, config, doppler=doppler, mission=mission, carrier_fix=fix)
     out = [cb for cb in rx.run(seg.run_start, seg.run_stop) if seg.start <= cb.start_sample < seg.stop]
     track = rx.pop_track()
     track = track[(track["sample"] >= seg.start) & (track["sample"] < seg.stop)]
     return out, track, rx.stats
+
+
+def _decode_segment(args) -> tuple[list[DecodedCodeblock], np.ndarray, "ReceiverStats"]:
+    recording, config, doppler, mission, seg, fix = args
+    return decode_segment(recording, config, seg, doppler=doppler, mission=mission, fix=fix)
 
 
 def decode_recording(recording: Recording, config: ReceiverConfig = ReceiverConfig(), *,
