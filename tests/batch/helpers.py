@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-from tests.conftest import HIGH, REPO, SIM_DIR, frame_hashes, golden
+from tests.helpers import HIGH, REPO, SIM_DIR, frame_hashes, golden
 
 SRC = REPO / "src"
 ARCHIVED = ("hera_low_sim", "hera_high_sim")

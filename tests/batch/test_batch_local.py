@@ -14,7 +14,7 @@ from heradecode.batch import Batch, BatchEvents, BatchOptions, LocalRunner, find
 from heradecode.cli import main
 from tests.batch.helpers import ARCHIVED, CORRUPT, LONG, NOISE, decoded_frames, expected_frames, folder_files, \
     report_rows, worker_env
-from tests.conftest import SIM_DIR
+from tests.helpers import SIM_DIR
 
 pytestmark = pytest.mark.slow
 
@@ -189,3 +189,22 @@ def test_with_a_doppler_file_the_folder_equals_decode_with_it(tmp_path):
     assert {"doppler.json", "residuals.csv"} <= set(want)
     assert got == want
     assert decoded_frames(out, "hera_high_sim") == expected_frames("hera_high_sim")
+
+
+def test_with_an_archive_every_decoded_recording_is_ingested(tmp_path, capsys):
+    from heradecode.archive.access import SYSTEM
+    from heradecode.archive.catalogue import init_archive
+    from heradecode.archive.ingest import open_catalogue
+    from heradecode.archive.query import run_query
+
+    arc = tmp_path / "arc"
+    init_archive(arc)
+    metas = [SIM_DIR / "hera_low_sim.sigmf-meta", SIM_DIR / "hera_high_sim_0x.sigmf-meta"]
+    assert main(["batch", *map(str, metas), "--out", str(tmp_path / "out"), "--workers", "2", "--archive", str(arc),
+                 "--quiet"]) == 0
+    with open_catalogue(arc).connect() as conn:
+        items = {row["recording"]: row for row in run_query(conn, SYSTEM, "items").rows}
+    assert len(items) == 2
+    for name in ARCHIVED:
+        row = next(r for rec, r in items.items() if rec.startswith(name))
+        assert row["n_frames"] == len(expected_frames(name)) == len(decoded_frames(tmp_path / "out", name))

@@ -48,10 +48,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _ingest_function(archive: Path | None):
     if archive is None:
         return None
-    try:
-        from heradecode.archive import ingest_decode_folder
-    except ImportError:
-        raise UserError("archive support not installed") from None
+    from heradecode.archive import ingest_decode_folder
+
     return lambda folder: ingest_decode_folder(archive, folder)
 
 
