@@ -139,7 +139,7 @@ pd.DataFrame(track[:5])
 
 # %%
 from heradecode.plot import plot_carrier_track
-from heradecode.products.decodelog import carrier_points
+from heradecode.products.carrier import carrier_points
 
 carrier = carrier_points(track, step_s=0.1)
 plot_carrier_track(carrier, doppler_profile=doppler)
@@ -155,7 +155,7 @@ plot_carrier_track(carrier, doppler_profile=doppler)
 # %%
 import json
 
-from heradecode.ephem.doppler import compute_residuals
+from heradecode.products.carrier import compute_residuals
 from heradecode.plot import plot_residuals
 
 res = compute_residuals(carrier, doppler)

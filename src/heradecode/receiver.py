@@ -56,7 +56,7 @@ from heradecode.fec.turbocode import TurboCode
 from heradecode.io.dopplerfile import DopplerProfile
 from heradecode.io.recording import Recording
 from heradecode.missions import unsupported_link, usable_modes
-from heradecode.products.decodelog import CARRIER_DTYPE, DecodedCodeblock
+from heradecode.products.decodelog import CARRIER_DTYPE, DECODE_COUNTERS, DecodedCodeblock, DecodeHeader
 
 #: Hera's symbol rates (baud) per mode, from its mission profile; other missions: ReceiverConfig.from_mission.
 SYMBOL_RATES: dict[str, float] = {m.name: m.symbol_rate_baud for m in HERA.link.modes}
@@ -115,6 +115,7 @@ class ReceiverConfig:
                   "k": profile.coding.turbo_k, "inv_rate": profile.coding.turbo_inv_rate,
                   "downlink_freq_hz": profile.downlink_freq_hz, **overrides}
         return cls(**values)
+
     @property
     def lookback_seconds(self) -> float:
         """The demodulator's look-back span (s): ``lookback_s``, by default max(0.75 s, two codeblock periods)."""
@@ -295,6 +296,18 @@ def expected_offset_hz(recording: Recording, config: ReceiverConfig) -> float:
 def nominal_downlink_hz(recording: Recording, config: ReceiverConfig) -> float:
     """The nominal downlink frequency (Hz): the config's, or the recording's centre when the mission's is not known."""
     return recording.center_freq_hz if config.downlink_freq_hz is None else float(config.downlink_freq_hz)
+
+
+def decode_header(recording: Recording, config: ReceiverConfig, stats: "ReceiverStats | None" = None, *,
+                  mission: str = "hera", doppler_mode: str = "one-way") -> DecodeHeader:
+    """The ``decode.json`` header of a decode of ``recording`` with ``config`` (``stats``: the receiver's counters)."""
+    return DecodeHeader(recording=recording.paths[0].name, mission=mission, mode=config.mode,
+                        symbol_rate_baud=config.rate_baud, samp_rate_hz=recording.samp_rate,
+                        center_freq_hz=recording.center_freq_hz,
+                        downlink_freq_hz=nominal_downlink_hz(recording, config),
+                        start_time_utc=str(recording.start_time) + "Z", duration_s=recording.duration_s,
+                        pll_bandwidth_hz=config.pll_bandwidth_hz, doppler_mode=doppler_mode,
+                        counters={n: int(getattr(stats, n, 0)) for n in DECODE_COUNTERS})
 
 
 def _search_recording(recording: Recording, config: ReceiverConfig, doppler: DopplerProfile | None,

@@ -12,7 +12,7 @@ from .ephem_synthetic import START_UNIX
 from heradecode.cli import main
 from heradecode.cli.doppler import (add_ephemeris_arguments, load_request, parse_utc, profile_from_args,
                                     request_from_args, save_request)
-from heradecode.ephem.doppler import CarrierObservable, write_carrier_csv
+from heradecode.products.carrier import CarrierObservable, write_carrier_csv
 from heradecode.ephem.predict import DopplerRequest, predict
 from heradecode.io.dopplerfile import read_doppler_profile
 

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from .ephem_synthetic import START_UNIX
 from heradecode.errors import UserError
-from heradecode.ephem.doppler import (CarrierObservable, compute_residuals, read_carrier_csv, write_carrier_csv)
+from heradecode.products.carrier import CarrierObservable, compute_residuals, read_carrier_csv, write_carrier_csv
 from heradecode.ephem.predict import DopplerRequest, parse_turnaround, predict
 from heradecode.ephem.stations import get_station
 from heradecode.io.dopplerfile import read_doppler_profile

@@ -134,7 +134,7 @@ def test_tm_sink_writes_products_and_sets_aside_bad_frames(tmp_path):
     sink.handle_failed(pmt.cons(tags.meta_to_pmt({"start_sample": 9}), pmt.init_u8vector(0, [])))
     sink.handle_frame(pmt.intern("junk"))
     assert sink.stop() is True
-    assert sink.n_rejected == 2 and sink.n_failed == 1
+    assert sink.n_rejected == 2 and sink.writer.n_failed == 1
     assert (tmp_path / "frames.u8").read_bytes() == b"".join(frames)
     assert (tmp_path / "suspect_frames.u8").read_bytes() == bytes(alien)
     log = json.loads((tmp_path / "decode.json").read_text())["codeblocks"]

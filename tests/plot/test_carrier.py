@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from tests.plot.helpers import assert_png_ok, write_carrier_csv_text
-from heradecode.ephem.doppler import CarrierObservable, compute_residuals, read_carrier_csv
+from heradecode.products.carrier import CarrierObservable, compute_residuals, read_carrier_csv
 from heradecode.errors import UserError
 from heradecode.io.dopplerfile import DopplerProfile
 from heradecode.plot import plot_carrier_track, plot_residuals

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from heradecode.ephem.doppler import DopplerResiduals
+from heradecode.products.carrier import DopplerResiduals
 from heradecode.errors import UserError
 from heradecode.plot.allan import plot_allan_deviation
 from heradecode.plot.ephemeris_residuals import plot_ephemeris_residuals

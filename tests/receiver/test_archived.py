@@ -6,6 +6,7 @@ import pytest
 
 from heradecode.cli import main
 from heradecode.io import open_recording
+from heradecode.io.sigmf_read import check_metadata
 from heradecode.receiver import ReceiverConfig, decode_recording, detect_mode
 from tests.helpers import frame_hashes, golden
 from tests.receiver.helpers import ARCHIVED, SIM, doppler_of
@@ -46,6 +47,9 @@ def test_cli_decode_equals_golden(name, meta, mode, tmp_path, capsys):
     assert carrier[0] == "unix_time,doppler_hz,cn0_dbhz,locked" and len(carrier) >= 2
     meta_out = json.loads(next(out.glob("*.decoded.sigmf-meta")).read_text())
     assert sum("heradecode codeblock ok" == a["core:label"] for a in meta_out["annotations"]) == len(hashes)
+    check_metadata(meta_out)  # valid SigMF (its schema first), metadata only, naming the recording's data file
+    assert meta_out["global"]["core:metadata_only"] is True
+    assert meta_out["global"]["heradecode:source_dataset"] == str((SIM / meta).with_suffix(".sigmf-data").resolve())
     printed = capsys.readouterr().out
     assert "codeblocks: " in printed and "1 worker)" in printed  # the default is one worker
 

@@ -30,7 +30,7 @@ from typing import Any
 
 from heradecode.batch.inputs import input_checksum, recording_name
 from heradecode.batch.tasks import BatchOptions, RecordingPlan, SegmentResult, _one_line, \
-    decode_segment_task, open_batch_recording, plan_recording, receiver_config
+    decode_segment_task, mission_profile, open_batch_recording, plan_recording, receiver_config
 from heradecode.errors import NothingDecoded, UserError
 
 BATCH_FILE = "batch.json"  #: the batch's machine-readable report, in the output folder
@@ -302,7 +302,7 @@ class Batch:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the planning task reported them
             job.recording = open_batch_recording(job.path)
-        job.telemetry = TelemetryProcessor(out_dir=job.out_dir)
+        job.telemetry = TelemetryProcessor(mission=mission_profile(self.options.mission), out_dir=job.out_dir)
         job.writer = DecodeWriter(job.out_dir, recording=job.recording, telemetry=job.telemetry)
         job.progress = ReceiverStats(samples_total=job.recording.num_samples)
 
@@ -318,9 +318,7 @@ class Batch:
             job.writer.add_track(res.track)
             for cb in res.codeblocks:
                 job.writer.add(cb)
-                job.frames += int(cb.crc_ok and not cb.suspect)
-                job.suspect += int(cb.suspect)
-                job.failed_crc += int(not cb.crc_ok)
+            job.frames, job.suspect, job.failed_crc = job.writer.n_frames, job.writer.n_suspect, job.writer.n_failed
             if self.events.on_segment:
                 self.events.on_segment(job, res)
         if job.next_segment == len(segments):
@@ -348,21 +346,14 @@ class Batch:
 
     def _close_products(self, job: RecordingJob) -> None:
         """Finish the product folder exactly as ``heradecode decode`` does (decode.json header, carrier, Doppler)."""
+        from heradecode.receiver import decode_header
+
         rec = job.recording
         config = receiver_config(self.options, job.mode)
-        header = {"recording": rec.paths[0].name, "mode": job.mode, "symbol_rate": config.rate_baud,
-                  "samp_rate": rec.samp_rate, "center_freq_hz": rec.center_freq_hz,
-                  "downlink_freq_hz": config.downlink_freq_hz, "start_time_utc": str(rec.start_time) + "Z",
-                  "duration_s": rec.duration_s, **corruption_counts(job.progress)}
+        header = decode_header(rec, config, job.progress, mission=self.options.mission)  # a Doppler file: one-way
         carrier = job.writer.close(header)
         if self.extra_products is not None:
             self.extra_products(job.out_dir, rec, carrier)
-
-
-def corruption_counts(stats) -> dict[str, int]:
-    """The corrupt-input and weak-marker counters of a decode (the ``decode.json`` header fields)."""
-    names = ("nonfinite_samples", "blanked_samples", "soft_outliers", "sync_attempts", "sync_confirmed")
-    return {n: int(getattr(stats, n, 0)) for n in names}
 
 
 def _accumulate(progress, res: SegmentResult, seg, whole: bool) -> None:

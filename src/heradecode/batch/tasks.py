@@ -47,23 +47,18 @@ class BatchOptions:
 
 
 def mission_profile(name: str):
-    """The :class:`~heradecode.ccsds.mission.MissionProfile` called ``name`` (UserError when unknown)."""
-    from heradecode.ccsds import mission as missions
+    """The :class:`~heradecode.missions.MissionProfile` of a bundled name or a profile file (UserError if unknown)."""
+    from heradecode.missions import load_mission
 
-    profile = getattr(missions, name.upper(), None)
-    if profile is None or not isinstance(profile, missions.MissionProfile):
-        raise UserError(f"unknown mission {name!r} (known: hera)")
-    return profile
+    return load_mission(name)
 
 
 def receiver_config(options: BatchOptions, mode: str):
     """The :class:`~heradecode.receiver.ReceiverConfig` a batch decodes with (as ``heradecode decode`` would)."""
     from heradecode.receiver import ReceiverConfig
 
-    mission = mission_profile(options.mission)
-    return ReceiverConfig(mode=mode, downlink_freq_hz=mission.downlink_freq_hz,
-                          pll_bandwidth_hz=options.pll_bandwidth_hz, max_iterations=options.max_iterations,
-                          decoder_threads=1)
+    return ReceiverConfig.from_mission(mission_profile(options.mission), mode, pll_bandwidth_hz=options.pll_bandwidth_hz,
+                                       max_iterations=options.max_iterations, decoder_threads=1)
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from heradecode.cli._mission import add_mission_argument, mission_from_args
 from heradecode.errors import NothingDecoded, UserError
 from heradecode.io.dopplerfile import read_doppler_profile
 from heradecode.io.recording import RECEIVER_OFFSET_KEY
+from heradecode.products.decodelog import DECODE_COUNTERS
 
 log = logging.getLogger("heradecode")
 
@@ -119,8 +120,7 @@ class _Progress:
 
 def _corruption(stats) -> dict[str, int]:
     """The corrupt-input and weak-marker counters of the receiver's figures (zeros when there are none)."""
-    names = ("nonfinite_samples", "blanked_samples", "soft_outliers", "sync_attempts", "sync_confirmed")
-    return {n: int(getattr(stats, n, 0)) for n in names}
+    return {n: int(getattr(stats, n, 0)) for n in DECODE_COUNTERS}
 
 
 def _doppler_mode(request) -> str:
@@ -149,7 +149,7 @@ def _plot_allan(out: Path) -> None:
 
 def _write_residuals(out: Path, carrier, profile, offset_hz: float = 0.0) -> None:
     """Observed minus predicted Doppler on the 1 s carrier points: residuals.csv and doppler_residuals.png."""
-    from heradecode.ephem.doppler import CarrierObservable, compute_residuals
+    from heradecode.products.carrier import CarrierObservable, compute_residuals
     from heradecode.plot import plot_residuals
 
     inside = (carrier.unix_time >= profile.start) & (carrier.unix_time <= profile.end)
@@ -176,7 +176,7 @@ def run(args: argparse.Namespace) -> int:
     from heradecode.io import open_recording
     from heradecode.products.decodelog import DecodeWriter
     from heradecode.products.telemetry import TelemetryProcessor
-    from heradecode.receiver import ReceiverConfig, decode_recording, detect_mode
+    from heradecode.receiver import ReceiverConfig, decode_header, decode_recording, detect_mode
 
     mission = mission_from_args(args)
     base = ReceiverConfig.from_mission(mission, args.mode)  # refuses, in one line, a link we cannot decode
@@ -210,28 +210,19 @@ def run(args: argparse.Namespace) -> int:
     writer = DecodeWriter(out, recording=rec, telemetry=telemetry)
     progress = _Progress(rec.duration_s, enabled=not args.quiet and sys.stderr.isatty())
     t_start = time.monotonic()
-    n_ok = n_failed = n_suspect = 0
     try:
         for cbs, track in decode_recording(rec, config, doppler=profile, mission=mission, workers=workers,
                                            on_progress=progress):
             writer.add_track(track)
             for cb in cbs:
                 writer.add(cb)
-                n_ok += int(cb.crc_ok and not cb.suspect)
-                n_suspect += int(cb.suspect)
-                n_failed += int(not cb.crc_ok)
     except KeyboardInterrupt:
         print("\nheradecode decode: interrupted; writing what was decoded so far", file=sys.stderr)
     finally:
         progress.close()
-        header = {"recording": rec.paths[0].name, "mission": args.mission, "mode": mode,
-                  "symbol_rate": config.rate_baud,
-                  "samp_rate": rec.samp_rate, "center_freq_hz": rec.center_freq_hz,
-                  "downlink_freq_hz": downlink_hz, "start_time_utc": str(rec.start_time) + "Z",
-                  "duration_s": rec.duration_s, **_corruption(progress.stats),
-                  "pll_bandwidth_hz": config.pll_bandwidth_hz,
-                  "doppler_mode": _doppler_mode(request)}
+        header = decode_header(rec, config, progress.stats, mission=args.mission, doppler_mode=_doppler_mode(request))
         carrier = writer.close(header)
+        n_ok, n_failed, n_suspect = writer.n_frames, writer.n_failed, writer.n_suspect
         if request is not None or args.doppler is not None:
             save_request(out / "doppler.json", request,
                          doppler_file=str(args.doppler.resolve()) if args.doppler is not None else None)

@@ -58,13 +58,15 @@ averages, with the prediction averaged over each interval.
 
 from __future__ import annotations
 
+import math
+
 import argparse
 from pathlib import Path
 
 import numpy as np
 
 from heradecode.errors import UserError
-from heradecode.ephem.doppler import CarrierObservable, compute_residuals, read_carrier_csv
+from heradecode.products.carrier import CarrierObservable, compute_residuals, read_carrier_csv
 from heradecode.ephem.predict import predict
 from heradecode.cli.doppler import (add_ephemeris_arguments, has_ephemeris_source, load_request,
                                     request_from_args)
@@ -103,20 +105,24 @@ def _observable(decode_dir: Path, interval_s: float | None) -> CarrierObservable
     """carrier.csv, or the phase-based observable at ``interval_s`` (good points marked locked)."""
     if interval_s is None:
         return read_carrier_csv(decode_dir / "carrier.csv")
-    import json
-
     from heradecode.products import radio_science as rs
 
     if not interval_s > 0:
         raise UserError(f"--interval-s must be positive, got {interval_s:g}")
-    head = {}
-    if (decode_dir / "decode.json").is_file():
-        head = json.loads((decode_dir / "decode.json").read_text(encoding="utf-8"))
     obs = rs.doppler_observable(rs.read_phase_csv(decode_dir / "carrier_phase.csv"), interval_s,
-                                float(head.get("downlink_freq_hz", 8435.75e6)))
+                                _downlink_hz(decode_dir))
     if obs.unix_time.size == 0:
         raise UserError(f"no {interval_s:g} s Doppler points in {decode_dir}")
     return CarrierObservable(obs.unix_time, obs.doppler_hz, obs.cn0_dbhz, obs.good)
+
+
+def _downlink_hz(decode_dir: Path) -> float:
+    """The nominal downlink the decode's Doppler is relative to: decode.json's, else Hera's."""
+    from heradecode.ccsds.mission import HERA
+    from heradecode.products.decodelog import read_decode_header
+
+    hz = read_decode_header(decode_dir).downlink_freq_hz if (decode_dir / "decode.json").is_file() else math.nan
+    return hz if math.isfinite(hz) else HERA.link.downlink_freq_hz
 
 
 def _sub_times(t: np.ndarray, interval_s: float | None) -> np.ndarray:

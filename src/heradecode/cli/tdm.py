@@ -13,10 +13,13 @@ below override them.
 from __future__ import annotations
 
 import argparse
+import math
 import json
 from pathlib import Path
 
+from heradecode.ccsds.mission import HERA
 from heradecode.errors import UserError
+from heradecode.products.decodelog import DecodeHeader, read_decode_header
 
 INTERVAL_CHOICES = (1.0, 10.0, 60.0)  #: the usual integration intervals (s)
 
@@ -101,14 +104,9 @@ def export_tdm(decode_dir: Path, args: argparse.Namespace, fmt: str = "kvn",
     for t in intervals_s:
         if not 0.1 <= float(t) <= 3600.0:
             raise UserError(f"integration interval must be between 0.1 and 3600 s (1, 10 or 60 usually), not {t:g}")
-    header = {}
-    if (decode_dir / "decode.json").is_file():
-        try:
-            header = json.loads((decode_dir / "decode.json").read_text(encoding="utf-8"))
-        except json.JSONDecodeError as exc:
-            raise UserError(f"{decode_dir / 'decode.json'}: not valid JSON ({exc.msg})") from None
-    downlink_hz = float(header.get("downlink_freq_hz", 8435.75e6))
-    loop_bw = float(header.get("pll_bandwidth_hz", 15.0))
+    header = read_decode_header(decode_dir) if (decode_dir / "decode.json").is_file() else DecodeHeader()
+    downlink_hz = header.downlink_freq_hz if math.isfinite(header.downlink_freq_hz) else HERA.link.downlink_freq_hz
+    loop_bw = header.pll_bandwidth_hz if math.isfinite(header.pll_bandwidth_hz) else 15.0
     link = _link(decode_dir, args)
     factor = 1.0 if link.mode == "one-way" else 2.0
     track = rs.read_phase_csv(decode_dir / "carrier_phase.csv")
@@ -120,7 +118,7 @@ def export_tdm(decode_dir: Path, args: argparse.Namespace, fmt: str = "kvn",
         from heradecode.plot.allan import plot_allan_deviation
 
         plot_allan_deviation(doc, path=decode_dir / "allan_deviation.png")
-    msg = build_tdm(obs, link, comments=(f"heradecode carrier Doppler of {header.get('recording', decode_dir.name)}",))
+    msg = build_tdm(obs, link, comments=(f"heradecode carrier Doppler of {header.recording or decode_dir.name}",))
     path = out if out is not None else decode_dir / f"doppler_tdm.{fmt}"
     return write_tdm(path, msg, fmt), doc
 

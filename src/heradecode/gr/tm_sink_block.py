@@ -10,7 +10,7 @@ from gnuradio import gr
 
 from heradecode.gr.tags import count_rejected, pdu_parts, pdu_vector
 from heradecode.missions import DEFAULT_MISSION, load_mission
-from heradecode.products.decodelog import DecodedCodeblock, DecodeWriter
+from heradecode.products.decodelog import DecodedCodeblock, DecodeHeader, DecodeWriter
 from heradecode.products.telemetry import TelemetryProcessor
 
 FRAMES = pmt.intern("frames")
@@ -32,12 +32,12 @@ class tm_sink(gr.basic_block):  # noqa: N801 - GNU Radio block naming
         gr.basic_block.__init__(self, name="heradecode_tm_sink", in_sig=None, out_sig=None)
         self.out_dir = Path(out_dir)
         self.mission = load_mission(mission)
+        self.mission_name = str(mission)
         self.scid = self.mission.scid if scid is None else int(scid)
         self.frame_length = self.mission.frame_length_no_fecf if frame_length is None else int(frame_length)
         self.out_dir.mkdir(parents=True, exist_ok=True)
         self.writer = DecodeWriter(self.out_dir, telemetry=TelemetryProcessor(
             mission=self.mission, frame_length=self.frame_length, scid=self.scid, out_dir=self.out_dir))
-        self.n_failed = 0
         self.n_rejected = 0
         self._closed = False
         self.message_port_register_in(FRAMES)
@@ -70,7 +70,6 @@ class tm_sink(gr.basic_block):  # noqa: N801 - GNU Radio block naming
     def handle_failed(self, msg) -> None:
         """Record one codeblock whose CRC failed."""
         parts = pdu_parts(msg)
-        self.n_failed += 1
         self.writer.add(self._record(parts[0] if parts else {}, False))
 
     def stop(self) -> bool:
@@ -83,7 +82,8 @@ class tm_sink(gr.basic_block):  # noqa: N801 - GNU Radio block naming
         if self._closed:
             return
         self._closed = True
-        self.writer.close({"source": "heradecode GNU Radio tm_sink", "scid": self.scid})
+        self.writer.close(DecodeHeader(source="heradecode GNU Radio tm_sink", mission=self.mission_name,
+                                       scid=self.scid))
         by_vc = ", ".join(f"VC{k} {v}" for k, v in sorted(self.writer.telemetry.stats.frames_by_vc.items()))
-        print(f"heradecode tm_sink: {self.writer.n_frames} frames ({by_vc or 'none'}), {self.n_failed} failed codeblocks, "
+        print(f"heradecode tm_sink: {self.writer.n_frames} frames ({by_vc or 'none'}), {self.writer.n_failed} failed codeblocks, "
               f"{self.n_rejected} rejected messages -> {self.out_dir}", flush=True)

@@ -1,7 +1,7 @@
 """Plots of recordings, carrier tracks, soft symbols and decoded telemetry."""
 
 from heradecode.plot.carrier import plot_carrier_track, plot_residuals
-from heradecode.plot.decodelog import DecodeLog, decode_log_from_dict, read_decode_log
+from heradecode.products.decodelog import DecodeLog, decode_log_from_dict, read_decode_log
 from heradecode.plot.frames import plot_codeblocks, plot_frames_timeline
 from heradecode.plot.spectrum import Spectrum, compute_spectrum, plot_spectrum
 from heradecode.plot.symbols import BpskFit, fit_bpsk, plot_soft_symbols

@@ -7,7 +7,8 @@ from pathlib import Path
 import numpy as np
 
 from heradecode.errors import UserError
-from heradecode.ephem.doppler import CarrierObservable, DopplerPrediction, DopplerResiduals
+from heradecode.ephem.doppler import DopplerPrediction
+from heradecode.products.carrier import CarrierObservable, DopplerResiduals
 from heradecode.io.dopplerfile import DopplerProfile
 from heradecode.plot._style import datenum, finish, new_figure, span_text, unix_to_datetime64, utc_axis
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from heradecode.ephem.doppler import DopplerResiduals
+from heradecode.products.carrier import DopplerResiduals
 from heradecode.errors import UserError
 from heradecode.plot._style import finish, new_figure, unix_to_datetime64, utc_axis
 

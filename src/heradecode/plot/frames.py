@@ -9,7 +9,7 @@ import numpy as np
 from heradecode.ccsds.mission import HERA, MissionProfile
 from heradecode.errors import UserError
 from heradecode.plot._style import FAIL_COLOR, OK_COLOR, finish, new_figure, span_text, utc_axis, vc_color
-from heradecode.plot.decodelog import DecodeLog
+from heradecode.products.decodelog import DecodeLog
 
 NAMED_VCS = tuple(sorted(HERA.vc_names))  # Hera's named VCs (real time, replay, idle), from its profile
 """Virtual channels that always get a row in the frames timeline (Hera: real time, replay, idle)."""

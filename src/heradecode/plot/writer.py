@@ -1,6 +1,6 @@
 """Write the standard PNG set of a recording and/or a decode directory (``heradecode plot``, ``decode --plots``).
 
-A decode directory holds ``decode.json`` (see :mod:`heradecode.plot.decodelog`),
+A decode directory holds ``decode.json`` (see :mod:`heradecode.products.decodelog`),
 and optionally ``carrier.csv`` (``unix_time,doppler_hz,cn0_dbhz,locked``),
 ``soft_symbols.npy`` (float32 soft symbols) and ``doppler.json`` (whose
 ``doppler_file`` names the Doppler profile the decode used).
@@ -18,12 +18,12 @@ import numpy as np
 
 from heradecode.ccsds.mission import HERA
 from heradecode.missions import load_mission
-from heradecode.ephem.doppler import read_carrier_csv
+from heradecode.products.carrier import read_carrier_csv
 from heradecode.errors import UserError
 from heradecode.io import Recording, open_recording
 from heradecode.io.dopplerfile import DopplerProfile, read_doppler_profile
 from heradecode.plot.carrier import plot_carrier_track
-from heradecode.plot.decodelog import DecodeLog, read_decode_log
+from heradecode.products.decodelog import DecodeLog, read_decode_log
 from heradecode.plot.frames import plot_codeblocks, plot_frames_timeline
 from heradecode.plot.spectrum import plot_spectrum
 from heradecode.plot.symbols import plot_soft_symbols
