@@ -181,7 +181,7 @@ from heradecode.dsp.nco import Nco
 x = rec.read(0, rec.num_samples)
 print(x.shape, x.dtype, f"{x.nbytes / 1e6:.0f} MB")
 if pre_shift_hz:
-    x = Nco(fs, offset_hz=pre_shift_hz, start_time=t0).process(x)
+    x = Nco(fs, offset_hz=pre_shift_hz, start_unix_s=t0).process(x)
 if factor > 1:
     decimator = Decimator(fs, factor, passband_hz=passband_hz)
     y = np.concatenate([decimator.process(x), decimator.flush()], axis=1)
@@ -198,7 +198,7 @@ else:
 # Afterwards the carrier sits within a few hertz of 0 Hz; the fine search below measures it.
 
 # %%
-nco = Nco(fs_d, doppler=model, offset_hz=offset_hz - pre_shift_hz, start_time=t0)
+nco = Nco(fs_d, doppler=model, offset_hz=offset_hz - pre_shift_hz, start_unix_s=t0)
 y = nco.process(y)
 print(f"frequency removed at the first sample: {float(nco.freq_hz(0)):+.1f} Hz")
 
@@ -281,7 +281,7 @@ for ax in (ax1, ax2):
 from heradecode.dsp.pll import CarrierPll, carrier_phase_derotation
 
 derotate = carrier_phase_derotation(z, acq.freq_hz, fs_d)  # the carrier's phase over the first 20 ms, undone
-pll = CarrierPll(fs_d, acq.freq_hz, bandwidth_hz=15.0, order=3, start_time=t0,
+pll = CarrierPll(fs_d, acq.freq_hz, bandwidth_hz=15.0, order=3, start_unix_s=t0,
                  acq_window_hz=plan.search_window_hz, acq_time=0.1, acq_interval=0.1)
 zc = pll.process(z * derotate)  # phase-corrected: carrier on I, data on Q
 track = pll.pop_track()  # one row per 10 ms

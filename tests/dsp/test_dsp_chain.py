@@ -41,13 +41,13 @@ def test_recording_to_soft_symbols(rs, seconds):
     factor, passband = mode_decimation(rs)
     fs = FS / factor
     dec = Decimator(FS, factor, passband_hz=passband)
-    nco = Nco(fs, doppler=prof, start_time=t0)  # after decimation: cheaper, same result
+    nco = Nco(fs, doppler=prof, start_unix_s=t0)  # after decimation: cheaper, same result
     chunk = int(0.1 * FS)
     y = nco.process(dec.process(raw[:, :chunk]))
     acq = acquire_carrier(y, fs)
     assert acq.detected and acq.freq_hz == pytest.approx(1500.0, abs=5.0)
     pc = PolCombiner(fs, acq.freq_hz, prior=acq)
-    pll = CarrierPll(fs, acq.freq_hz, amplitude=np.sqrt(10 ** (acq.cn0_dbhz / 10) / fs), start_time=t0)
+    pll = CarrierPll(fs, acq.freq_hz, amplitude=np.sqrt(10 ** (acq.cn0_dbhz / 10) / fs), start_unix_s=t0)
     bp = BiphaseDemodulator(fs, rs)
     out = []
     for a in range(0, n, chunk):

@@ -25,7 +25,7 @@ def test_demodulates_in_chunks_with_positions_and_track(channels):
     rng = np.random.default_rng(7 + channels)
     n = int(1.0 * FS)
     x, bits = _signal(rng, n, 2100.0, 2.0, channels)
-    dm = PcmPmDemodulator(FS, RS, start_time=1000.0)
+    dm = PcmPmDemodulator(FS, RS, start_unix_s=1000.0)
     outs = [dm.process(x[:, a:a + 9973]) for a in range(0, n, 9973)] + [dm.finish()]
     assert dm.acquisition is not None and dm.acquisition.freq_hz == pytest.approx(2100.0, abs=10)
     assert (dm.combiner is not None) == (channels == 2) and dm.locked

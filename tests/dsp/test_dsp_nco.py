@@ -27,8 +27,8 @@ def _profile() -> DopplerProfile:
 def test_chunk_split_does_not_change_output(cuts, offset_hz):
     rng = np.random.default_rng(1)
     x = (rng.standard_normal((2, 30000)) + 1j * rng.standard_normal((2, 30000))).astype(np.complex64)
-    whole = remove_doppler(x, FS, doppler=_profile(), offset_hz=offset_hz, start_time=T0 + 3.0)
-    nco = Nco(FS, doppler=_profile(), offset_hz=offset_hz, start_time=T0 + 3.0)
+    whole = remove_doppler(x, FS, doppler=_profile(), offset_hz=offset_hz, start_unix_s=T0 + 3.0)
+    nco = Nco(FS, doppler=_profile(), offset_hz=offset_hz, start_unix_s=T0 + 3.0)
     edges = [0, *sorted(cuts), x.shape[1]]
     parts = [nco.process(x[:, a:b]) for a, b in zip(edges[:-1], edges[1:])]
     np.testing.assert_allclose(np.concatenate(parts, axis=1), whole, rtol=0, atol=2e-6 * np.abs(x).max())
@@ -42,7 +42,7 @@ def test_removes_doppler_tone_exactly():
     f = prof.freq_at(t) + 250.0
     ph = np.concatenate(([0.0], np.cumsum(0.5 * (f[1:] + f[:-1])) / FS))
     x = np.exp(2j * np.pi * (ph + 0.123))
-    y = Nco(FS, doppler=prof, offset_hz=250.0, start_time=T0 + 5.0).process(x)
+    y = Nco(FS, doppler=prof, offset_hz=250.0, start_unix_s=T0 + 5.0).process(x)
     resid = np.angle(y * np.conj(y[0]))
     assert np.max(np.abs(resid)) < 2e-4  # radians, over 2 s of a -52 Hz/s chirp
 
@@ -51,7 +51,7 @@ def test_phase_is_exact_hours_into_the_stream():
     # linear frequency law over 6 hours; exact rational reference phase
     f0, rate, off, fs = -28000.125, 1.25, 1234.5, 6.144e6
     prof = DopplerProfile(np.array([T0, T0 + 30000.0]), np.array([f0, f0 + rate * 30000.0]))
-    nco = Nco(fs, doppler=prof, offset_hz=off, start_time=T0)
+    nco = Nco(fs, doppler=prof, offset_hz=off, start_unix_s=T0)
     for n in (0, 12345, int(3 * 3600 * fs) + 17, int(6 * 3600 * fs) - 5):
         tau = Fraction(n) / Fraction(fs)
         exact = Fraction(f0) * tau + Fraction(rate) / 2 * tau * tau + Fraction(off) * tau
@@ -84,7 +84,7 @@ def test_retune_keeps_phase_continuous():
 
 def test_real_profile_and_shapes():
     prof = read_doppler_profile(HERA_DOPPLER)
-    nco = Nco(6.144e6, doppler=prof, start_time=prof.start + 100)
+    nco = Nco(6.144e6, doppler=prof, start_unix_s=prof.start + 100)
     y = nco.process(np.ones(1000, np.complex64))
     assert y.shape == (1000,) and y.dtype == np.complex64
     assert nco.time == pytest.approx(prof.start + 100 + 1000 / 6.144e6)

@@ -77,7 +77,7 @@ def test_doppler_source_is_the_library_nco():
     sink = blocks.vector_sink_c()
     tb.connect(src, head, sink)
     tb.run()
-    want = Nco(fs, doppler=prof, offset_hz=1500.0, start_time=t0).process(np.ones(100_000, np.complex64))
+    want = Nco(fs, doppler=prof, offset_hz=1500.0, start_unix_s=t0).process(np.ones(100_000, np.complex64))
     got = np.array(sink.data(), np.complex64)
     assert got.size == 100_000
     np.testing.assert_allclose(got, want, atol=1e-5)

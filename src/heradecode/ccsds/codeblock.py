@@ -28,7 +28,7 @@ from heradecode.ccsds.mission import HERA
 from heradecode.ccsds.tmframe import FrameError
 from heradecode.fec.confirm import DecodeConfirm, HeaderSpec
 from heradecode.fec.randomizer import derandomize_llr
-from heradecode.fec.turbo import DEFAULT_ALGORITHM, TurboDecoder, TurboResult
+from heradecode.fec.turbo import Algorithm, DEFAULT_ALGORITHM, TurboDecoder, TurboResult
 from heradecode.fec.turbocode import TurboCode
 from heradecode.missions import FrameLayout, MissionProfile
 
@@ -114,7 +114,7 @@ class CodeblockDecoder:
     """
 
     def __init__(self, code: TurboCode | None = None, mission: MissionProfile = HERA, *,
-                 max_iterations: int = 10, algorithm: str = DEFAULT_ALGORITHM, derandomize: bool = True,
+                 max_iterations: int = 10, algorithm: Algorithm = DEFAULT_ALGORITHM, derandomize: bool = True,
                  to_llr: Callable[[np.ndarray], np.ndarray] | None = None, esn0: bool = True,
                  esn0_loss_db: float = 0.0, esn0_data_aided: bool = False,
                  decoder: TurboDecoder | None = None) -> None:

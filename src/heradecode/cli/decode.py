@@ -192,7 +192,7 @@ def run(args: argparse.Namespace) -> int:
     base = ReceiverConfig.from_mission(mission, args.mode, carrier_offset_hz=args.carrier_offset,
                                        downlink_freq_hz=downlink_hz, acq_window_hz=args.acq_window,
                                        pll_bandwidth_hz=args.pll_bandwidth, max_iterations=args.iterations,
-                                       symbol_rate=args.symbol_rate, decoder_threads=1 if workers > 1 else None)
+                                       symbol_rate_baud=args.symbol_rate, decoder_threads=1 if workers > 1 else None)
     mode = args.mode
     if mode == "auto" and args.symbol_rate is None:
         try:

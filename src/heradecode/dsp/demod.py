@@ -135,14 +135,14 @@ class PcmPmDemodulator:
     notes), ``settle_s`` (s) how long the loop must be locked first.
     """
 
-    def __init__(self, samp_rate: float, symbol_rate: float, *, start_time: float = 0.0,
+    def __init__(self, samp_rate: float, symbol_rate: float, *, start_unix_s: float = 0.0,
                  acq_window_hz: float = 25e3, acq_time_s: float = 0.25, reacq_time_s: float = 0.1,
                  pll_bandwidth_hz: float = 15.0, pll_order: int = 3,
                  llr_clip: float = LLR_CLIP, min_esn0_db: float = MIN_ESN0_DB,
                  lookback_s: float | None = None, settle_s: float = SETTLE_S) -> None:
         self.samp_rate = float(samp_rate)
         self.symbol_rate = float(symbol_rate)
-        self.start_time = float(start_time)
+        self.start_unix_s = float(start_unix_s)
         self.acq_window_hz = float(acq_window_hz)
         self.reacq_time_s = float(reacq_time_s)
         self.pll_bandwidth_hz = float(pll_bandwidth_hz)
@@ -236,7 +236,7 @@ class PcmPmDemodulator:
         if data.shape[0] == 2:
             self.combiner = PolCombiner(self.samp_rate, res.freq_hz, prior=res)
         self.pll = CarrierPll(self.samp_rate, res.freq_hz, bandwidth_hz=self.pll_bandwidth_hz,
-                              order=self.pll_order, start_time=self.start_time + self.n_samples / self.samp_rate,
+                              order=self.pll_order, start_unix_s=self.start_unix_s + self.n_samples / self.samp_rate,
                               acq_window_hz=self.acq_window_hz, acq_time=self.reacq_time_s,
                               acq_interval=self.reacq_time_s,
                               amplitude=float(abs(res.channel_gain[0])) if data.shape[0] == 1 else None)

@@ -92,14 +92,14 @@ class FrontEnd:
         self.plan = plan
         fs_in, fs = plan.samp_rate_in, plan.samp_rate
         t0 = float(start_unix_s)
-        self.pre_nco = Nco(fs_in, offset_hz=plan.pre_shift_hz, start_time=t0) if plan.pre_shift_hz else None
+        self.pre_nco = Nco(fs_in, offset_hz=plan.pre_shift_hz, start_unix_s=t0) if plan.pre_shift_hz else None
         self.decimator = Decimator(fs_in, plan.factor, passband_hz=plan.passband_hz) if plan.factor > 1 else None
         residual_hz = float(offset_hz) - plan.pre_shift_hz
         self.nco: Nco | None = None
         if carrier_model is not None or residual_hz or blank_factor:
-            self.nco = Nco(fs, doppler=carrier_model, offset_hz=residual_hz, start_time=t0, blank_factor=blank_factor)
+            self.nco = Nco(fs, doppler=carrier_model, offset_hz=residual_hz, start_unix_s=t0, blank_factor=blank_factor)
         window = min(float(search_window_hz), 0.45 * fs - 60 * 20.0)
-        self.demod = PcmPmDemodulator(fs, symbol_rate_baud, start_time=t0, acq_window_hz=window, **demod_options)
+        self.demod = PcmPmDemodulator(fs, symbol_rate_baud, start_unix_s=t0, acq_window_hz=window, **demod_options)
 
     @property
     def takes_int16(self) -> bool:

@@ -1,7 +1,7 @@
 """Numerically controlled oscillator: remove a Doppler profile and/or a fixed offset, phase-continuously.
 
 The phase removed at sample ``n`` is a pure function of the integer sample index
-(``tau = n / samp_rate`` seconds after ``start_time``), evaluated exactly in float64
+(``tau = n / samp_rate`` seconds after ``start_unix_s``), evaluated exactly in float64
 at the edges of fixed blocks of 1024 samples and interpolated linearly inside them
 (deviation below 2.5e-5 cycles at 768 ksps and 100 Hz/s, 16x less at 3.072 Msps),
 so splitting the stream into chunks changes nothing and no phase drift builds up
@@ -17,7 +17,7 @@ neither learn from it nor lose state over it.
 The NCO may run at any sample rate: before the decimator or, cheaper, after it
 (the decimator in :mod:`heradecode.dsp.decimate` maps output sample ``m`` exactly to
 input sample ``m * factor``, so the time of decimated sample ``m`` is
-``start_time + m / samp_rate_out``).
+``start_unix_s + m / samp_rate_out``).
 """
 
 from __future__ import annotations
@@ -207,20 +207,20 @@ class DopplerPhase:
     """Integrated phase (cycles) of a frequency law: a Doppler profile plus a fixed offset.
 
     ``phase(n)`` returns the phase at integer sample indices ``n`` (counted from
-    ``start_time``), reduced modulo 1 cycle; ``freq_hz(n)`` the frequency there.
+    ``start_unix_s``), reduced modulo 1 cycle; ``freq_hz(n)`` the frequency there.
     """
 
-    def __init__(self, samp_rate: float, doppler=None, offset_hz: float = 0.0, start_time: float = 0.0):
+    def __init__(self, samp_rate: float, doppler=None, offset_hz: float = 0.0, start_unix_s: float = 0.0):
         if not samp_rate > 0:
             raise UserError(f"sample rate must be positive, got {samp_rate}")
         self.samp_rate = float(samp_rate)
-        self.start_time = float(start_time)
+        self.start_unix_s = float(start_unix_s)
         self._offset_hz = float(offset_hz)
         self._anchor_n = 0  # offset phase = anchor_phase + (n - anchor_n) * offset / fs
         self._anchor_phase = 0.0
         self.doppler = doppler
         if doppler is not None:
-            t = np.asarray(doppler.unix_time, dtype=np.float64) - self.start_time
+            t = np.asarray(doppler.unix_time, dtype=np.float64) - self.start_unix_s
             f = np.asarray(doppler.freq_hz, dtype=np.float64)
             if t.ndim != 1 or t.size < 2 or t.shape != f.shape:
                 raise UserError("a Doppler profile needs at least two (unix_time, hz) points")
@@ -285,17 +285,17 @@ class Nco:
 
     ``process(chunk)`` takes complex samples shaped ``(n,)`` or ``(n_channels, n)`` and
     returns complex64 of the same shape; successive calls continue the phase.
-    ``start_time`` is the UNIX time (s) of the first sample given to ``process``.  With
+    ``start_unix_s`` is the UNIX time (s) of the first sample given to ``process``.  With
     ``blank_factor`` (e.g. :data:`BLANK_FACTOR`) the output also goes through a
     :class:`BurstBlanker` (counted in ``n_blanked``): as the receiver's first stage after
     decimation it keeps bursts away from carrier acquisition, combiner and PLL.
     """
 
-    def __init__(self, samp_rate: float, *, doppler=None, offset_hz: float = 0.0, start_time: float = 0.0,
+    def __init__(self, samp_rate: float, *, doppler=None, offset_hz: float = 0.0, start_unix_s: float = 0.0,
                  blank_factor: float | None = None):
-        self._law = DopplerPhase(samp_rate, doppler, offset_hz, start_time)
+        self._law = DopplerPhase(samp_rate, doppler, offset_hz, start_unix_s)
         self.samp_rate = float(samp_rate)
-        self.start_time = float(start_time)
+        self.start_unix_s = float(start_unix_s)
         self.n_processed = 0
         self.n_nonfinite = 0  #: input samples (per channel) with a NaN/inf component, replaced by 0
         self._blanker = BurstBlanker(samp_rate, blank_factor) if blank_factor is not None else None
@@ -313,7 +313,7 @@ class Nco:
     @property
     def time(self) -> float:
         """UNIX time (s) of the next sample to be processed."""
-        return self.start_time + self.n_processed / self.samp_rate
+        return self.start_unix_s + self.n_processed / self.samp_rate
 
     def retune(self, offset_hz: float) -> None:
         """Change the fixed offset (Hz) from the next sample on, keeping the phase continuous."""
@@ -374,7 +374,7 @@ class Nco:
 
 
 def remove_doppler(
-    x: np.ndarray, samp_rate: float, *, doppler=None, offset_hz: float = 0.0, start_time: float = 0.0
+    x: np.ndarray, samp_rate: float, *, doppler=None, offset_hz: float = 0.0, start_unix_s: float = 0.0
 ) -> np.ndarray:
     """One-shot :class:`Nco`: mix a whole array down by the Doppler profile plus ``offset_hz`` (Hz)."""
-    return Nco(samp_rate, doppler=doppler, offset_hz=offset_hz, start_time=start_time).process(x)
+    return Nco(samp_rate, doppler=doppler, offset_hz=offset_hz, start_unix_s=start_unix_s).process(x)

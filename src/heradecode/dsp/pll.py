@@ -267,7 +267,7 @@ class CarrierPll:
     loop acquire by itself once ``acq_time`` seconds of input have arrived.  ``rate_hz_s``
     seeds the 3rd-order loop's frequency rate (Hz/s).  ``amplitude`` is the carrier
     amplitude per sample (input units); if omitted the loop stays open for the first 2 ms
-    and measures it.  ``start_time`` is the UNIX time (s) of the first sample (track
+    and measures it.  ``start_unix_s`` is the UNIX time (s) of the first sample (track
     times).  ``lock_time`` (s) smooths the lock detector and C/N0; after ``hold_time`` (s)
     without lock the loop coasts, and with ``reacquire`` it searches ``acq_window_hz``
     around the coasting frequency every ``acq_interval`` s on the last ``acq_time`` s.
@@ -284,7 +284,7 @@ class CarrierPll:
         order: int = 3,
         rate_hz_s: float = 0.0,
         amplitude: float | None = None,
-        start_time: float = 0.0,
+        start_unix_s: float = 0.0,
         track_interval: float = 0.01,
         lock_time: float = 0.1,
         hold_time: float = 0.5,
@@ -307,7 +307,7 @@ class CarrierPll:
         self.samp_rate = float(samp_rate)
         self.bandwidth_hz = float(bandwidth_hz)
         self.order = int(order)
-        self.start_time = float(start_time)
+        self.start_unix_s = float(start_unix_s)
         self._L = max(8, int(round(self.samp_rate * 1e-4)))
         self._M = max(1, int(round(2e-3 * self.samp_rate / self._L)))
         lock_int = self._L * self._M / self.samp_rate
@@ -481,7 +481,7 @@ class CarrierPll:
             return
         out = np.empty(t.shape[0], TRACK_DTYPE)
         out["sample"] = t[:, 0].astype(np.int64)
-        out["time"] = self.start_time + t[:, 0] / self.samp_rate
+        out["time"] = self.start_unix_s + t[:, 0] / self.samp_rate
         out["freq_hz"] = t[:, 1]
         out["phase_cycles"] = t[:, 2]
         out["locked"] = t[:, 3] > 0

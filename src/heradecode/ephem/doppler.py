@@ -36,7 +36,7 @@ instead.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol, Sequence
+from typing import Literal, Protocol, Sequence, get_args
 
 import numpy as np
 
@@ -57,7 +57,9 @@ W0_M2_S2 = 62_636_856.0
 X_BAND_TURNAROUND = 880.0 / 749.0
 """Coherent turnaround ratio for X-band up / X-band down."""
 
-MODES = ("one-way", "two-way", "three-way")
+DopplerMode = Literal["one-way", "two-way", "three-way"]
+"""A Doppler observable's link: one-way (downlink only), two-way or three-way (uplink from a station)."""
+MODES: tuple[DopplerMode, ...] = get_args(DopplerMode)
 
 _LT_TOL_S = 1e-10
 _LT_MAX_ITER = 12

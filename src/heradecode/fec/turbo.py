@@ -81,6 +81,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
 
+from typing import Literal, get_args
+
 import numpy as np
 
 from heradecode.errors import UserError
@@ -98,9 +100,11 @@ DEFAULT_INV_RATE: int = int(_DEFAULT_CODING.turbo_inv_rate)  # type: ignore[arg-
 INV_RATES: tuple[int, ...] = (2, 3, 4, 6)
 """Supported inverse code rates (1/2, 1/3, 1/4, 1/6)."""
 
-ALGORITHMS: tuple[str, ...] = ("linear-log-map", "max-log", "log-map")
+Algorithm = Literal["linear-log-map", "max-log", "log-map"]
+"""A turbo SISO algorithm (see the module docstring)."""
+ALGORITHMS: tuple[Algorithm, ...] = get_args(Algorithm)
 """SISO algorithms (the max* versions of heradecode.fec._simd), the default first."""
-DEFAULT_ALGORITHM = "linear-log-map"
+DEFAULT_ALGORITHM: Algorithm = "linear-log-map"
 """The decoder's default: linear log-MAP, 0.01 dB from log-MAP at about 2/3 of max-log's speed."""
 DEFAULT_SCALE = {"linear-log-map": 0.85, "max-log": 0.7, "log-map": 1.0}
 """Default extrinsic scale per algorithm."""
@@ -115,6 +119,7 @@ _COLUMNS = {3: (0, 1, 4), 4: (0, 2, 3, 4), 6: (0, 1, 2, 3, 4, 6)}
 
 __all__ = [
     "ALGORITHMS",
+    "Algorithm",
     "DEFAULT_ALGORITHM",
     "DEFAULT_INV_RATE",
     "DEFAULT_K",
@@ -331,7 +336,7 @@ class TurboDecoder:
         inv_rate: int = DEFAULT_INV_RATE,
         *,
         code=None,
-        algorithm: str = DEFAULT_ALGORITHM,
+        algorithm: Algorithm = DEFAULT_ALGORITHM,
         extrinsic_scale: float | None = None,
         max_iterations: int = 10,
         stop_on_crc: bool = True,
@@ -541,7 +546,7 @@ def decode(
     k: int = DEFAULT_K,
     inv_rate: int = DEFAULT_INV_RATE,
     max_iterations: int = 10,
-    algorithm: str = DEFAULT_ALGORITHM,
+    algorithm: Algorithm = DEFAULT_ALGORITHM,
     extrinsic_scale: float | None = None,
     stop_on_crc: bool = True,
     stop_on_stable: bool = False,
@@ -560,7 +565,7 @@ def decode_batch(
     k: int = DEFAULT_K,
     inv_rate: int = DEFAULT_INV_RATE,
     max_iterations: int = 10,
-    algorithm: str = DEFAULT_ALGORITHM,
+    algorithm: Algorithm = DEFAULT_ALGORITHM,
     extrinsic_scale: float | None = None,
     stop_on_crc: bool = True,
     stop_on_stable: bool = False,

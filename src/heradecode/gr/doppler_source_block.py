@@ -23,7 +23,7 @@ class doppler_source(gr.sync_block):  # noqa: N801 - GNU Radio block naming
         if doppler is not None and not doppler.covers(float(start_unix_time), float(start_unix_time)):
             raise ValueError(f"{profile} covers UNIX times {doppler.start:.0f}..{doppler.end:.0f} s, not the start "
                              f"time {float(start_unix_time):.0f} s (wrong profile or start time?)")
-        self.nco = Nco(float(samp_rate), doppler=doppler, offset_hz=float(offset_hz), start_time=float(start_unix_time))
+        self.nco = Nco(float(samp_rate), doppler=doppler, offset_hz=float(offset_hz), start_unix_s=float(start_unix_time))
         self._ones = np.ones(0, np.complex64)
         self.set_min_output_buffer(BIG_BUFFER)
 

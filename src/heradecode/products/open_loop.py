@@ -80,7 +80,7 @@ def open_loop_doppler(recording: Recording, model: DopplerProfile, downlink_hz: 
     # the model as the carrier's frequency in the recorded band (Hz from the centre)
     law = DopplerProfile(np.asarray(model.unix_time, float),
                          np.asarray(model.freq_hz, float) + downlink_hz - recording.center_freq_hz)
-    nco = Nco(fs, doppler=law, start_time=t0)
+    nco = Nco(fs, doppler=law, start_unix_s=t0)
     dec = Decimator(fs, factor, passband_hz=0.2 * out_rate) if factor > 1 else None
     buf: list[np.ndarray] = []
     buf_first = 0  # index (decimated) of the first buffered sample

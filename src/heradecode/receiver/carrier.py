@@ -144,7 +144,7 @@ def _fix_key(recording: Recording, config: ReceiverConfig, doppler: DopplerProfi
         dop = hashlib.sha1(doppler.unix_time.tobytes() + doppler.freq_hz.tobytes()).hexdigest()
     return (tuple(files), recording.num_samples, recording.samp_rate, recording.center_freq_hz,
             recording.sample_unix_time(0), start, stop, config.downlink_freq_hz, config.carrier_offset_hz,
-            config.acq_window_hz, config.search_span_s, config.max_rate_hz_s, config.symbol_rate, dop)
+            config.acq_window_hz, config.search_span_s, config.max_rate_hz_s, config.symbol_rate_baud, dop)
 
 
 def find_carrier(recording: Recording, config: ReceiverConfig = ReceiverConfig(), *,
@@ -188,7 +188,7 @@ def _search_recording(recording: Recording, config: ReceiverConfig, doppler: Dop
     window = config.acq_window_hz
     if window is None and predicted:
         window = WIDE_WINDOW_HZ
-    rates = sorted({*dict(config.modes).values(), *([config.symbol_rate] if config.symbol_rate else [])})
+    rates = sorted({*dict(config.modes).values(), *([config.symbol_rate_baud] if config.symbol_rate_baud else [])})
     n_span = int(round(min(config.search_span_s, (stop - start) / fs) * fs))
     if n_span < int(2 * fs / 20.0) + 2:
         return None  # less than two FFT segments: nothing to search

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from heradecode.ccsds.mission import HERA, MissionProfile
 from heradecode.dsp.demod import LOOKBACK_S
 from heradecode.errors import UserError
-from heradecode.fec.turbo import DEFAULT_INV_RATE, DEFAULT_K
+from heradecode.ephem.doppler import DopplerMode
+from heradecode.fec.turbo import Algorithm, DEFAULT_ALGORITHM, DEFAULT_INV_RATE, DEFAULT_K
 from heradecode.fec.turbocode import TurboCode
 from heradecode.io.recording import Recording
 from heradecode.missions import unsupported_link, usable_modes
@@ -25,7 +26,7 @@ class ReceiverConfig:
     """Receiver settings; every field has a sensible default for Hera (other missions: :meth:`from_mission`)."""
 
     mode: str = "high"  #: a mode of ``modes`` (see :func:`detect_mode` for auto)
-    symbol_rate: float | None = None  #: baud; overrides the mode's rate
+    symbol_rate_baud: float | None = None  #: overrides the mode's rate
     carrier_offset_hz: float | None = None  #: carrier offset (Hz) from the centre after Doppler removal
     #: nominal downlink frequency (Hz); None: not known, the carrier is expected at the centre frequency
     downlink_freq_hz: float | None = HERA.downlink_freq_hz
@@ -46,7 +47,7 @@ class ReceiverConfig:
     k: int = DEFAULT_K  #: turbo information block length (bits), Hera's from its profile
     inv_rate: int = DEFAULT_INV_RATE  #: turbo code inverse rate, Hera's from its profile
     max_iterations: int = 10  #: turbo iterations at most
-    algorithm: str = "linear-log-map"  #: turbo SISO algorithm
+    algorithm: Algorithm = DEFAULT_ALGORITHM  #: turbo SISO algorithm
     decoder_threads: int | None = 1  #: threads for batch turbo decoding (None: all cores)
     #: the mission's modes the receiver can take: (name, symbol rate in baud); auto mode tries each
     modes: tuple[tuple[str, float], ...] = tuple(SYMBOL_RATES.items())
@@ -84,8 +85,8 @@ class ReceiverConfig:
     @property
     def rate_baud(self) -> float:
         """The symbol rate used (baud)."""
-        if self.symbol_rate is not None:
-            return float(self.symbol_rate)
+        if self.symbol_rate_baud is not None:
+            return float(self.symbol_rate_baud)
         rates = dict(self.modes)
         if self.mode not in rates:
             raise UserError(f"mode must be one of {', '.join(rates)} (or auto), got {self.mode!r}")
@@ -106,7 +107,7 @@ def nominal_downlink_hz(recording: Recording, config: ReceiverConfig) -> float:
 
 
 def decode_header(recording: Recording, config: ReceiverConfig, stats: object | None = None, *,
-                  mission: str = "hera", doppler_mode: str = "one-way") -> DecodeHeader:
+                  mission: str = "hera", doppler_mode: DopplerMode = "one-way") -> DecodeHeader:
     """The ``decode.json`` header of a decode of ``recording`` with ``config`` (``stats``: the receiver's counters)."""
     return DecodeHeader(recording=recording.paths[0].name, mission=mission, mode=config.mode,
                         symbol_rate_baud=config.rate_baud, samp_rate_hz=recording.samp_rate,

@@ -42,7 +42,7 @@ class Receiver:
         self.config = config
         self.mission = mission
         self.doppler = doppler
-        self.symbol_rate = check_symbol_rate(recording, config)
+        self.symbol_rate_baud = check_symbol_rate(recording, config)
         if isinstance(carrier_fix, str):
             if carrier_fix != "search":
                 raise ValueError(f"carrier_fix must be a CarrierFix, None or 'search', got {carrier_fix!r}")
@@ -58,7 +58,7 @@ class Receiver:
         self.factor = plan.factor
         self.samp_rate = plan.samp_rate
         #: the front end's band-limiting loss (dB of bi-phase-L energy outside the band it keeps), added back to Es/N0
-        self.band_loss_db = manchester_loss_db(plan.passband_hz, self.symbol_rate)
+        self.band_loss_db = manchester_loss_db(plan.passband_hz, self.symbol_rate_baud)
         self.codeblock_symbols = config.code.codeblock_length
         #: derandomization, turbo decoding, CRC, Es/N0 (data-aided after a CRC pass) and frame identity
         self.codeblocks = CodeblockDecoder(config.code, mission, algorithm=config.algorithm,
@@ -79,7 +79,7 @@ class Receiver:
         t0 = self.recording.sample_unix_time(first_sample)
         self._first_sample = first_sample
         self._t0 = t0
-        self.front_end = self.plan.front_end(self.symbol_rate, t0, acq_time_s=cfg.acq_time_s,
+        self.front_end = self.plan.front_end(self.symbol_rate_baud, t0, acq_time_s=cfg.acq_time_s,
                                              reacq_time_s=cfg.reacq_time_s, pll_bandwidth_hz=cfg.pll_bandwidth_hz,
                                              pll_order=cfg.pll_order, lookback_s=cfg.lookback_seconds)
         self.framesync = FrameSync(code=cfg.code, confirm=self._confirm())

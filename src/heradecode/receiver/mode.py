@@ -63,7 +63,7 @@ def detect_mode(recording: Recording, config: ReceiverConfig = ReceiverConfig(),
         for mode, baud in modes.items():
             if fs < 4 * baud:
                 continue
-            cfg = replace(config, mode=mode, symbol_rate=None)
+            cfg = replace(config, mode=mode, symbol_rate_baud=None)
             rx = Receiver(recording, cfg, doppler=doppler, carrier_fix=fix)
             for _ in rx.run(start, start + n_span):
                 pass
