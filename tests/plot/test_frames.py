@@ -26,7 +26,7 @@ SCHEMA_EXAMPLE = """{"recording": "name", "mode": "high", "symbol_rate": 322560.
 def test_reads_the_documented_schema(tmp_path):
     (tmp_path / "decode.json").write_text(SCHEMA_EXAMPLE, encoding="utf-8")
     log = read_decode_log(tmp_path)  # a decode directory is accepted
-    assert (log.recording, log.mode, log.symbol_rate, log.samp_rate) == ("name", "high", 322560.0, 6144000.0)
+    assert (log.recording, log.mode, log.symbol_rate_baud, log.samp_rate_hz) == ("name", "high", 322560.0, 6144000.0)
     assert log.start_time == np.datetime64("2024-10-07T17:06:31", "ns")
     assert log.num_codeblocks == 2 and log.num_ok == 1 and log.num_failed == 1 and log.skipped == 0
     # time-ordered: the failed block (17:06:31.1) first, nanoseconds kept

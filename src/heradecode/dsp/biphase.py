@@ -463,7 +463,7 @@ def _copy_finite(x, r):  # pragma: no cover - numba
 class BiphaseDemodulator:
     """Streaming bi-phase-L demodulator; ``process(chunk)`` returns the :class:`Symbols` completed so far.
 
-    ``samp_rate`` (samples/s) and ``symbol_rate`` (baud, nominal) fix the initial symbol
+    ``samp_rate`` (samples/s) and ``symbol_rate_baud`` (baud, nominal) fix the initial symbol
     length; ``bandwidth`` is the timing-loop noise bandwidth as a fraction of the symbol
     rate (tracking), ``acq_bandwidth`` the initial one.  Averaging lengths (symbols):
     ``scale_symbols`` for the signal power behind the LLR scale and the Es/N0 estimate,
@@ -476,7 +476,7 @@ class BiphaseDemodulator:
     def __init__(
         self,
         samp_rate: float,
-        symbol_rate: float,
+        symbol_rate_baud: float,
         *,
         bandwidth: float = 1e-4,
         acq_bandwidth: float = 5e-3,
@@ -490,20 +490,20 @@ class BiphaseDemodulator:
         hop_margin: float = 0.15,
         max_clock_ppm: float = 300.0,
     ):
-        if not samp_rate > 0 or not symbol_rate > 0:
+        if not samp_rate > 0 or not symbol_rate_baud > 0:
             raise UserError("sample rate and symbol rate must be positive")
-        sps = samp_rate / symbol_rate
+        sps = samp_rate / symbol_rate_baud
         if sps < 4:
-            raise UserError(f"bi-phase-L needs at least 4 samples per symbol, got {sps:.2f} ({samp_rate:.0f}/{symbol_rate:.0f})")
+            raise UserError(f"bi-phase-L needs at least 4 samples per symbol, got {sps:.2f} ({samp_rate:.0f}/{symbol_rate_baud:.0f})")
         self.samp_rate = float(samp_rate)
-        self.symbol_rate = float(symbol_rate)
+        self.symbol_rate_baud = float(symbol_rate_baud)
         self.bandwidth = float(bandwidth)
         self.acq_bandwidth = float(acq_bandwidth)
         self.warmup_symbols = int(warmup_symbols)
         if noise_every is None:  # about 80,000 noise values a second: every symbol at the low rate, 4th at the high
-            noise_every = max(1, int(round(symbol_rate / NOISE_VALUES_PER_S)))
+            noise_every = max(1, int(round(symbol_rate_baud / NOISE_VALUES_PER_S)))
         if noise_symbols is None:
-            noise_symbols = max(int(round(NOISE_TIME_S * symbol_rate)), 2 * stats_symbols)
+            noise_symbols = max(int(round(NOISE_TIME_S * symbol_rate_baud)), 2 * stats_symbols)
         if not (0 < stats_symbols <= scale_symbols and 0 < noise_every and 2 * stats_symbols <= noise_symbols
                 and change_sigmas > 0):
             raise UserError("averaging lengths must be positive, stats_symbols <= scale_symbols and "
@@ -650,6 +650,6 @@ class BiphaseDemodulator:
         return rev
 
 
-def demodulate_biphase(x: np.ndarray, samp_rate: float, symbol_rate: float, **kwargs) -> Symbols:
+def demodulate_biphase(x: np.ndarray, samp_rate: float, symbol_rate_baud: float, **kwargs) -> Symbols:
     """One-shot :class:`BiphaseDemodulator` over a whole array (the last partial symbols are dropped)."""
-    return BiphaseDemodulator(samp_rate, symbol_rate, **kwargs).process(x)
+    return BiphaseDemodulator(samp_rate, symbol_rate_baud, **kwargs).process(x)

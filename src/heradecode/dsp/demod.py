@@ -135,13 +135,13 @@ class PcmPmDemodulator:
     notes), ``settle_s`` (s) how long the loop must be locked first.
     """
 
-    def __init__(self, samp_rate: float, symbol_rate: float, *, start_unix_s: float = 0.0,
+    def __init__(self, samp_rate: float, symbol_rate_baud: float, *, start_unix_s: float = 0.0,
                  acq_window_hz: float = 25e3, acq_time_s: float = 0.25, reacq_time_s: float = 0.1,
                  pll_bandwidth_hz: float = 15.0, pll_order: int = 3,
                  llr_clip: float = LLR_CLIP, min_esn0_db: float = MIN_ESN0_DB,
                  lookback_s: float | None = None, settle_s: float = SETTLE_S) -> None:
         self.samp_rate = float(samp_rate)
-        self.symbol_rate = float(symbol_rate)
+        self.symbol_rate_baud = float(symbol_rate_baud)
         self.start_unix_s = float(start_unix_s)
         self.acq_window_hz = float(acq_window_hz)
         self.reacq_time_s = float(reacq_time_s)
@@ -154,7 +154,7 @@ class PcmPmDemodulator:
         self.acquisition_failures = 0
         self.combiner: PolCombiner | None = None
         self.pll: CarrierPll | None = None
-        self.biphase = BiphaseDemodulator(self.samp_rate, self.symbol_rate)
+        self.biphase = BiphaseDemodulator(self.samp_rate, self.symbol_rate_baud)
         self.n_samples = 0  #: input samples consumed (demodulated or dropped)
         self._acq_buffer: list[np.ndarray] = []
         self._acq_len = int(acq_time_s * self.samp_rate)
@@ -162,8 +162,8 @@ class PcmPmDemodulator:
         self._derotate = np.complex64(1.0)
         # look-back: ring of carrier-loop input (loop coordinates: sample k of the loop at k % len), held symbols
         self.settle_s = max(float(settle_s), 0.0)
-        self._settle_need_s = max(self.settle_s, SETTLE_SYMBOLS / self.symbol_rate)
-        self._cold_settle_need_s = max(self.settle_s, COLD_SETTLE_SYMBOLS / self.symbol_rate)
+        self._settle_need_s = max(self.settle_s, SETTLE_SYMBOLS / self.symbol_rate_baud)
+        self._cold_settle_need_s = max(self.settle_s, COLD_SETTLE_SYMBOLS / self.symbol_rate_baud)
         if lookback_s is None:  # from a signal's return to the look-back: search, lock, settling, a chunk
             lookback_s = max(LOOKBACK_S, self._cold_settle_need_s + 0.5)
         self.lookback_s = max(float(lookback_s), 0.0)
@@ -211,7 +211,7 @@ class PcmPmDemodulator:
         if not self._held:
             return out
         # locked at the end, if not yet long enough: look back anyway (the junction is checked all the same)
-        if self.pll is not None and self._settled(4 * AGREE_SYMBOLS / self.symbol_rate):
+        if self.pll is not None and self._settled(4 * AGREE_SYMBOLS / self.symbol_rate_baud):
             rest = self._look_back()
         else:
             rest = DemodOutput.concatenate(self._held)

@@ -25,8 +25,8 @@ def _subject(decode: DecodeLog) -> str:
     for suffix in (".sigmf-data", ".sigmf-meta"):
         name = name[: -len(suffix)] if name.endswith(suffix) else name
     parts = [p for p in (name, f"{decode.mode} rate" if decode.mode else "") if p]
-    if np.isfinite(decode.symbol_rate):
-        parts.append(f"{decode.symbol_rate / 1e3:g} kBd")
+    if np.isfinite(decode.symbol_rate_baud):
+        parts.append(f"{decode.symbol_rate_baud / 1e3:g} kBd")
     return ("\n" + ", ".join(parts)) if parts else ""
 
 

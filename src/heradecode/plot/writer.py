@@ -153,8 +153,8 @@ def write_plots(
         ok_log = log is not None and np.isfinite(log.downlink_freq_hz)
         fallback = rec.center_freq_hz if rec is not None else float("nan")  # the mission's is not known
         downlink_hz = log.downlink_freq_hz if ok_log else (mission.downlink_freq_hz or fallback)
-    if symbol_rate is None and log is not None and np.isfinite(log.symbol_rate):
-        symbol_rate = log.symbol_rate
+    if symbol_rate is None and log is not None and np.isfinite(log.symbol_rate_baud):
+        symbol_rate = log.symbol_rate_baud
     if symbol_rate is None and log is not None and log.mode in MODE_SYMBOL_RATES:
         symbol_rate = MODE_SYMBOL_RATES[log.mode]
 

@@ -216,8 +216,8 @@ class DecodeLog:
 
     recording: str
     mode: str
-    symbol_rate: float  # baud
-    samp_rate: float  # samples/s
+    symbol_rate_baud: float
+    samp_rate_hz: float
     start_time: np.datetime64 | None  # recording start, datetime64[ns] UTC
     start_sample: np.ndarray  # int64
     unix_time: np.ndarray  # float64, UNIX s (UTC)
@@ -306,8 +306,8 @@ def decode_log_from_dict(data: Any, *, source: str = "decode.json") -> DecodeLog
     return DecodeLog(
         recording=header.recording,
         mode=header.mode,
-        symbol_rate=header.symbol_rate_baud,
-        samp_rate=header.samp_rate_hz,
+        symbol_rate_baud=header.symbol_rate_baud,
+        samp_rate_hz=header.samp_rate_hz,
         start_time=start_time,
         start_sample=arr(0, np.int64),
         unix_time=arr(1, np.float64),
