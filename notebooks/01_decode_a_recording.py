@@ -459,11 +459,12 @@ assert rx.plan == plan
 
 # %%
 one_call = [hashlib.sha256(cb.frame).hexdigest() for cb in decoded if cb.crc_ok]
+from heradecode.ccsds.codeblock import CodeblockDecoder  # derandomize, decode, CRC, frame identity in one
+
 sync2 = FrameSync(k=8920, inv_rate=4)
 blocks2 = sync2.feed(llr_front_end) + sync2.flush()
-front_end_frames = [hashlib.sha256(r.frame()).hexdigest()
-                    for r in decoder.decode_batch(derandomize_llr(np.stack([b.soft for b in blocks2])), workers=1)
-                    if r.crc_ok]
+front_end_frames = [hashlib.sha256(d.frame).hexdigest()
+                    for d in CodeblockDecoder().decode_batch([b.soft for b in blocks2]) if d.crc_ok]
 whole = [hashlib.sha256(cb.frame).hexdigest()
          for cbs, _track in decode_recording(rec, config, doppler=doppler) for cb in cbs if cb.crc_ok]
 assert one_call == whole == front_end_frames == stage_by_stage == golden
