@@ -41,16 +41,10 @@ import numpy as np
 import pandas as pd
 
 
-def find_repo_root(start=None):
-    """The heradecode checkout: the first folder upwards from the working directory with pyproject.toml and recordings/."""
-    here = Path(start or Path.cwd()).resolve()
-    for folder in (here, *here.parents):
-        if (folder / "pyproject.toml").is_file() and (folder / "recordings").is_dir():
-            return folder
-    raise FileNotFoundError(f"no heradecode checkout above {here}: start Jupyter inside the repository")
-
-
-REPO = find_repo_root()
+# the repository (for its bundled data): the first folder upwards from where Jupyter runs with pyproject.toml
+REPO = next((p for p in (Path.cwd().resolve(), *Path.cwd().resolve().parents)
+             if (p / "pyproject.toml").is_file() and (p / "recordings").is_dir()), None)
+assert REPO is not None, "no heradecode checkout above the working directory: start Jupyter inside the repository"
 pd.set_option("display.width", 140)
 print("repository:", REPO)
 
