@@ -22,6 +22,7 @@ from gnuradio import blocks, gr  # noqa: E402
 
 import heradecode.gr as hg  # noqa: E402
 from heradecode.gr import tags  # noqa: E402
+from heradecode.gr.sigmf_source_block import PAD_TO  # noqa: E402
 
 pytestmark = pytest.mark.gnuradio
 SIM = REPO / "recordings" / "sim"
@@ -53,14 +54,18 @@ def test_sigmf_source_streams_the_recording_with_tags():
         tb.connect((src, ch), s)
     tb.run()
     want = rec.read(0, rec.num_samples)
+    padded = -(-rec.num_samples // PAD_TO) * PAD_TO
     for ch, s in enumerate(sinks):
-        np.testing.assert_array_equal(np.array(s.data(), np.complex64), want[ch])
+        got = np.array(s.data(), np.complex64)
+        assert got.size == padded  # zeros after the recording, to a multiple of PAD_TO
+        np.testing.assert_array_equal(got[:rec.num_samples], want[ch])
+        assert not np.any(got[rec.num_samples:])
     found = {pmt.symbol_to_string(t.key): t for t in sinks[1].tags()}
     assert found["rx_time"].offset == 0
     assert tags.rx_time_value(found["rx_time"].value) == pytest.approx(rec.sample_unix_time(0), abs=1e-6)
     assert pmt.to_double(found["rx_rate"].value) == rec.samp_rate
     assert pmt.to_double(found["rx_freq"].value) == rec.center_freq_hz
-    assert found["heradecode_eos"].offset == rec.num_samples - 1
+    assert found["heradecode_eos"].offset == padded - 1
 
 
 def test_sigmf_source_rejects_a_wrong_channel_count():
@@ -167,6 +172,7 @@ def test_python_flowgraph_decodes_the_low_rate_recording(tmp_path):
     want = golden("hera_low_sim")
     assert frame_hashes((tmp_path / "frames.u8").read_bytes()) == want
     assert sync.n_codeblocks == len(want) and dec.n_failed == 0
+    assert dem.ended  # the end-of-stream tag passed the Doppler mixers (the stream is padded to their alignment)
     # codeblock positions and times agree with the simulator's truth (within a few symbols)
     truth = json.loads((SIM / "hera_low_sim.truth.json").read_text())
     starts = np.array([row[2] for row in truth["codeblocks"]], float)

@@ -75,6 +75,11 @@ class biphase_demod(gr.basic_block):  # noqa: N801 - GNU Radio block naming
         self._n_sym = 0  # symbols queued so far (absolute index of the next one)
         self._ended = False
 
+    @property
+    def ended(self) -> bool:
+        """Whether the end-of-stream tag arrived (the demodulator flushed everything it held)."""
+        return self._ended
+
     def forecast(self, noutput_items, ninputs):
         """Ask for input only when nothing is waiting to go out."""
         need = 0 if self._queue.size else 1
