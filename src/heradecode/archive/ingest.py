@@ -37,6 +37,7 @@ import re
 import sys
 import time
 from collections.abc import Callable, Iterator
+from itertools import repeat
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -52,7 +53,7 @@ from heradecode.archive import db as _db
 from heradecode.archive.db import writer as _db_writer
 from heradecode.archive.models import (LEVEL_FRAMES, LEVEL_PACKETS, LEVEL_RADIO_SCIENCE, AuditEvent, Decode,
                                        Mission, Product, Recording)
-from heradecode.archive.store import ContentStore, sha256_file
+from heradecode.archive.store import ContentStore, sha256_file, sha256_file_stamped
 from heradecode.ccsds.mission import HERA, MissionProfile
 from heradecode.ccsds.tmframe import FrameError, parse_frame
 from heradecode.errors import UserError
@@ -104,6 +105,7 @@ class _Prepared:
     frames_path: Path | None = None  # decode folders: frames.u8 ...
     frame_log: dict[str, np.ndarray] | None = None  # ... with its codeblocks' unix_s, ebn0_db, iterations
     packets_csv: Path | None = None  # the decode's packet table (else packets are reassembled from the frames)
+    stamps: dict[Path, tuple[int, int, int, int]] = field(default_factory=dict)  # file_stamp when hashed
 
 
 def mission_profile(name: str) -> MissionProfile:
@@ -256,10 +258,14 @@ def prepare_decode_folder(folder: str | Path, *, station: str | None = None) -> 
         raise _refuse(folder, "carrier.csv is not a CSV table") from None
     files = []
     hashes = []
+    stamps = {}
     for p in sorted(folder.iterdir()):
         if p.is_file() and not p.name.startswith("."):
             kind, level = product_kind(p.name)
-            digest = sha256_file(p)
+            try:
+                digest, stamps[p] = sha256_file_stamped(p)
+            except ValueError:
+                raise UserError(f"{p} changed while it was being ingested; nothing was ingested") from None
             files.append((p, p.name, kind, level, digest))
             hashes.append((p.name, digest))
     pk_path = folder / "packets.csv"
@@ -319,7 +325,7 @@ def prepare_decode_folder(folder: str | Path, *, station: str | None = None) -> 
         frame_log={"unix_s": np.array([_num(cb.get("unix_time")) for cb in good], dtype=float),
                    "ebn0_db": np.array([_num(cb.get("ebn0_db")) for cb in good], dtype=float),
                    "iterations": np.array([_num(cb.get("iterations")) for cb in good], dtype=float)},
-        packets_csv=pk_path if pk_path.is_file() else None)
+        packets_csv=pk_path if pk_path.is_file() else None, stamps=stamps)
 
 
 def prepare_frame_file(path: str | Path, mission: str, *, station: str | None = None) -> _Prepared:
@@ -334,7 +340,10 @@ def prepare_frame_file(path: str | Path, mission: str, *, station: str | None = 
     n, rest = divmod(size, frame_len)
     if n == 0 or rest:
         raise UserError(f"not a {prof.name} frame file: {path} is not a whole number of {frame_len}-octet frames")
-    digest = sha256_file(path)
+    try:
+        digest, stamp = sha256_file_stamped(path)
+    except ValueError:
+        raise UserError(f"{path} changed while it was being ingested; nothing was ingested") from None
     m = _NAME_TIME.search(path.name)
     start = None
     if m:
@@ -358,7 +367,8 @@ def prepare_frame_file(path: str | Path, mission: str, *, station: str | None = 
                    "duration_s": None, "samp_rate_hz": None, "center_freq_hz": None, "sigmf_json": None},
         decode={"heradecode_version": __version__, "mode": None, "params_json": json.dumps({"frame_length": frame_len}),
                 "doppler_source": None, "stats_json": None, "start_unix_s": start, "stop_unix_s": None},
-        files=[(path, path.name, "frames", LEVEL_FRAMES, digest)], frames=frames, frame_length=frame_len)
+        files=[(path, path.name, "frames", LEVEL_FRAMES, digest)], frames=frames, frame_length=frame_len,
+        stamps={path: stamp})
 
 
 # -- cataloguing ----------------------------------------------------------------------------------
@@ -441,6 +451,11 @@ _CSV_TYPES = {"frame_index": "int64", "vcid": "int64", "apid": "int64", "kind": 
               "data_hex": "string"}
 
 
+def _py(a) -> list:
+    """An Arrow array as a Python list (through numpy when it has no nulls: several times faster)."""
+    return a.to_numpy(zero_copy_only=False).tolist() if a.null_count == 0 else a.to_pylist()
+
+
 def _packets_from_csv(conn: Connection, decode_id: int, prep: _Prepared, frame_s: np.ndarray) -> int:
     """Packets of the decode's packets.csv (streamed with pyarrow's CSV reader, checked); returns the count."""
     import pyarrow as pa
@@ -485,11 +500,10 @@ def _packets_from_csv(conn: Connection, decode_id: int, prep: _Prepared, frame_s
                                   pc.binary_join_element_wise("\\x", hexes, "")], names=list(PACKET_COLS))
                 _copy_csv(conn, "packets", PACKET_COLS, table)
             else:
-                rows = list(zip([decode_id] * k, fi.tolist(), unix_s.to_pylist(), col["vcid"].to_pylist(),
-                                col["apid"].to_pylist(), col["kind"].to_pylist(), col["sequence_count"].to_pylist(),
-                                col["length"].to_pylist(), col["pus_service"].to_pylist(),
-                                col["pus_subtype"].to_pylist(), obt.to_pylist(), pec.to_pylist(),
-                                [bytes.fromhex(h) for h in hexes.to_pylist()]))
+                rows = list(zip(repeat(decode_id, k), fi.tolist(), _py(unix_s), _py(col["vcid"]), _py(col["apid"]),
+                                col["kind"].to_pylist(), _py(col["sequence_count"]), _py(col["length"]),
+                                _py(col["pus_service"]), _py(col["pus_subtype"]), _py(obt), _py(pec),
+                                map(bytes.fromhex, hexes.to_pylist())))
                 _insert_rows(conn, "packets", PACKET_COLS, rows)
             n += k
     except (ValueError, TypeError, KeyError, pa.ArrowInvalid) as exc:
@@ -642,8 +656,15 @@ def ingest_prepared(archive_dir: str | Path, prep: _Prepared, *, db_url: str | N
                 result = _catalogue(conn, prep, user)
                 # the files go into the store before the rows are committed
                 for path, name, _kind, _level, digest in prep.files:
-                    if store.put_file(path) != digest:
-                        raise UserError(f"{path} changed while it was being ingested; nothing was ingested")
+                    stamp = prep.stamps.get(path)
+                    try:
+                        if stamp is not None:  # hashed while checking: copied, not hashed again
+                            store.put_hashed(path, digest, stamp)
+                        elif store.put_file(path) != digest:
+                            raise ValueError
+                    except ValueError:
+                        raise UserError(f"{path} changed while it was being ingested; nothing was ingested") \
+                            from None
                 return result
         except (IntegrityError, OperationalError, DBAPIError) as exc:
             last = exc

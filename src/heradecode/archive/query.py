@@ -185,31 +185,105 @@ def visible_item_ids(conn: Connection, who: Principal, ids: list[int]) -> list[i
     return [i for i in ids if i in ok]
 
 
+_HK_COLUMNS = [("item", Packet.decode_id), ("unix_s", Packet.unix_s), ("obt_s", Packet.obt_s), ("apid", Packet.apid),
+               ("pus_service", Packet.pus_service), ("pus_subtype", Packet.pus_subtype),
+               ("sequence_count", Packet.sequence_count), ("pec_ok", Packet.pec_ok)]
+
+
+def _hk_table_postgresql(conn: Connection, stmt, cols: list[str]):
+    """The rows of ``stmt`` through ``COPY (...) TO STDOUT`` as CSV, parsed by Arrow: an Arrow table.
+
+    The statement's parameters are bound by psycopg on the client side (``ClientCursor.mogrify``),
+    since ``COPY`` takes no server-side parameters.
+    """
+    import io
+
+    import psycopg
+    import pyarrow as pa
+    from pyarrow import csv as pacsv
+
+    compiled = stmt.compile(dialect=conn.dialect)
+    raw = conn.connection.dbapi_connection
+    sql = psycopg.ClientCursor(raw).mogrify(str(compiled), compiled.params)
+    buf = io.BytesIO()
+    with raw.cursor() as cur:
+        with cur.copy(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv)") as cp:
+            for block in cp:
+                buf.write(block)
+    types = {"item": pa.int64(), "unix_s": pa.float64(), "obt_s": pa.float64(), "apid": pa.int64(),
+             "pus_service": pa.int64(), "pus_subtype": pa.int64(), "sequence_count": pa.int64(),
+             "pec_ok": pa.bool_(), "data": pa.string()}
+    if buf.tell() == 0:
+        return pa.table({c: pa.array([], types[c]) for c in cols})
+    buf.seek(0)
+    return pacsv.read_csv(buf, read_options=pacsv.ReadOptions(column_names=cols, block_size=16 << 20),
+                          convert_options=pacsv.ConvertOptions(column_types={c: types[c] for c in cols},
+                                                               true_values=["t"], false_values=["f"],
+                                                               null_values=[""], strings_can_be_null=False))
+
+
 def housekeeping(conn: Connection, who: Principal, apid: int, *, service: int | None = None,
                  subtype: int | None = None, where: str | None = None, all_versions: bool = False,
                  with_data: bool = True):
     """The packets of one APID (and PUS service/subtype) over time: a pandas DataFrame indexed by UTC.
 
-    ``with_data=False`` leaves out the packets' octets (column ``data``), which is most of what is read.
+    Columns: ``item``, ``unix_s``, ``obt_s``, ``apid``, ``pus_service``, ``pus_subtype``,
+    ``sequence_count``, ``pec_ok`` (True, False or None) and ``data`` (the packet's octets);
+    ``with_data=False`` leaves out ``data``, which is most of what is read.  Rows are in time
+    order (UTC, then on-board time, then arrival).
+
+    Only these columns are read: without ``data`` they all come from the covering index
+    ``ix_packets_housekeeping`` (APID, time, ...), so the table itself is not visited.  PostgreSQL
+    sends them with ``COPY ... TO STDOUT`` (CSV parsed by Arrow), SQLite straight from the driver's
+    cursor, column by column into numpy: a million Python row objects cost more than the query.
     """
+    import numpy as np
     import pandas as pd
 
-    extra = [Packet.apid == int(apid)]
+    require_reader(who)
+    cond = [Packet.apid == int(apid), visible_decodes(who)]
     if service is not None:
-        extra.append(Packet.pus_service == int(service))
+        cond.append(Packet.pus_service == int(service))
     if subtype is not None:
-        extra.append(Packet.pus_subtype == int(subtype))
-    stmt = _base("packets", who, where, all_versions, and_(*extra)).order_by(Packet.unix_s, Packet.obt_s, Packet.id)
-    cols = ["item", "unix_s", "obt_s", "apid", "pus_service", "pus_subtype", "sequence_count", "pec_ok"]
-    if with_data:
-        cols.append("data")
-    sub = stmt.subquery()
-    result = conn.execute(select(*[sub.c[c] for c in cols]))
-    # rows straight from the driver's cursor (SQLAlchemy's row objects cost more than the query)
-    df = pd.DataFrame.from_records(result.cursor.fetchall(), columns=cols, coerce_float=True)
-    result.close()
-    df["pec_ok"] = df["pec_ok"].map({1: True, 0: False, True: True, False: False}).astype(object)
-    if with_data:
-        df["data"] = [bytes(b) for b in df["data"]]
+        cond.append(Packet.pus_subtype == int(subtype))
+    if not all_versions:
+        cond.append(Decode.is_latest)
+    sel = list(_HK_COLUMNS) + ([("data", Packet.data)] if with_data else [])
+    cols = [n for n, _ in sel]
+    stmt = select(*[c.label(n) for n, c in sel]).select_from(Packet).join(Decode, Decode.id == Packet.decode_id)
+    if where is not None:  # a filter may name the recording's columns (station, recording)
+        stmt = stmt.join(Recording, Recording.id == Decode.recording_id)
+        cond.append(where_condition(where, "packets"))
+    stmt = stmt.where(and_(*cond)).order_by(Packet.unix_s, Packet.obt_s, Packet.id)
+    if conn.dialect.name == "postgresql":
+        table = _hk_table_postgresql(conn, stmt, cols)
+        df = pd.DataFrame({c: table.column(c).to_numpy(zero_copy_only=False) for c in cols
+                           if c not in ("pec_ok", "data")})
+        for c in ("pus_service", "pus_subtype"):
+            if table.column(c).null_count == 0:
+                df[c] = df[c].astype(np.int64)
+        df["pec_ok"] = np.array(table.column("pec_ok").to_pylist(), dtype=object)
+        if with_data:  # bytea as text: \\x then hex digits
+            df["data"] = [bytes.fromhex(h[2:]) for h in table.column("data").to_pylist()]
+    else:
+        result = conn.execute(stmt)
+        # straight from the driver's cursor (SQLAlchemy's row objects cost more than the query)
+        rows = result.cursor.fetchall()
+        result.close()
+        by_col = list(zip(*rows)) if rows else [()] * len(cols)
+        del rows
+        data = {}
+        for c, values in zip(cols, by_col):
+            if c in ("item", "apid", "sequence_count"):
+                data[c] = np.array(values, dtype=np.int64)
+            elif c in ("unix_s", "obt_s"):
+                data[c] = np.array(values, dtype=np.float64)  # None -> NaN
+            elif c in ("pus_service", "pus_subtype"):
+                data[c] = np.array(values, dtype=np.float64 if None in values else np.int64)
+            elif c == "pec_ok":
+                data[c] = np.array([None if v is None else bool(v) for v in values], dtype=object)
+            else:
+                data[c] = np.array([bytes(b) for b in values], dtype=object)
+        df = pd.DataFrame(data, columns=cols)
     df.insert(0, "time_utc", pd.to_datetime(df["unix_s"], unit="s", utc=True))
     return df.set_index("time_utc")

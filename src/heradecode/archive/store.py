@@ -4,6 +4,11 @@ A file with SHA-256 ``h`` (hex) lives at ``store/h[:2]/h[2:]``; the same content
 however many decodes hold it.  A file is written to ``store/tmp/`` first, flushed to disk and
 then renamed into place, so a file under its hash is always whole: a crash leaves at most a
 stray temporary file (removed by :meth:`ContentStore.clean_tmp`) or an unreferenced object.
+
+A file hashed already (the ingest hashes every file while checking its input) is put with
+:meth:`ContentStore.put_hashed`: copied by the kernel (``copy_file_range``/``sendfile``) without
+being read and hashed again, and refused when its :func:`file_stamp` (size, modification and change
+times, inode) differs from the one taken when it was hashed, i.e. when it changed in between.
 """
 
 from __future__ import annotations
@@ -26,6 +31,21 @@ def sha256_file(path: str | Path) -> str:
         for block in iter(lambda: fh.read(CHUNK), b""):
             h.update(block)
     return h.hexdigest()
+
+
+def file_stamp(path: str | Path) -> tuple[int, int, int, int]:
+    """What tells that a file changed: (size, mtime_ns, ctime_ns, inode)."""
+    st = os.stat(path)
+    return st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino
+
+
+def sha256_file_stamped(path: str | Path) -> tuple[str, tuple[int, int, int, int]]:
+    """SHA-256 (hex) of a file and its :func:`file_stamp`; ValueError when it changed while being hashed."""
+    before = file_stamp(path)
+    digest = sha256_file(path)
+    if file_stamp(path) != before:
+        raise ValueError(f"{path} changed while it was being hashed")
+    return digest, before
 
 
 class ContentStore:
@@ -65,6 +85,35 @@ class ContentStore:
                 dest.parent.mkdir(parents=True, exist_ok=True)
                 os.replace(tmp, dest)
             return digest
+        except BaseException:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise
+
+    def put_hashed(self, src: str | Path, sha256: str, stamp: tuple[int, int, int, int]) -> None:
+        """Put a file already hashed to ``sha256`` when its :func:`file_stamp` was ``stamp``.
+
+        ValueError when the file changed since (its stamp differs); nothing is stored then.
+        """
+        import shutil
+
+        dest = self.path(sha256)
+        if file_stamp(src) != stamp:
+            raise ValueError(f"{src} changed since it was hashed")
+        if dest.is_file():
+            return
+        tmp_dir = self.root / "tmp"
+        tmp_dir.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=tmp_dir, prefix="put-")
+        try:
+            os.close(fd)
+            shutil.copyfile(src, tmp)  # in the kernel (sendfile / copy_file_range)
+            with open(tmp, "rb+") as out:
+                os.fsync(out.fileno())
+            if file_stamp(src) != stamp:
+                raise ValueError(f"{src} changed while it was being stored")
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(tmp, dest)
         except BaseException:
             if os.path.exists(tmp):
                 os.unlink(tmp)
