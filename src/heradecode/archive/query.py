@@ -222,6 +222,40 @@ def _hk_table_postgresql(conn: Connection, stmt, cols: list[str]):
                                                                null_values=[""], strings_can_be_null=False))
 
 
+def _hk_table_sqlite(conn: Connection, stmt, cols: list[str]):
+    """The rows of ``stmt`` read by the ADBC SQLite driver (C, into Arrow) on its own read-only connection.
+
+    None when that is not possible (an in-memory catalogue, the driver missing).  ADBC types a
+    column from its first rows: the nullable float columns go out with NULL as +Inf (never stored:
+    the ingest stores non-finite times as NULL) and come back as NaN.
+    """
+    database = conn.engine.url.database
+    if not database or database == ":memory:":
+        return None
+    try:
+        import adbc_driver_sqlite.dbapi as adbc
+    except ImportError:  # pragma: no cover - a declared dependency
+        return None
+    from urllib.parse import quote
+
+    import pyarrow.compute as pc
+
+    compiled = stmt.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
+    params = [compiled.params[k] for k in compiled.positiontup]
+    with adbc.connect(f"file:{quote(database)}?mode=ro") as db:
+        cur = db.cursor()
+        try:
+            cur.execute(str(compiled), params)
+            table = cur.fetch_arrow_table()
+        finally:
+            cur.close()
+    for c in ("unix_s", "obt_s"):
+        i = table.schema.get_field_index(c)
+        col = table.column(i)
+        table = table.set_column(i, c, pc.if_else(pc.is_inf(col), None, col))
+    return table
+
+
 def housekeeping(conn: Connection, who: Principal, apid: int, *, service: int | None = None,
                  subtype: int | None = None, where: str | None = None, all_versions: bool = False,
                  with_data: bool = True):
@@ -255,16 +289,27 @@ def housekeeping(conn: Connection, who: Principal, apid: int, *, service: int | 
         stmt = stmt.join(Recording, Recording.id == Decode.recording_id)
         cond.append(where_condition(where, "packets"))
     stmt = stmt.where(and_(*cond)).order_by(Packet.unix_s, Packet.obt_s, Packet.id)
+    table = None
     if conn.dialect.name == "postgresql":
         table = _hk_table_postgresql(conn, stmt, cols)
-        df = pd.DataFrame({c: table.column(c).to_numpy(zero_copy_only=False) for c in cols
-                           if c not in ("pec_ok", "data")})
-        for c in ("pus_service", "pus_subtype"):
-            if table.column(c).null_count == 0:
-                df[c] = df[c].astype(np.int64)
-        df["pec_ok"] = np.array(table.column("pec_ok").to_pylist(), dtype=object)
-        if with_data:  # bytea as text: \\x then hex digits
-            df["data"] = [bytes.fromhex(h[2:]) for h in table.column("data").to_pylist()]
+    elif conn.dialect.name == "sqlite":
+        inf = float("inf")
+        fast = select(*[(func.ifnull(c, inf) if n in ("unix_s", "obt_s") else c).label(n) for n, c in sel]) \
+            .select_from(Packet).join(Decode, Decode.id == Packet.decode_id)
+        if where is not None:
+            fast = fast.join(Recording, Recording.id == Decode.recording_id)
+        table = _hk_table_sqlite(conn, fast.where(and_(*cond)).order_by(Packet.unix_s, Packet.obt_s, Packet.id), cols)
+    if table is not None:
+        import pyarrow as pa
+
+        i = table.schema.get_field_index("pec_ok")
+        table = table.set_column(i, "pec_ok", table.column(i).cast(pa.bool_()))
+        if with_data and conn.dialect.name == "postgresql":  # bytea as text: \\x then hex digits
+            i = table.schema.get_field_index("data")
+            table = table.set_column(i, "data", pa.array([bytes.fromhex(h[2:]) for h in table.column(i).to_pylist()],
+                                                         pa.binary()))
+        # pec_ok: object (True, False, None); nullable integers: float64 with NaN, else int64
+        df = table.to_pandas(split_blocks=True)
     else:
         result = conn.execute(stmt)
         # straight from the driver's cursor (SQLAlchemy's row objects cost more than the query)
