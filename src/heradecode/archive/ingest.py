@@ -13,7 +13,8 @@ Order of work, so that nothing is lost and a crash leaves a consistent archive:
    :class:`~heradecode.products.telemetry.TelemetryProcessor`), carrier points (L1b), products,
    and the audit event.  Rows go in by bulk inserts through the driver (PostgreSQL: ``COPY``,
    SQLite: ``executemany``), in chunks, so memory stays flat in the number of packets;
-4. **store** the files (atomic temp + rename, :mod:`heradecode.archive.store`), still inside the
+4. **store** the files (atomic temp + rename, :mod:`heradecode.archive.store`): copied to the
+   store's ``tmp/`` by a thread while step 3 runs, renamed into place still inside the
    transaction, and only then **commit**: rows are committed after their files.  A damaged
    ``packets.csv`` found on the way rolls everything back before any file is stored.
 
@@ -37,6 +38,7 @@ import re
 import sys
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from itertools import repeat
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -646,6 +648,40 @@ def ingest_prepared(archive_dir: str | Path, prep: _Prepared, *, db_url: str | N
                                                    decode_id=found.decode_id, detail=f"{prep.name}: already archived"))
             return found
     store = ContentStore(Path(archive_dir) / "store")
+    # the files are copied to the store's tmp/ by a thread while the rows are catalogued (the disk
+    # and the CPU work at once), and moved into place after the rows, before the commit
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="heradecode-store") as pool:
+        staging = pool.submit(_stage_files, store, prep)
+        try:
+            return _catalogue_and_store(engine, store, prep, staging, user, attempts)
+        finally:
+            try:
+                left = staging.result()
+            except UserError:
+                left = {}
+            for tmp in left.values():
+                if tmp is not None:
+                    tmp.unlink(missing_ok=True)
+
+
+def _stage_files(store: ContentStore, prep: _Prepared) -> dict[Path, Path | None]:
+    """Each hashed file of ``prep`` copied to the store's tmp/ (None: already stored); UserError when one changed."""
+    staged: dict[Path, Path | None] = {}
+    try:
+        for path, _name, _kind, _level, digest in prep.files:
+            stamp = prep.stamps.get(path)
+            if stamp is not None:
+                staged[path] = store.stage_hashed(path, digest, stamp)
+    except ValueError:
+        for tmp in staged.values():
+            if tmp is not None:
+                tmp.unlink(missing_ok=True)
+        raise UserError(f"{path} changed while it was being ingested; nothing was ingested") from None
+    return staged
+
+
+def _catalogue_and_store(engine, store: ContentStore, prep: _Prepared, staging, user: str | None,
+                         attempts: int) -> IngestResult:
     last: Exception | None = None
     for attempt in range(attempts):
         try:
@@ -655,10 +691,14 @@ def ingest_prepared(archive_dir: str | Path, prep: _Prepared, *, db_url: str | N
                     return found
                 result = _catalogue(conn, prep, user)
                 # the files go into the store before the rows are committed
+                staged = staging.result()
                 for path, name, _kind, _level, digest in prep.files:
                     stamp = prep.stamps.get(path)
+                    tmp = staged.pop(path, None)
                     try:
-                        if stamp is not None:  # hashed while checking: copied, not hashed again
+                        if tmp is not None:
+                            store.commit_staged(tmp, path, digest, stamp)
+                        elif stamp is not None:  # hashed while checking: copied, not hashed again
                             store.put_hashed(path, digest, stamp)
                         elif store.put_file(path) != digest:
                             raise ValueError

@@ -90,18 +90,18 @@ class ContentStore:
                 os.unlink(tmp)
             raise
 
-    def put_hashed(self, src: str | Path, sha256: str, stamp: tuple[int, int, int, int]) -> None:
-        """Put a file already hashed to ``sha256`` when its :func:`file_stamp` was ``stamp``.
+    def stage_hashed(self, src: str | Path, sha256: str, stamp: tuple[int, int, int, int]) -> Path | None:
+        """Copy a file hashed to ``sha256`` (when its :func:`file_stamp` was ``stamp``) to ``tmp/``, on disk.
 
-        ValueError when the file changed since (its stamp differs); nothing is stored then.
+        Returns the staged copy for :meth:`commit_staged`, or None when the object is in the store
+        already; ValueError when the file changed since it was hashed.
         """
         import shutil
 
-        dest = self.path(sha256)
         if file_stamp(src) != stamp:
             raise ValueError(f"{src} changed since it was hashed")
-        if dest.is_file():
-            return
+        if self.path(sha256).is_file():
+            return None
         tmp_dir = self.root / "tmp"
         tmp_dir.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=tmp_dir, prefix="put-")
@@ -110,14 +110,31 @@ class ContentStore:
             shutil.copyfile(src, tmp)  # in the kernel (sendfile / copy_file_range)
             with open(tmp, "rb+") as out:
                 os.fsync(out.fileno())
+        except BaseException:
+            os.unlink(tmp)
+            raise
+        return Path(tmp)
+
+    def commit_staged(self, staged: Path, src: str | Path, sha256: str, stamp: tuple[int, int, int, int]) -> None:
+        """Move a staged copy into place, unless ``src`` changed meanwhile (ValueError; the copy is removed)."""
+        try:
             if file_stamp(src) != stamp:
                 raise ValueError(f"{src} changed while it was being stored")
+            dest = self.path(sha256)
             dest.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(tmp, dest)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
+            os.replace(staged, dest)
+        finally:
+            if staged.exists():
+                staged.unlink()
+
+    def put_hashed(self, src: str | Path, sha256: str, stamp: tuple[int, int, int, int]) -> None:
+        """Put a file already hashed to ``sha256`` when its :func:`file_stamp` was ``stamp``.
+
+        ValueError when the file changed since (its stamp differs); nothing is stored then.
+        """
+        staged = self.stage_hashed(src, sha256, stamp)
+        if staged is not None:
+            self.commit_staged(staged, src, sha256, stamp)
 
     def open(self, sha256: str) -> BinaryIO:
         """Open an object for reading."""
