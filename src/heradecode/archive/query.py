@@ -190,36 +190,29 @@ _HK_COLUMNS = [("item", Packet.decode_id), ("unix_s", Packet.unix_s), ("obt_s", 
                ("sequence_count", Packet.sequence_count), ("pec_ok", Packet.pec_ok)]
 
 
-def _hk_table_postgresql(conn: Connection, stmt, cols: list[str]):
-    """The rows of ``stmt`` through ``COPY (...) TO STDOUT`` as CSV, parsed by Arrow: an Arrow table.
+def _hk_table_postgresql(conn: Connection, stmt):
+    """The rows of ``stmt`` read by the ADBC PostgreSQL driver (binary COPY into Arrow) on its own connection.
 
-    The statement's parameters are bound by psycopg on the client side (``ClientCursor.mogrify``),
-    since ``COPY`` takes no server-side parameters.
+    None when the driver is missing.  The statement's parameters are bound on the client side by
+    psycopg (``ClientCursor.mogrify``, the driver's own quoting).
     """
-    import io
-
+    try:
+        import adbc_driver_postgresql.dbapi as adbc
+    except ImportError:  # pragma: no cover - a declared dependency
+        return None
     import psycopg
-    import pyarrow as pa
-    from pyarrow import csv as pacsv
 
-    compiled = stmt.compile(dialect=conn.dialect)
+    compiled = stmt.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
     raw = conn.connection.dbapi_connection
     sql = psycopg.ClientCursor(raw).mogrify(str(compiled), compiled.params)
-    buf = io.BytesIO()
-    with raw.cursor() as cur:
-        with cur.copy(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv)") as cp:
-            for block in cp:
-                buf.write(block)
-    types = {"item": pa.int64(), "unix_s": pa.float64(), "obt_s": pa.float64(), "apid": pa.int64(),
-             "pus_service": pa.int64(), "pus_subtype": pa.int64(), "sequence_count": pa.int64(),
-             "pec_ok": pa.bool_(), "data": pa.string()}
-    if buf.tell() == 0:
-        return pa.table({c: pa.array([], types[c]) for c in cols})
-    buf.seek(0)
-    return pacsv.read_csv(buf, read_options=pacsv.ReadOptions(column_names=cols, block_size=16 << 20),
-                          convert_options=pacsv.ConvertOptions(column_types={c: types[c] for c in cols},
-                                                               true_values=["t"], false_values=["f"],
-                                                               null_values=[""], strings_can_be_null=False))
+    uri = conn.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    with adbc.connect(uri) as db:
+        cur = db.cursor()
+        try:
+            cur.execute(sql)
+            return cur.fetch_arrow_table()
+        finally:
+            cur.close()
 
 
 def _hk_table_sqlite(conn: Connection, stmt, cols: list[str]):
@@ -291,7 +284,7 @@ def housekeeping(conn: Connection, who: Principal, apid: int, *, service: int | 
     stmt = stmt.where(and_(*cond)).order_by(Packet.unix_s, Packet.obt_s, Packet.id)
     table = None
     if conn.dialect.name == "postgresql":
-        table = _hk_table_postgresql(conn, stmt, cols)
+        table = _hk_table_postgresql(conn, stmt)
     elif conn.dialect.name == "sqlite":
         inf = float("inf")
         fast = select(*[(func.ifnull(c, inf) if n in ("unix_s", "obt_s") else c).label(n) for n, c in sel]) \
@@ -302,12 +295,10 @@ def housekeeping(conn: Connection, who: Principal, apid: int, *, service: int | 
     if table is not None:
         import pyarrow as pa
 
-        i = table.schema.get_field_index("pec_ok")
-        table = table.set_column(i, "pec_ok", table.column(i).cast(pa.bool_()))
-        if with_data and conn.dialect.name == "postgresql":  # bytea as text: \\x then hex digits
-            i = table.schema.get_field_index("data")
-            table = table.set_column(i, "data", pa.array([bytes.fromhex(h[2:]) for h in table.column(i).to_pylist()],
-                                                         pa.binary()))
+        for c, typ in (("item", pa.int64()), ("apid", pa.int64()), ("pus_service", pa.int64()),
+                       ("pus_subtype", pa.int64()), ("sequence_count", pa.int64()), ("pec_ok", pa.bool_())):
+            i = table.schema.get_field_index(c)
+            table = table.set_column(i, c, table.column(i).cast(typ))
         # pec_ok: object (True, False, None); nullable integers: float64 with NaN, else int64
         df = table.to_pandas(split_blocks=True)
     else:
