@@ -149,8 +149,9 @@ class _Codeblock:
     __slots__ = ("crc_ok", "suspect", "unix_time", "ebn0_db", "iterations")
 
     def __init__(self, d: dict) -> None:
-        for k in self.__slots__:
-            setattr(self, k, d.get(k))
+        g = d.get
+        self.crc_ok, self.suspect, self.unix_time, self.ebn0_db, self.iterations = \
+            g("crc_ok"), g("suspect"), g("unix_time"), g("ebn0_db"), g("iterations")
 
     def get(self, key: str, default: Any = None) -> Any:
         return getattr(self, key, default)
@@ -452,6 +453,14 @@ def _py(a) -> list:
     return a.to_numpy(zero_copy_only=False).tolist() if a.null_count == 0 else a.to_pylist()
 
 
+def _strings_py(a) -> list:
+    """An Arrow string array of a few distinct values as a Python list (through its dictionary)."""
+    d = a.dictionary_encode()
+    values = d.dictionary.to_pylist()
+    return [values[i] for i in d.indices.to_numpy(zero_copy_only=False).tolist()] if d.null_count == 0 \
+        else a.to_pylist()
+
+
 def _packets_from_csv(conn: Connection, decode_id: int, prep: _Prepared, frame_s: np.ndarray) -> int:
     """Packets of the decode's packets.csv (streamed with pyarrow's CSV reader, checked); returns the count."""
     import pyarrow as pa
@@ -497,7 +506,7 @@ def _packets_from_csv(conn: Connection, decode_id: int, prep: _Prepared, frame_s
                     col["length"], col["pus_service"], col["pus_subtype"], obt, pec, hexes))
             else:
                 rows = list(zip(repeat(decode_id, k), fi.tolist(), _py(unix_s), _py(col["vcid"]), _py(col["apid"]),
-                                col["kind"].to_pylist(), _py(col["sequence_count"]), _py(col["length"]),
+                                _strings_py(col["kind"]), _py(col["sequence_count"]), _py(col["length"]),
                                 _py(col["pus_service"]), _py(col["pus_subtype"]), _py(obt), _py(pec),
                                 map(bytes.fromhex, hexes.to_pylist())))
                 _insert_rows(conn, "packets", PACKET_COLS, rows)
