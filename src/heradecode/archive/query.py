@@ -299,8 +299,10 @@ def housekeeping(conn: Connection, who: Principal, apid: int, *, service: int | 
                        ("pus_subtype", pa.int64()), ("sequence_count", pa.int64()), ("pec_ok", pa.bool_())):
             i = table.schema.get_field_index(c)
             table = table.set_column(i, c, table.column(i).cast(typ))
-        # pec_ok: object (True, False, None); nullable integers: float64 with NaN, else int64
-        df = table.to_pandas(split_blocks=True)
+        # pec_ok: object (True, False, None); nullable integers: float64 with NaN, else int64; the octets stay
+        # in Arrow memory (pandas' ArrowDtype: each element is still ``bytes``), not one Python object each
+        binary = pd.ArrowDtype(pa.binary())
+        df = table.to_pandas(split_blocks=True, types_mapper={pa.binary(): binary, pa.large_binary(): binary}.get)
     else:
         result = conn.execute(stmt)
         # straight from the driver's cursor (SQLAlchemy's row objects cost more than the query)
