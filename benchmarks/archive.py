@@ -112,7 +112,14 @@ def server_cpu_s(data_dir: Path | None) -> float:
 
 def run(backend: str, db_url: str | None, folders: list[Path], n_packets: int, data_dir: Path | None = None) -> None:
     import pandas  # noqa: F401  (imported once, outside the timing)
+    import pyarrow as pa
     import pyarrow.csv  # noqa: F401
+
+    from heradecode.archive.pgcopy import encode_packets
+
+    i, b = pa.array([], pa.int64()), pa.array([], pa.bool_())  # numba's compiled loop loaded outside the timing
+    encode_packets(0, i, np.zeros(0), i, i, pa.array([], pa.string()), i, i, i, i, pa.array([], pa.float64()), b,
+                   pa.array([], pa.string()))
 
     with tempfile.TemporaryDirectory(prefix="heradecode-bench-archive-") as tmp:
         arc = Path(tmp) / "archive"
@@ -122,7 +129,8 @@ def run(backend: str, db_url: str | None, folders: list[Path], n_packets: int, d
         for f in folders:
             got += ingest_decode_folder(arc, f, db_url=db_url).n_packets
         dt, cpu, server = time.perf_counter() - t0, time.process_time() - c0, server_cpu_s(data_dir) - s0
-        where = "" if backend == "sqlite" else (f", the server {server:.2f} s" if data_dir else ", the server not counted")
+        where = "" if backend == "sqlite" else \
+            (f", the server {server:.2f} s" if data_dir else ", the server not counted")
         print(f"{backend:10s} ingest: {got:,} packets in {len(folders)} decodes, {dt:.2f} s: "
               f"{got / dt:,.0f} packets/s (target >= 50,000); CPU: this process {cpu:.2f} s{where}, "
               f"{got / (cpu + server):,.0f} packets per CPU-s; load average now {os.getloadavg()[0]:.1f}")
@@ -168,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--packets", type=int, default=1_000_000, help="packets to ingest (about)")
     ap.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
     ap.add_argument("--db", help="PostgreSQL URL to use instead of a temporary server")
-    ap.add_argument("--work", help="keep the generated decode folders here and reuse them (default: a temporary folder)")
+    ap.add_argument("--work", help="keep the generated decode folders here and reuse them (default: temporary)")
     args = ap.parse_args(argv)
     print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     with tempfile.TemporaryDirectory(prefix="heradecode-bench-decodes-") as tmp:

@@ -55,7 +55,7 @@ from heradecode.archive import db as _db
 from heradecode.archive.db import writer as _db_writer
 from heradecode.archive.models import (LEVEL_FRAMES, LEVEL_PACKETS, LEVEL_RADIO_SCIENCE, AuditEvent, Decode,
                                        Mission, Product, Recording)
-from heradecode.archive.store import ContentStore, sha256_file, sha256_file_stamped
+from heradecode.archive.store import ContentStore, sha256_file_stamped
 from heradecode.ccsds.mission import HERA, MissionProfile
 from heradecode.ccsds.tmframe import FrameError, parse_frame
 from heradecode.errors import UserError
