@@ -260,9 +260,12 @@ def housekeeping(conn: Connection, who: Principal, apid: int, *, service: int | 
     order (UTC, then on-board time, then arrival).
 
     Only these columns are read: without ``data`` they all come from the covering index
-    ``ix_packets_housekeeping`` (APID, time, ...), so the table itself is not visited.  PostgreSQL
-    sends them with ``COPY ... TO STDOUT`` (CSV parsed by Arrow), SQLite straight from the driver's
-    cursor, column by column into numpy: a million Python row objects cost more than the query.
+    ``ix_packets_housekeeping`` (APID, time, ...), so the table itself is not visited.  The rows
+    go from the database into Arrow columns through the ADBC drivers (C/C++), then to pandas, with
+    no Python object per row (``data`` is a pandas ``ArrowDtype`` column whose elements are
+    ``bytes``): a million row tuples cost more than the query itself.  The drivers read on a
+    connection of their own, so they see committed rows only, not ``conn``'s own uncommitted
+    writes; an in-memory SQLite catalogue is read through ``conn``'s cursor.
     """
     import numpy as np
     import pandas as pd
