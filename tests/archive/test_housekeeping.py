@@ -99,3 +99,21 @@ def test_series_with_thousands_of_untimed_packets_first(archive, tmp_path):
     assert int(df.unix_s.isna().sum()) == n_untimed and int(df.index.isna().sum()) == n_untimed
     assert sorted(df.unix_s.dropna()) == sorted(r["unix_s"] for r in rows if r["unix_s"] is not None)
     assert sorted(df.obt_s.dropna()) == sorted(r["obt_s"] for r in rows if r["obt_s"] is not None)
+
+
+def test_series_through_the_connection_without_the_drivers(mixed, monkeypatch):
+    """The fallback (no ADBC driver, in-memory SQLite) gives the same series, after a streamed query."""
+    import heradecode.archive.query as query
+
+    folder, db_url = mixed
+    with open_catalogue(folder, db_url).connect() as c:
+        rows = [r for r in run_query(c, TEAM, "packets").rows]  # streamed (yield_per) on this connection
+        assert "yield_per" not in c.get_execution_options()
+        fast = housekeeping(c, TEAM, 260)
+        monkeypatch.setattr(query, "_hk_table_sqlite", lambda *a, **k: None)
+        monkeypatch.setattr(query, "_hk_table_postgresql", lambda *a, **k: None)
+        slow = housekeeping(c, TEAM, 260)
+    assert len(slow) == len(fast) == sum(r["apid"] == 260 for r in rows) > 0
+    assert slow.sequence_count.tolist() == fast.sequence_count.tolist()
+    assert [bytes(b) for b in slow.data] == [bytes(b) for b in fast.data]
+    assert np.array_equal(slow.unix_s.to_numpy(), fast.unix_s.to_numpy(), equal_nan=True)

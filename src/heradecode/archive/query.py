@@ -123,7 +123,8 @@ def run_query(conn: Connection, who: Principal, target: str, where: str | None =
         if offset < 0:
             raise UserError("offset must be zero or more")
         stmt = stmt.offset(offset)
-    result = conn.execution_options(yield_per=5000).execute(stmt)
+    # per statement: Connection.execution_options() would change the caller's connection for good
+    result = conn.execute(stmt, execution_options={"yield_per": 5000})
     return QueryResult(target, cols, (_row(target, r) for r in result))
 
 
@@ -307,10 +308,7 @@ def housekeeping(conn: Connection, who: Principal, apid: int, *, service: int | 
         binary = pd.ArrowDtype(pa.binary())
         df = table.to_pandas(split_blocks=True, types_mapper={pa.binary(): binary, pa.large_binary(): binary}.get)
     else:
-        result = conn.execute(stmt)
-        # straight from the driver's cursor (SQLAlchemy's row objects cost more than the query)
-        rows = result.cursor.fetchall()
-        result.close()
+        rows = conn.execute(stmt).all()
         by_col = list(zip(*rows)) if rows else [()] * len(cols)
         del rows
         data = {}
