@@ -41,3 +41,31 @@ def test_interrupted_put_leaves_nothing_under_a_hash(tmp_path, monkeypatch):
     with pytest.raises(OSError):
         store.put_file(src)
     assert [p for p in (tmp_path / "store").rglob("*") if p.is_file()] == []
+
+
+def test_put_hashed_copies_a_file_hashed_before(tmp_path):
+    from heradecode.archive.store import sha256_file_stamped
+
+    store = ContentStore(tmp_path / "store")
+    src = tmp_path / "frames.u8"
+    src.write_bytes(bytes(range(256)) * 500)
+    digest, stamp = sha256_file_stamped(src)
+    assert digest == hashlib.sha256(src.read_bytes()).hexdigest()
+    store.put_hashed(src, digest, stamp)
+    assert store.path(digest).read_bytes() == src.read_bytes() and store.verify(digest)
+    store.put_hashed(src, digest, stamp)  # already there: nothing to do
+    assert len([p for p in (tmp_path / "store").rglob("*") if p.is_file()]) == 1
+
+
+def test_put_hashed_refuses_a_file_changed_since_it_was_hashed(tmp_path):
+    from heradecode.archive.store import sha256_file_stamped
+
+    store = ContentStore(tmp_path / "store")
+    src = tmp_path / "packets.csv"
+    src.write_bytes(b"a,b\n1,2\n")
+    digest, stamp = sha256_file_stamped(src)
+    src.write_bytes(b"a,b\n1,3\n")  # same size, new content
+    with pytest.raises(ValueError):
+        store.put_hashed(src, digest, stamp)
+    assert not store.has(digest)
+    assert [p for p in (tmp_path / "store").rglob("*") if p.is_file()] == []

@@ -13,7 +13,8 @@ Order of work, so that nothing is lost and a crash leaves a consistent archive:
    :class:`~heradecode.products.telemetry.TelemetryProcessor`), carrier points (L1b), products,
    and the audit event.  Rows go in by bulk inserts through the driver (PostgreSQL: ``COPY``,
    SQLite: ``executemany``), in chunks, so memory stays flat in the number of packets;
-4. **store** the files (atomic temp + rename, :mod:`heradecode.archive.store`), still inside the
+4. **store** the files (atomic temp + rename, :mod:`heradecode.archive.store`): copied to the
+   store's ``tmp/`` by a thread while step 3 runs, renamed into place still inside the
    transaction, and only then **commit**: rows are committed after their files.  A damaged
    ``packets.csv`` found on the way rolls everything back before any file is stored.
 
@@ -37,6 +38,8 @@ import re
 import sys
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from itertools import repeat
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -52,7 +55,7 @@ from heradecode.archive import db as _db
 from heradecode.archive.db import writer as _db_writer
 from heradecode.archive.models import (LEVEL_FRAMES, LEVEL_PACKETS, LEVEL_RADIO_SCIENCE, AuditEvent, Decode,
                                        Mission, Product, Recording)
-from heradecode.archive.store import ContentStore, sha256_file
+from heradecode.archive.store import ContentStore, sha256_file_stamped
 from heradecode.ccsds.mission import HERA, MissionProfile
 from heradecode.ccsds.tmframe import FrameError, parse_frame
 from heradecode.errors import UserError
@@ -104,6 +107,7 @@ class _Prepared:
     frames_path: Path | None = None  # decode folders: frames.u8 ...
     frame_log: dict[str, np.ndarray] | None = None  # ... with its codeblocks' unix_s, ebn0_db, iterations
     packets_csv: Path | None = None  # the decode's packet table (else packets are reassembled from the frames)
+    stamps: dict[Path, tuple[int, int, int, int]] = field(default_factory=dict)  # file_stamp when hashed
 
 
 def mission_profile(name: str) -> MissionProfile:
@@ -145,8 +149,9 @@ class _Codeblock:
     __slots__ = ("crc_ok", "suspect", "unix_time", "ebn0_db", "iterations")
 
     def __init__(self, d: dict) -> None:
-        for k in self.__slots__:
-            setattr(self, k, d.get(k))
+        g = d.get
+        self.crc_ok, self.suspect, self.unix_time, self.ebn0_db, self.iterations = \
+            g("crc_ok"), g("suspect"), g("unix_time"), g("ebn0_db"), g("iterations")
 
     def get(self, key: str, default: Any = None) -> Any:
         return getattr(self, key, default)
@@ -256,10 +261,14 @@ def prepare_decode_folder(folder: str | Path, *, station: str | None = None) -> 
         raise _refuse(folder, "carrier.csv is not a CSV table") from None
     files = []
     hashes = []
+    stamps = {}
     for p in sorted(folder.iterdir()):
         if p.is_file() and not p.name.startswith("."):
             kind, level = product_kind(p.name)
-            digest = sha256_file(p)
+            try:
+                digest, stamps[p] = sha256_file_stamped(p)
+            except ValueError:
+                raise UserError(f"{p} changed while it was being ingested; nothing was ingested") from None
             files.append((p, p.name, kind, level, digest))
             hashes.append((p.name, digest))
     pk_path = folder / "packets.csv"
@@ -319,7 +328,7 @@ def prepare_decode_folder(folder: str | Path, *, station: str | None = None) -> 
         frame_log={"unix_s": np.array([_num(cb.get("unix_time")) for cb in good], dtype=float),
                    "ebn0_db": np.array([_num(cb.get("ebn0_db")) for cb in good], dtype=float),
                    "iterations": np.array([_num(cb.get("iterations")) for cb in good], dtype=float)},
-        packets_csv=pk_path if pk_path.is_file() else None)
+        packets_csv=pk_path if pk_path.is_file() else None, stamps=stamps)
 
 
 def prepare_frame_file(path: str | Path, mission: str, *, station: str | None = None) -> _Prepared:
@@ -334,7 +343,10 @@ def prepare_frame_file(path: str | Path, mission: str, *, station: str | None = 
     n, rest = divmod(size, frame_len)
     if n == 0 or rest:
         raise UserError(f"not a {prof.name} frame file: {path} is not a whole number of {frame_len}-octet frames")
-    digest = sha256_file(path)
+    try:
+        digest, stamp = sha256_file_stamped(path)
+    except ValueError:
+        raise UserError(f"{path} changed while it was being ingested; nothing was ingested") from None
     m = _NAME_TIME.search(path.name)
     start = None
     if m:
@@ -358,7 +370,8 @@ def prepare_frame_file(path: str | Path, mission: str, *, station: str | None = 
                    "duration_s": None, "samp_rate_hz": None, "center_freq_hz": None, "sigmf_json": None},
         decode={"heradecode_version": __version__, "mode": None, "params_json": json.dumps({"frame_length": frame_len}),
                 "doppler_source": None, "stats_json": None, "start_unix_s": start, "stop_unix_s": None},
-        files=[(path, path.name, "frames", LEVEL_FRAMES, digest)], frames=frames, frame_length=frame_len)
+        files=[(path, path.name, "frames", LEVEL_FRAMES, digest)], frames=frames, frame_length=frame_len,
+        stamps={path: stamp})
 
 
 # -- cataloguing ----------------------------------------------------------------------------------
@@ -391,18 +404,12 @@ def _insert_rows(conn: Connection, table: str, cols: tuple[str, ...], rows: list
             cur.close()
 
 
-def _copy_csv(conn: Connection, table: str, cols: tuple[str, ...], data) -> None:
-    """PostgreSQL COPY of an Arrow table, written as CSV by Arrow (nulls as unquoted empty fields)."""
-    import io
-
-    from pyarrow import csv as pacsv
-
-    buf = io.BytesIO()
-    pacsv.write_csv(data, buf, pacsv.WriteOptions(include_header=False, quoting_style="needed"))
+def _copy_binary(conn: Connection, table: str, cols: tuple[str, ...], stream: bytes) -> None:
+    """PostgreSQL COPY of a whole binary COPY stream (:mod:`heradecode.archive.pgcopy`)."""
     raw = conn.connection.dbapi_connection
     with raw.cursor() as cur:
-        with cur.copy(f"COPY {table} ({', '.join(cols)}) FROM STDIN WITH (FORMAT csv)") as cp:
-            cp.write(buf.getbuffer())
+        with cur.copy(f"COPY {table} ({', '.join(cols)}) FROM STDIN WITH (FORMAT binary)") as cp:
+            cp.write(stream)
 
 
 def _opt_list(a: np.ndarray, cast=float) -> list:
@@ -439,6 +446,19 @@ _CSV_TYPES = {"frame_index": "int64", "vcid": "int64", "apid": "int64", "kind": 
               "sequence_count": "int64", "length": "int64", "pus_service": "int64", "pus_subtype": "int64",
               "message_counter": "int64", "destination_id": "int64", "obt_s": "float64", "pec_ok": "string",
               "data_hex": "string"}
+
+
+def _py(a) -> list:
+    """An Arrow array as a Python list (through numpy when it has no nulls: several times faster)."""
+    return a.to_numpy(zero_copy_only=False).tolist() if a.null_count == 0 else a.to_pylist()
+
+
+def _strings_py(a) -> list:
+    """An Arrow string array of a few distinct values as a Python list (through its dictionary)."""
+    d = a.dictionary_encode()
+    values = d.dictionary.to_pylist()
+    return [values[i] for i in d.indices.to_numpy(zero_copy_only=False).tolist()] if d.null_count == 0 \
+        else a.to_pylist()
 
 
 def _packets_from_csv(conn: Connection, decode_id: int, prep: _Prepared, frame_s: np.ndarray) -> int:
@@ -478,18 +498,17 @@ def _packets_from_csv(conn: Connection, decode_id: int, prep: _Prepared, frame_s
             pec = pc.if_else(pc.equal(pc.utf8_lower(col["pec_ok"]), "true"), True,
                              pc.if_else(pc.equal(pc.utf8_lower(col["pec_ok"]), "false"), False,
                                         pa.scalar(None, pa.bool_())))
-            if conn.dialect.name == "postgresql":
-                table = pa.table([pa.array(np.full(k, decode_id)), col["frame_index"], unix_s, col["vcid"],
-                                  col["apid"], col["kind"], col["sequence_count"], col["length"],
-                                  col["pus_service"], col["pus_subtype"], obt, pec,
-                                  pc.binary_join_element_wise("\\x", hexes, "")], names=list(PACKET_COLS))
-                _copy_csv(conn, "packets", PACKET_COLS, table)
+            if conn.dialect.name == "postgresql":  # binary COPY, encoded by a numba loop
+                from heradecode.archive.pgcopy import encode_packets
+
+                _copy_binary(conn, "packets", PACKET_COLS, encode_packets(
+                    decode_id, col["frame_index"], t, col["vcid"], col["apid"], col["kind"], col["sequence_count"],
+                    col["length"], col["pus_service"], col["pus_subtype"], obt, pec, hexes))
             else:
-                rows = list(zip([decode_id] * k, fi.tolist(), unix_s.to_pylist(), col["vcid"].to_pylist(),
-                                col["apid"].to_pylist(), col["kind"].to_pylist(), col["sequence_count"].to_pylist(),
-                                col["length"].to_pylist(), col["pus_service"].to_pylist(),
-                                col["pus_subtype"].to_pylist(), obt.to_pylist(), pec.to_pylist(),
-                                [bytes.fromhex(h) for h in hexes.to_pylist()]))
+                rows = list(zip(repeat(decode_id, k), fi.tolist(), _py(unix_s), _py(col["vcid"]), _py(col["apid"]),
+                                _strings_py(col["kind"]), _py(col["sequence_count"]), _py(col["length"]),
+                                _py(col["pus_service"]), _py(col["pus_subtype"]), _py(obt), _py(pec),
+                                map(bytes.fromhex, hexes.to_pylist())))
                 _insert_rows(conn, "packets", PACKET_COLS, rows)
             n += k
     except (ValueError, TypeError, KeyError, pa.ArrowInvalid) as exc:
@@ -632,6 +651,68 @@ def ingest_prepared(archive_dir: str | Path, prep: _Prepared, *, db_url: str | N
                                                    decode_id=found.decode_id, detail=f"{prep.name}: already archived"))
             return found
     store = ContentStore(Path(archive_dir) / "store")
+    # the files are copied to the store's tmp/ by a thread while the rows are catalogued (the disk
+    # and the CPU work at once), and moved into place after the rows, before the commit
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="heradecode-store") as pool:
+        staging = pool.submit(_stage_files, store, prep)
+        try:
+            result = _catalogue_and_store(engine, store, prep, staging, user, attempts)
+        finally:
+            try:
+                left = staging.result()
+            except UserError:
+                left = {}
+            for tmp in left.values():
+                if tmp is not None:
+                    tmp.unlink(missing_ok=True)
+    if result.created and engine.dialect.name == "postgresql":
+        _refresh_statistics(engine, result.n_packets)
+    return result
+
+
+def _refresh_statistics(engine, n_packets: int) -> None:
+    """PostgreSQL after a bulk load: ``VACUUM`` the packets when they grew by 10 % or more, with ``ANALYZE``
+    when they were never analysed or grew by half.
+
+    What autovacuum would do a minute later, done at once: vacuum sets the visibility map, so the
+    housekeeping index answers alone (index-only scans), and the table's size the planner uses; it
+    skips the pages already all-visible, so its cost follows the new rows.  ANALYZE (the value
+    statistics: which APIDs are common) samples the whole table, about 0.3 s at a million packets,
+    so it runs only when the table changed a lot.  A failure here loses nothing: it is reported on
+    stderr and left to autovacuum.
+    """
+    try:
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            row = conn.exec_driver_sql(
+                "SELECT c.reltuples, s.last_analyze IS NULL AND s.last_autoanalyze IS NULL FROM pg_class c "
+                "JOIN pg_stat_user_tables s ON s.relid = c.oid WHERE c.relname = 'packets'").first()
+            before, never_analysed = (row[0], row[1]) if row is not None else (-1.0, True)
+            if never_analysed or before <= 0 or n_packets >= 0.5 * before:
+                conn.exec_driver_sql("VACUUM (ANALYZE) packets")
+            elif n_packets >= 0.1 * before:
+                conn.exec_driver_sql("VACUUM packets")
+    except DBAPIError as exc:  # pragma: no cover - a maintenance step
+        print(f"heradecode archive: statistics not refreshed ({str(exc.orig).splitlines()[0]})", file=sys.stderr)
+
+
+def _stage_files(store: ContentStore, prep: _Prepared) -> dict[Path, Path | None]:
+    """Each hashed file of ``prep`` copied to the store's tmp/ (None: already stored); UserError when one changed."""
+    staged: dict[Path, Path | None] = {}
+    try:
+        for path, _name, _kind, _level, digest in prep.files:
+            stamp = prep.stamps.get(path)
+            if stamp is not None:
+                staged[path] = store.stage_hashed(path, digest, stamp)
+    except ValueError:
+        for tmp in staged.values():
+            if tmp is not None:
+                tmp.unlink(missing_ok=True)
+        raise UserError(f"{path} changed while it was being ingested; nothing was ingested") from None
+    return staged
+
+
+def _catalogue_and_store(engine, store: ContentStore, prep: _Prepared, staging, user: str | None,
+                         attempts: int) -> IngestResult:
     last: Exception | None = None
     for attempt in range(attempts):
         try:
@@ -641,9 +722,20 @@ def ingest_prepared(archive_dir: str | Path, prep: _Prepared, *, db_url: str | N
                     return found
                 result = _catalogue(conn, prep, user)
                 # the files go into the store before the rows are committed
+                staged = staging.result()
                 for path, name, _kind, _level, digest in prep.files:
-                    if store.put_file(path) != digest:
-                        raise UserError(f"{path} changed while it was being ingested; nothing was ingested")
+                    stamp = prep.stamps.get(path)
+                    tmp = staged.pop(path, None)
+                    try:
+                        if tmp is not None:
+                            store.commit_staged(tmp, path, digest, stamp)
+                        elif stamp is not None:  # hashed while checking: copied, not hashed again
+                            store.put_hashed(path, digest, stamp)
+                        elif store.put_file(path) != digest:
+                            raise ValueError
+                    except ValueError:
+                        raise UserError(f"{path} changed while it was being ingested; nothing was ingested") \
+                            from None
                 return result
         except (IntegrityError, OperationalError, DBAPIError) as exc:
             last = exc

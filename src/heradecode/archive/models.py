@@ -109,7 +109,10 @@ class Packet(Base):
     """A reassembled space packet with its PUS labels (L1)."""
 
     __tablename__ = "packets"
-    __table_args__ = (Index("ix_packets_apid_time", "apid", "unix_s"),
+    # the housekeeping index covers a time series query (heradecode.archive.query.housekeeping):
+    # one APID in time order with every column it returns but the octets, so the table is not read
+    __table_args__ = (Index("ix_packets_housekeeping", "apid", "unix_s", "obt_s", "id", "decode_id", "pus_service",
+                            "pus_subtype", "sequence_count", "pec_ok"),
                       Index("ix_packets_decode", "decode_id"))
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     decode_id: Mapped[int] = mapped_column(Integer)  # no FK: see the module docstring

@@ -123,7 +123,8 @@ def run_query(conn: Connection, who: Principal, target: str, where: str | None =
         if offset < 0:
             raise UserError("offset must be zero or more")
         stmt = stmt.offset(offset)
-    result = conn.execution_options(yield_per=5000).execute(stmt)
+    # per statement: Connection.execution_options() would change the caller's connection for good
+    result = conn.execute(stmt, execution_options={"yield_per": 5000})
     return QueryResult(target, cols, (_row(target, r) for r in result))
 
 
@@ -185,31 +186,143 @@ def visible_item_ids(conn: Connection, who: Principal, ids: list[int]) -> list[i
     return [i for i in ids if i in ok]
 
 
+_HK_COLUMNS = [("item", Packet.decode_id), ("unix_s", Packet.unix_s), ("obt_s", Packet.obt_s), ("apid", Packet.apid),
+               ("pus_service", Packet.pus_service), ("pus_subtype", Packet.pus_subtype),
+               ("sequence_count", Packet.sequence_count), ("pec_ok", Packet.pec_ok)]
+
+
+def _hk_table_postgresql(conn: Connection, stmt):
+    """The rows of ``stmt`` read by the ADBC PostgreSQL driver (binary COPY into Arrow) on its own connection.
+
+    None when the driver is missing.  The statement's parameters are bound on the client side by
+    psycopg (``ClientCursor.mogrify``, the driver's own quoting).
+    """
+    try:
+        import adbc_driver_postgresql.dbapi as adbc
+    except ImportError:  # pragma: no cover - a declared dependency
+        return None
+    import psycopg
+
+    compiled = stmt.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
+    raw = conn.connection.dbapi_connection
+    sql = psycopg.ClientCursor(raw).mogrify(str(compiled), compiled.params)
+    uri = conn.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    with adbc.connect(uri) as db:
+        cur = db.cursor()
+        try:
+            cur.execute(sql)
+            return cur.fetch_arrow_table()
+        finally:
+            cur.close()
+
+
+def _hk_table_sqlite(conn: Connection, stmt, cols: list[str]):
+    """The rows of ``stmt`` read by the ADBC SQLite driver (C, into Arrow) on its own read-only connection.
+
+    None when that is not possible (an in-memory catalogue, the driver missing).  ADBC types a
+    column from its first rows: the nullable float columns go out with NULL as +Inf (never stored:
+    the ingest stores non-finite times as NULL) and come back as NaN.
+    """
+    database = conn.engine.url.database
+    if not database or database == ":memory:":
+        return None
+    try:
+        import adbc_driver_sqlite.dbapi as adbc
+    except ImportError:  # pragma: no cover - a declared dependency
+        return None
+    from urllib.parse import quote
+
+    import pyarrow.compute as pc
+
+    compiled = stmt.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
+    params = [compiled.params[k] for k in compiled.positiontup]
+    with adbc.connect(f"file:{quote(database)}?mode=ro") as db:
+        cur = db.cursor()
+        try:
+            cur.execute(str(compiled), params)
+            table = cur.fetch_arrow_table()
+        finally:
+            cur.close()
+    for c in ("unix_s", "obt_s"):
+        i = table.schema.get_field_index(c)
+        col = table.column(i)
+        table = table.set_column(i, c, pc.if_else(pc.is_inf(col), None, col))
+    return table
+
+
 def housekeeping(conn: Connection, who: Principal, apid: int, *, service: int | None = None,
                  subtype: int | None = None, where: str | None = None, all_versions: bool = False,
                  with_data: bool = True):
     """The packets of one APID (and PUS service/subtype) over time: a pandas DataFrame indexed by UTC.
 
-    ``with_data=False`` leaves out the packets' octets (column ``data``), which is most of what is read.
+    Columns: ``item``, ``unix_s``, ``obt_s``, ``apid``, ``pus_service``, ``pus_subtype``,
+    ``sequence_count``, ``pec_ok`` (True, False or None) and ``data`` (the packet's octets);
+    ``with_data=False`` leaves out ``data``, which is most of what is read.  Rows are in time
+    order (UTC, then on-board time, then arrival).
+
+    Only these columns are read: without ``data`` they all come from the covering index
+    ``ix_packets_housekeeping`` (APID, time, ...), so the table itself is not visited.  The rows
+    go from the database into Arrow columns through the ADBC drivers (C/C++), then to pandas, with
+    no Python object per row (``data`` is a pandas ``ArrowDtype`` column whose elements are
+    ``bytes``): a million row tuples cost more than the query itself.  The drivers read on a
+    connection of their own, so they see committed rows only, not ``conn``'s own uncommitted
+    writes; an in-memory SQLite catalogue is read through ``conn``'s cursor.
     """
+    import numpy as np
     import pandas as pd
 
-    extra = [Packet.apid == int(apid)]
+    require_reader(who)
+    cond = [Packet.apid == int(apid), visible_decodes(who)]
     if service is not None:
-        extra.append(Packet.pus_service == int(service))
+        cond.append(Packet.pus_service == int(service))
     if subtype is not None:
-        extra.append(Packet.pus_subtype == int(subtype))
-    stmt = _base("packets", who, where, all_versions, and_(*extra)).order_by(Packet.unix_s, Packet.obt_s, Packet.id)
-    cols = ["item", "unix_s", "obt_s", "apid", "pus_service", "pus_subtype", "sequence_count", "pec_ok"]
-    if with_data:
-        cols.append("data")
-    sub = stmt.subquery()
-    result = conn.execute(select(*[sub.c[c] for c in cols]))
-    # rows straight from the driver's cursor (SQLAlchemy's row objects cost more than the query)
-    df = pd.DataFrame.from_records(result.cursor.fetchall(), columns=cols, coerce_float=True)
-    result.close()
-    df["pec_ok"] = df["pec_ok"].map({1: True, 0: False, True: True, False: False}).astype(object)
-    if with_data:
-        df["data"] = [bytes(b) for b in df["data"]]
+        cond.append(Packet.pus_subtype == int(subtype))
+    if not all_versions:
+        cond.append(Decode.is_latest)
+    sel = list(_HK_COLUMNS) + ([("data", Packet.data)] if with_data else [])
+    cols = [n for n, _ in sel]
+    stmt = select(*[c.label(n) for n, c in sel]).select_from(Packet).join(Decode, Decode.id == Packet.decode_id)
+    if where is not None:  # a filter may name the recording's columns (station, recording)
+        stmt = stmt.join(Recording, Recording.id == Decode.recording_id)
+        cond.append(where_condition(where, "packets"))
+    stmt = stmt.where(and_(*cond)).order_by(Packet.unix_s, Packet.obt_s, Packet.id)
+    table = None
+    if conn.dialect.name == "postgresql":
+        table = _hk_table_postgresql(conn, stmt)
+    elif conn.dialect.name == "sqlite":
+        inf = float("inf")
+        fast = select(*[(func.ifnull(c, inf) if n in ("unix_s", "obt_s") else c).label(n) for n, c in sel]) \
+            .select_from(Packet).join(Decode, Decode.id == Packet.decode_id)
+        if where is not None:
+            fast = fast.join(Recording, Recording.id == Decode.recording_id)
+        table = _hk_table_sqlite(conn, fast.where(and_(*cond)).order_by(Packet.unix_s, Packet.obt_s, Packet.id), cols)
+    if table is not None:
+        import pyarrow as pa
+
+        for c, typ in (("item", pa.int64()), ("apid", pa.int64()), ("pus_service", pa.int64()),
+                       ("pus_subtype", pa.int64()), ("sequence_count", pa.int64()), ("pec_ok", pa.bool_())):
+            i = table.schema.get_field_index(c)
+            table = table.set_column(i, c, table.column(i).cast(typ))
+        # pec_ok: object (True, False, None); nullable integers: float64 with NaN, else int64; the octets stay
+        # in Arrow memory (pandas' ArrowDtype: each element is still ``bytes``), not one Python object each
+        binary = pd.ArrowDtype(pa.binary())
+        df = table.to_pandas(split_blocks=True, types_mapper={pa.binary(): binary, pa.large_binary(): binary}.get)
+    else:
+        rows = conn.execute(stmt).all()
+        by_col = list(zip(*rows)) if rows else [()] * len(cols)
+        del rows
+        data = {}
+        for c, values in zip(cols, by_col):
+            if c in ("item", "apid", "sequence_count"):
+                data[c] = np.array(values, dtype=np.int64)
+            elif c in ("unix_s", "obt_s"):
+                data[c] = np.array(values, dtype=np.float64)  # None -> NaN
+            elif c in ("pus_service", "pus_subtype"):
+                data[c] = np.array(values, dtype=np.float64 if None in values else np.int64)
+            elif c == "pec_ok":
+                data[c] = np.array([None if v is None else bool(v) for v in values], dtype=object)
+            else:
+                data[c] = np.array([bytes(b) for b in values], dtype=object)
+        df = pd.DataFrame(data, columns=cols)
     df.insert(0, "time_utc", pd.to_datetime(df["unix_s"], unit="s", utc=True))
     return df.set_index("time_utc")

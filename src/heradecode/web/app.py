@@ -258,7 +258,7 @@ def create_app(archive_dir: str | Path, *, db_url: str | None = None, oidc: Oidc
     @app.get("/api/v1/housekeeping.png", tags=["query"], summary="Plot of one APID's packets over time")
     def api_housekeeping_plot(apid: int, who: Principal = Depends(principal), service: int | None = None):
         with engine.connect() as conn:
-            df = housekeeping(conn, who, apid, service=service)
+            df = housekeeping(conn, who, apid, service=service, with_data=False)  # the plot needs no octets
         return Response(_housekeeping_plot(apid, df), media_type="image/png")
 
     @app.get("/api/v1/stats", tags=["archive"], summary="Archive statistics and the latest ingests")
