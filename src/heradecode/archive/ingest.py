@@ -204,6 +204,16 @@ def _content_hash(parts: list[tuple[str, str]]) -> str:
     return h.hexdigest()
 
 
+def recording_path(decoded_global: dict) -> str | None:
+    """The recording's metadata file, from a decode folder's ``core:dataset`` (the resolved data file)."""
+    dataset = decoded_global.get("core:dataset")
+    if not isinstance(dataset, str) or not dataset:
+        return None
+    if dataset.endswith(".sigmf-data"):
+        return dataset[: -len(".sigmf-data")] + ".sigmf-meta"
+    return dataset
+
+
 def prepare_decode_folder(folder: str | Path, *, station: str | None = None) -> _Prepared:
     """Check a decode folder completely and describe it; UserError (one line) when it is corrupt.
 
@@ -310,7 +320,7 @@ def prepare_decode_folder(folder: str | Path, *, station: str | None = None) -> 
                    "duration_s": _float_or_none(doc.get("duration_s")),
                    "samp_rate_hz": _float_or_none(doc.get("samp_rate")),
                    "center_freq_hz": _float_or_none(doc.get("center_freq_hz")),
-                   "sigmf_json": json.dumps(glob) if glob else None},
+                   "sigmf_json": json.dumps(glob) if glob else None, "path": recording_path(glob)},
         decode={"heradecode_version": str(doc.get("heradecode_version") or __version__), "mode": doc.get("mode"),
                 "params_json": json.dumps(params), "doppler_source": doppler_source,
                 "stats_json": json.dumps(stats),
@@ -553,6 +563,8 @@ def _catalogue(conn: Connection, prep: _Prepared, user: str | None) -> IngestRes
     rec_id = conn.execute(select(Recording.id).where(Recording.checksum == prep.recording["checksum"])).scalar()
     if rec_id is None:
         rec_id = conn.execute(insert(Recording).values(**prep.recording).returning(Recording.id)).scalar_one()
+    elif prep.recording.get("path"):  # the recording as the newest decode found it (it may have moved)
+        conn.execute(update(Recording).where(Recording.id == rec_id).values(path=prep.recording["path"]))
     if conn.dialect.name == "postgresql":  # serialize versions of one recording
         conn.execute(select(Recording.id).where(Recording.id == rec_id).with_for_update())
     version = (conn.execute(select(func.max(Decode.version)).where(Decode.recording_id == rec_id)).scalar() or 0) + 1
