@@ -110,3 +110,29 @@ def test_query_mistakes_are_one_line(catalogued, tmp_path, capsys):
     lines = [ln for ln in err.splitlines() if ln.strip()]
     assert len(lines) == 5 and "Traceback" not in err, err
     assert not (tmp_path / "o").exists()
+
+
+def test_a_recording_without_a_path_is_reported_until_it_is_ingested_again(catalogued, tmp_path, capsys):
+    from sqlalchemy import select, update
+
+    from heradecode.archive.db import writer
+    from heradecode.archive.ingest import open_catalogue
+    from heradecode.archive.models import Decode, Recording
+
+    arc, recs = catalogued
+    engine = open_catalogue(arc)
+    with writer(engine).begin() as conn:  # as a recording catalogued before revision 0002
+        conn.execute(update(Recording).where(Recording.name.like("hera_low%")).values(path=None))
+    assert main(["batch", "--archive", str(arc), "--where", "recording~low", "--out", str(tmp_path / "a"),
+                 "--quiet"]) == 1
+    assert "holds no path" in capsys.readouterr().err
+    assert report_rows(tmp_path / "a") == {}
+    # the same decode ingested again (already archived: no new version) records where the recording is
+    assert main(["batch", str(recs / META["hera_low_sim"]), "--archive", str(arc), "--out", str(tmp_path / "b"),
+                 "--workers", "1", "--quiet"]) == 0
+    with engine.connect() as conn:
+        assert conn.execute(select(Recording.path).where(Recording.name.like("hera_low%"))).scalar() == \
+            str((recs / META["hera_low_sim"]).resolve())
+        assert len(conn.execute(select(Recording.id)).all()) == 2
+        low = select(Recording.id).where(Recording.name.like("hera_low%")).scalar_subquery()
+        assert conn.execute(select(Decode.version).where(Decode.recording_id == low)).scalars().all() == [1]

@@ -640,6 +640,9 @@ def ingest_prepared(archive_dir: str | Path, prep: _Prepared, *, db_url: str | N
     with _db_writer(engine).begin() as conn:
         found = _existing(conn, prep.content_sha256)
         if found is not None:
+            if prep.recording.get("path"):  # where the recording is now (None before revision 0002, or moved)
+                conn.execute(update(Recording).where(Recording.id == found.recording_id)
+                             .values(path=prep.recording["path"]))
             conn.execute(insert(AuditEvent).values(unix_s=time.time(), user=user, action="ingest",
                                                    decode_id=found.decode_id, detail=f"{prep.name}: already archived"))
             return found
