@@ -40,7 +40,7 @@ def test_external_cluster_golden_lists_bad_ones_reported_and_same_as_local_pool(
     for name in (*ARCHIVED, LONG):
         assert rows[name]["status"] == "ok" and decoded_frames(out, name) == expected_frames(name), rows[name]
     assert rows[CORRUPT]["status"] == "failed" and "not valid JSON" in rows[CORRUPT]["reason"]
-    assert rows[NOISE]["status"] == "failed" and "no Hera signal" in rows[NOISE]["reason"]
+    assert rows[NOISE]["status"] == "failed" and "no signal found" in rows[NOISE]["reason"]
     printed = capsys.readouterr().out
     assert "dask, 2 workers" in printed and "2 failed" in printed
     _same_products(out, local_batch[1])

@@ -60,7 +60,7 @@ def test_good_recordings_give_their_golden_lists_and_bad_ones_are_reported(local
         assert rows[name]["frames"] == len(expected_frames(name))
     assert rows[LONG]["segments"] == 2  # cut at a seam, nothing lost or repeated there
     assert rows[CORRUPT]["status"] == "failed" and "json" in rows[CORRUPT]["reason"].lower(), rows[CORRUPT]
-    assert rows[NOISE]["status"] == "failed" and "no hera signal" in rows[NOISE]["reason"].lower(), rows[NOISE]
+    assert rows[NOISE]["status"] == "failed" and "no signal found" in rows[NOISE]["reason"].lower(), rows[NOISE]
     table = pd.DataFrame(json.loads((out / "batch.json").read_text())["recordings"])
     assert {"name", "status", "reason", "frames", "seconds"} <= set(table.columns) and len(table) == 5
 

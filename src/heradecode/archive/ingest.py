@@ -204,10 +204,14 @@ def _content_hash(parts: list[tuple[str, str]]) -> str:
     return h.hexdigest()
 
 
+#: keys of a decode folder's ``*.decoded.sigmf-meta`` global naming the recording's resolved data file, newest first
+SOURCE_DATASET_KEYS = ("heradecode:source_dataset", "core:dataset")
+
+
 def recording_path(decoded_global: dict) -> str | None:
-    """The recording's metadata file, from a decode folder's ``core:dataset`` (the resolved data file)."""
-    dataset = decoded_global.get("core:dataset")
-    if not isinstance(dataset, str) or not dataset:
+    """The recording's metadata file, from the data file a decode folder's ``*.decoded.sigmf-meta`` names."""
+    dataset = next((v for v in map(decoded_global.get, SOURCE_DATASET_KEYS) if isinstance(v, str) and v), None)
+    if dataset is None:
         return None
     if dataset.endswith(".sigmf-data"):
         return dataset[: -len(".sigmf-data")] + ".sigmf-meta"
