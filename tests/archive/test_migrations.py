@@ -1,5 +1,6 @@
 """Alembic migrations: an archive created by an older revision is upgraded in place, its rows kept."""
 
+import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
@@ -10,6 +11,7 @@ from heradecode.archive import db as _db
 from heradecode.archive.catalogue import init_archive
 from heradecode.archive.ingest import ingest_decode_folder, open_catalogue
 from heradecode.archive.models import Base, Decode, Recording
+from heradecode.errors import UserError
 from tests.archive.helpers import make_decode_folder
 
 
@@ -51,6 +53,8 @@ def test_0002_adds_the_recording_path_to_an_archive_created_with_0001(tmp_path, 
         n_decodes = len(conn.execute(select(tables["decodes"].c.id)).all())
     assert len(before) == 2 and n_decodes == 2
 
+    with pytest.raises(UserError, match="older schema: run 'heradecode archive init"):
+        open_catalogue(folder, db_url)  # an old catalogue is not written to with the new models
     init_archive(folder, db_url=db_url)  # what 'heradecode archive init' does on an existing archive: upgrade
     with open_catalogue(folder, db_url).connect() as conn:
         assert "path" in _columns(conn, "recordings")

@@ -634,6 +634,9 @@ def open_catalogue(archive_dir: str | Path, db_url: str | None = None):
         raise UserError(f"cannot open the catalogue: {str(exc.orig).splitlines()[0]}") from None
     if not ready:
         raise UserError(f"the catalogue of {folder} is not initialised: run 'heradecode archive init'")
+    if not _db.is_current(engine):
+        raise UserError(f"the catalogue of {folder} has an older schema: run 'heradecode archive init --archive "
+                        f"{folder}' to upgrade it")
     return engine
 
 
