@@ -88,6 +88,7 @@ def dispose_engines() -> None:
     for eng in _engines.values():
         eng.dispose()
     _engines.clear()
+    _current.clear()
 
 
 def migrate(engine: Engine) -> None:
@@ -105,6 +106,25 @@ def migrate(engine: Engine) -> None:
 def is_initialised(engine: Engine) -> bool:
     """True when the catalogue's tables exist."""
     return inspect(engine).has_table("decodes")
+
+
+_current: set[str] = set()
+
+
+def is_current(engine: Engine) -> bool:
+    """True when the catalogue's schema is at the newest Alembic revision (checked once per engine)."""
+    key = str(engine.url)
+    if key in _current:
+        return True
+    from alembic.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    head = ScriptDirectory(str(MIGRATIONS_DIR)).get_current_head()
+    with engine.connect() as conn:
+        ok = MigrationContext.configure(conn).get_current_revision() == head
+    if ok:
+        _current.add(key)
+    return ok
 
 
 def secret_key(archive_dir: str | Path) -> str:

@@ -209,6 +209,20 @@ def _content_hash(parts: list[tuple[str, str]]) -> str:
     return h.hexdigest()
 
 
+#: keys of a decode folder's ``*.decoded.sigmf-meta`` global naming the recording's resolved data file, newest first
+SOURCE_DATASET_KEYS = ("heradecode:source_dataset", "core:dataset")
+
+
+def recording_path(decoded_global: dict) -> str | None:
+    """The recording's metadata file, from the data file a decode folder's ``*.decoded.sigmf-meta`` names."""
+    dataset = next((v for v in map(decoded_global.get, SOURCE_DATASET_KEYS) if isinstance(v, str) and v), None)
+    if dataset is None:
+        return None
+    if dataset.endswith(".sigmf-data"):
+        return dataset[: -len(".sigmf-data")] + ".sigmf-meta"
+    return dataset
+
+
 def prepare_decode_folder(folder: str | Path, *, station: str | None = None) -> _Prepared:
     """Check a decode folder completely and describe it; UserError (one line) when it is corrupt.
 
@@ -319,7 +333,7 @@ def prepare_decode_folder(folder: str | Path, *, station: str | None = None) -> 
                    "duration_s": _float_or_none(doc.get("duration_s")),
                    "samp_rate_hz": _float_or_none(doc.get("samp_rate")),
                    "center_freq_hz": _float_or_none(doc.get("center_freq_hz")),
-                   "sigmf_json": json.dumps(glob) if glob else None},
+                   "sigmf_json": json.dumps(glob) if glob else None, "path": recording_path(glob)},
         decode={"heradecode_version": str(doc.get("heradecode_version") or __version__), "mode": doc.get("mode"),
                 "params_json": json.dumps(params), "doppler_source": doppler_source,
                 "stats_json": json.dumps(stats),
@@ -572,6 +586,8 @@ def _catalogue(conn: Connection, prep: _Prepared, user: str | None) -> IngestRes
     rec_id = conn.execute(select(Recording.id).where(Recording.checksum == prep.recording["checksum"])).scalar()
     if rec_id is None:
         rec_id = conn.execute(insert(Recording).values(**prep.recording).returning(Recording.id)).scalar_one()
+    elif prep.recording.get("path"):  # the recording as the newest decode found it (it may have moved)
+        conn.execute(update(Recording).where(Recording.id == rec_id).values(path=prep.recording["path"]))
     if conn.dialect.name == "postgresql":  # serialize versions of one recording
         conn.execute(select(Recording.id).where(Recording.id == rec_id).with_for_update())
     version = (conn.execute(select(func.max(Decode.version)).where(Decode.recording_id == rec_id)).scalar() or 0) + 1
@@ -637,6 +653,9 @@ def open_catalogue(archive_dir: str | Path, db_url: str | None = None):
         raise UserError(f"cannot open the catalogue: {str(exc.orig).splitlines()[0]}") from None
     if not ready:
         raise UserError(f"the catalogue of {folder} is not initialised: run 'heradecode archive init'")
+    if not _db.is_current(engine):
+        raise UserError(f"the catalogue of {folder} has an older schema: run 'heradecode archive init --archive "
+                        f"{folder}' to upgrade it")
     return engine
 
 
@@ -647,6 +666,9 @@ def ingest_prepared(archive_dir: str | Path, prep: _Prepared, *, db_url: str | N
     with _db_writer(engine).begin() as conn:
         found = _existing(conn, prep.content_sha256)
         if found is not None:
+            if prep.recording.get("path"):  # where the recording is now (None before revision 0003, or moved)
+                conn.execute(update(Recording).where(Recording.id == found.recording_id)
+                             .values(path=prep.recording["path"]))
             conn.execute(insert(AuditEvent).values(unix_s=time.time(), user=user, action="ingest",
                                                    decode_id=found.decode_id, detail=f"{prep.name}: already archived"))
             return found

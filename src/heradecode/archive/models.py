@@ -3,7 +3,8 @@
 What is catalogued, one table each:
 
 * ``missions``: name and embargo (days after ingestion before public users see an item);
-* ``recordings``: one per recorded pass (SigMF metadata, station, times, checksum);
+* ``recordings``: one per recorded pass (SigMF metadata, station, times, checksum, and ``path``: the
+  recording's SigMF metadata file as the newest ingested decode found it, NULL when unknown);
 * ``decodes``: one per decode of a recording (the *item* of the archive); a new decode of the
   same recording is a new ``version``, and ``is_latest`` marks the newest;
 * ``frames`` (level L0), ``packets`` (L1), ``carrier_points`` (radio science, L1b);
@@ -59,6 +60,7 @@ class Recording(Base):
     samp_rate_hz: Mapped[float | None] = mapped_column(Float, nullable=True)
     center_freq_hz: Mapped[float | None] = mapped_column(Float, nullable=True)
     sigmf_json: Mapped[str | None] = mapped_column(Text, nullable=True)
+    path: Mapped[str | None] = mapped_column(String(4096), nullable=True)  #: its metadata file (revision 0003)
 
 
 class Decode(Base):

@@ -170,6 +170,18 @@ def get_item(conn: Connection, who: Principal, decode_id: int) -> dict[str, Any]
     }
 
 
+def recording_paths(conn: Connection, who: Principal, where: str | None = None, *,
+                    all_versions: bool = False) -> list[dict[str, Any]]:
+    """The recordings whose items match ``where`` (once each, by id): ``recording_id``, ``name``, ``path``.
+
+    ``path`` is the recording's metadata file when its newest decode was ingested (None when unknown).
+    """
+    sub = _base("items", who, where, all_versions).with_only_columns(Recording.id).distinct().subquery()
+    rows = conn.execute(select(Recording.id, Recording.name, Recording.path)
+                        .where(Recording.id.in_(select(sub.c.id))).order_by(Recording.id))
+    return [{"recording_id": r.id, "name": r.name, "path": r.path} for r in rows]
+
+
 def product_file(conn: Connection, who: Principal, decode_id: int, name: str) -> dict[str, Any] | None:
     """The stored file ``name`` of item ``decode_id`` (sha256, size), or None when absent or not visible."""
     require_reader(who)

@@ -1,6 +1,7 @@
 """Batch decoding: many recordings, their segments scheduled together on one executor.
 
-A batch is a list of recordings.  Each recording is first *planned* by a worker
+A batch is a list of recordings (files, folders, globs, or the catalogued recordings an
+archive query selects: :func:`archive_recordings`).  Each recording is first *planned* by a worker
 (:func:`plan_recording`: opened, its mode detected, cut into the overlapping segments of
 :func:`heradecode.receiver.plan_segments`), then each segment is *decoded* by a worker
 (:func:`decode_segment_task`).  A task names its recording by path and its segment by
@@ -28,7 +29,8 @@ and the SHA-256 of the whole metadata files and of the first and last MiB of the
 files (:func:`input_checksum`).
 """
 
-from heradecode.batch.inputs import find_recordings, input_checksum, input_files, recording_name
+from heradecode.batch.inputs import MissingRecording, archive_recordings, find_recordings, input_checksum, \
+    input_files, recording_name
 from heradecode.batch.runners import DaskRunner, LocalRunner
 from heradecode.batch.scheduler import BATCH_FILE, DONE_STATUSES, MAX_ATTEMPTS, Batch, BatchEvents, RecordingJob, \
     failure_reason, load_report
@@ -36,6 +38,6 @@ from heradecode.batch.tasks import BatchOptions, RecordingPlan, SegmentResult, d
     mission_profile, open_batch_recording, plan_recording, receiver_config
 
 __all__ = ["BATCH_FILE", "DONE_STATUSES", "MAX_ATTEMPTS", "Batch", "BatchEvents", "BatchOptions", "DaskRunner",
-           "LocalRunner", "RecordingJob", "RecordingPlan", "SegmentResult", "decode_segment_task", "failure_reason",
-           "find_recordings", "input_checksum", "input_files", "load_report", "mission_profile",
-           "open_batch_recording", "plan_recording", "receiver_config", "recording_name"]
+           "LocalRunner", "MissingRecording", "RecordingJob", "RecordingPlan", "SegmentResult", "archive_recordings",
+           "decode_segment_task", "failure_reason", "find_recordings", "input_checksum", "input_files", "load_report",
+           "mission_profile", "open_batch_recording", "plan_recording", "receiver_config", "recording_name"]

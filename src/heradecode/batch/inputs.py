@@ -1,4 +1,10 @@
-"""The recordings a batch is given (files, folders, globs), their names and their cheap input checksum.
+"""The recordings a batch is given (files, folders, globs, an archive query), their names and their cheap checksum.
+
+An archive query (:func:`archive_recordings`) selects the catalogued recordings whose latest
+decode matches a filter of :mod:`heradecode.archive.where` (as the archive's owner sees them)
+and gives their metadata files as the newest ingest recorded them (``recordings.path``); a
+recording whose files are no longer there, or that was catalogued without a path, is listed
+apart as missing.
 
 The checksum (:func:`input_checksum`) covers every file of a recording (data and metadata):
 its name, size and modification time, and the SHA-256 of the whole metadata files and of
@@ -13,6 +19,7 @@ import glob
 import hashlib
 import warnings
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 from heradecode.batch.tasks import open_batch_recording
@@ -44,7 +51,7 @@ def find_recordings(inputs: Iterable[str | Path]) -> list[Path]:
     out: list[Path] = []
     seen: set[Path] = set()
     for p in found:
-        key = _recording_key(p)
+        key = recording_key(p)
         if key not in seen:
             seen.add(key)
             out.append(p)
@@ -57,7 +64,7 @@ def _expand(path: Path) -> list[Path]:
     return [path]
 
 
-def _recording_key(path: Path) -> Path:
+def recording_key(path: Path) -> Path:
     """The same key for every file of one recording (meta, data, ``_0x`` and ``_0y``)."""
     name = path.name
     for ext in (".sigmf-meta", ".sigmf-data", ".sigmf-collection"):
@@ -115,3 +122,49 @@ def input_checksum(path: Path) -> str:
         except OSError as exc:
             h.update(f"unreadable {exc.errno}".encode())
     return h.hexdigest()
+
+
+@dataclass(frozen=True)
+class MissingRecording:
+    """A catalogued recording an archive query selected whose files are not where the archive says."""
+
+    recording_id: int
+    name: str
+    path: str | None
+    reason: str
+
+    def to_dict(self) -> dict:
+        """One row of ``batch.json``'s ``missing_from_archive``."""
+        return {"recording_id": self.recording_id, "name": self.name, "path": self.path, "reason": self.reason}
+
+
+def _missing_reason(path: str | None) -> str:
+    if not path:
+        return "the archive holds no path for it (catalogued before paths were kept, or from a frame file)"
+    p = Path(path)
+    if not p.is_file():
+        return f"no such file: {p}"
+    if p.name.endswith(".sigmf-meta"):
+        data = p.with_name(p.name[: -len(".sigmf-meta")] + ".sigmf-data")
+        if not data.is_file():
+            return f"no such file: {data}"
+    return ""
+
+
+def archive_recordings(archive_dir: str | Path, where: str | None) -> tuple[list[Path], list[MissingRecording]]:
+    """The recordings of ``archive_dir`` whose latest decode matches ``where``: (files found, missing ones)."""
+    from heradecode.archive.access import SYSTEM
+    from heradecode.archive.ingest import open_catalogue
+    from heradecode.archive.query import recording_paths
+
+    with open_catalogue(archive_dir).connect() as conn:
+        rows = recording_paths(conn, SYSTEM, where)
+    found: list[Path] = []
+    missing: list[MissingRecording] = []
+    for row in rows:
+        reason = _missing_reason(row["path"])
+        if reason:
+            missing.append(MissingRecording(row["recording_id"], row["name"], row["path"], reason))
+        else:
+            found.append(Path(row["path"]))
+    return found, missing

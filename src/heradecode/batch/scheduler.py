@@ -98,14 +98,18 @@ class Batch:
     """Decodes a list of recordings on a runner (:class:`LocalRunner` or :class:`DaskRunner`) into ``out_dir``.
 
     ``ingest(folder)`` is called for every recording decoded (an archive); ``extra_products(folder,
-    recording, carrier)`` after its folder is written (the command line adds the Doppler residuals there).
+    recording, carrier)`` after its folder is written (the command line adds the Doppler residuals there);
+    ``missing`` lists the recordings an archive query selected whose files are gone (reported, not decoded).
     """
 
     def __init__(self, paths: list[Path], out_dir: Path, options: BatchOptions = BatchOptions(), *,
                  resume: bool = False, ingest: Callable[[Path], None] | None = None,
                  events: BatchEvents = BatchEvents(),
-                 extra_products: Callable[[Path, Any, Any], None] | None = None) -> None:
+                 extra_products: Callable[[Path, Any, Any], None] | None = None,
+                 missing: list | tuple = ()) -> None:
         self.out_dir = Path(out_dir)
+        #: recordings an archive query selected whose files are gone (:class:`~heradecode.batch.inputs.MissingRecording`)
+        self.missing = list(missing)
         #: called with (folder, recording, 1 s carrier points) after a folder's products are written
         self.extra_products = extra_products
         self.options = options
@@ -172,7 +176,7 @@ class Batch:
                 "wall_s": round(self.wall_s, 3), "signal_s": round(signal_s, 6),
                 "tasks": self.tasks, "task_bytes": self.task_bytes, "result_bytes": self.result_bytes,
                 "parameters": self.fingerprint, "recordings": [j.to_dict() for j in self.jobs],
-                "earlier_recordings": self.carried}
+                "earlier_recordings": self.carried, "missing_from_archive": [m.to_dict() for m in self.missing]}
 
     def write_report(self) -> Path:
         """Write ``batch.json`` atomically (done after every recording, so that an interrupted batch keeps it)."""

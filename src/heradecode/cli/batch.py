@@ -22,7 +22,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "existing Dask scheduler), and a product folder per recording is written as "
                     "'heradecode decode' writes it, with batch.json listing how each one went.",
     )
-    p.add_argument("inputs", nargs="+", metavar="INPUT",
+    p.add_argument("inputs", nargs="*", metavar="INPUT",
                    help="recordings (SigMF), folders (searched for *.sigmf-meta) or globs")
     p.add_argument("--mission", default="hera", help="mission profile (default: hera)")
     p.add_argument("--mode", choices=["low", "high", "auto"], default="auto",
@@ -32,6 +32,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", type=Path, default=Path("batch_decoded"), metavar="DIR",
                    help="a product folder per recording and batch.json go here (default: ./batch_decoded)")
     p.add_argument("--archive", type=Path, metavar="DIR", help="also ingest every decoded folder into this archive")
+    p.add_argument("--where", "--query", dest="where", metavar="EXPR",
+                   help="with --archive: also decode the catalogued recordings whose latest decode matches this "
+                        "filter (as 'heradecode archive query --where', e.g. \"mission=hera and station~dsa\"; "
+                        "'all' for every one); those whose files are gone are reported and skipped")
     where = p.add_mutually_exclusive_group()
     where.add_argument("--workers", type=int, default=None, metavar="N",
                        help="local worker processes (default: all cores; with --cluster local: Dask workers)")
@@ -69,6 +73,31 @@ def _doppler_products(doppler: Path | None):
             _write_residuals(folder, carrier, profile, recording.receiver_offset_hz)
 
     return write
+
+
+def _with_archive_query(args: argparse.Namespace, paths: list[Path]):
+    """``paths`` plus the catalogued recordings --where selects; one line per missing one. (paths, missing)"""
+    from heradecode.batch import archive_recordings
+    from heradecode.batch.inputs import recording_key
+
+    if args.archive is None:
+        raise UserError("--where selects catalogued recordings: give the archive with --archive DIR")
+    where = None if args.where.strip().lower() in ("", "all") else args.where
+    found, missing = archive_recordings(args.archive, where)
+    for m in missing:
+        print(f"heradecode batch: archive recording {m.name} (id {m.recording_id}) skipped: {m.reason}",
+              file=sys.stderr)
+    if not found and not missing and not paths:
+        raise UserError(f"no catalogued recording of {args.archive} matches {args.where!r}")
+    keys = {recording_key(p) for p in paths}
+    for p in found:
+        if recording_key(p) not in keys:
+            keys.add(recording_key(p))
+            paths.append(p)
+    if missing:
+        print(f"heradecode batch: {len(missing)} catalogued recording{'s' if len(missing) != 1 else ''} missing, "
+              f"{len(found)} found", file=sys.stderr)
+    return paths, missing
 
 
 def make_runner(args: argparse.Namespace):
@@ -160,6 +189,10 @@ def summary_table(report: dict) -> str:
     lines.append(f"{len(rows)} recordings: " + ", ".join(f"{n} {s}" for s, n in counts.items())
                  + f"; {frames} frames decoded in {report['wall_s']:.1f} s ({rate:.2f} s of signal per s, "
                  f"{report['runner']}, {report['workers']} worker{'s' if report['workers'] != 1 else ''})")
+    missing = report.get("missing_from_archive") or []
+    if missing:
+        lines.append(f"{len(missing)} catalogued recording{'s' if len(missing) != 1 else ''} missing from disk, "
+                     f"not decoded: {', '.join(m['name'] for m in missing)}")
     return "\n".join(lines)
 
 
@@ -174,16 +207,21 @@ def run(args: argparse.Namespace) -> int:
     if args.out.exists() and not args.out.is_dir():
         raise UserError(f"--out must be a directory: {args.out} is a file")
     ingest = _ingest_function(args.archive)
+    if not args.inputs and args.where is None:
+        raise UserError("give recordings, folders or globs, or --archive DIR --where EXPR")
     paths = find_recordings(args.inputs)
-    if not paths:
+    if args.inputs and not paths:
         raise UserError(f"no recordings found in {' '.join(args.inputs)}")
+    missing = []
+    if args.where is not None:
+        paths, missing = _with_archive_query(args, paths)
     options = BatchOptions(mode=args.mode, doppler_path=str(args.doppler) if args.doppler else None,
                            mission=args.mission.lower(), segment_s=args.segment_s)
     display = _Display(len(paths), enabled=not args.quiet and sys.stderr.isatty())
     batch = Batch(paths, args.out, options, resume=args.resume, ingest=ingest,
                   events=BatchEvents(on_plan=display.on_plan, on_segment=display.on_segment,
                                      on_recording=display.on_recording),
-                  extra_products=_doppler_products(args.doppler))
+                  extra_products=_doppler_products(args.doppler), missing=missing)
     runner = make_runner(args)
     if getattr(runner, "dashboard", None):
         print(f"heradecode batch: Dask dashboard at {runner.dashboard}", file=sys.stderr)
@@ -199,4 +237,4 @@ def run(args: argparse.Namespace) -> int:
     print(summary_table(report))
     print(f"products and batch.json written to {args.out}/")
     statuses = {r["status"] for r in report["recordings"]}
-    return 0 if statuses <= {"ok", "skipped"} else 1
+    return 0 if statuses <= {"ok", "skipped"} and not missing else 1
