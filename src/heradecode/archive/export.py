@@ -82,7 +82,6 @@ def _parquet(result: QueryResult, fh: IO[bytes]) -> int:
             flush()
     if batch or writer is None:
         if not batch:
-            import pyarrow as pa  # noqa: F811
             schema = pa.schema([(c, pa.string()) for c in result.columns])
             pq.write_table(pa.Table.from_pylist([], schema=schema), fh)
             return 0

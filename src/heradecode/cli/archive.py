@@ -275,7 +275,7 @@ def run_query(args) -> int:
                     offset=args.offset)
         n = _print_rows(res, args.format)
     if args.format == "text":
-        print(f"{n} of {total} {args.table}" + (f" (use --limit 0 for all)" if n < total else ""))
+        print(f"{n} of {total} {args.table}" + (" (use --limit 0 for all)" if n < total else ""))
     return 0
 
 
