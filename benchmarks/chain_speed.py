@@ -67,11 +67,14 @@ STAGE_OF_FILE = {
     "fec/asm.py": "framesync",
     "fec/randomizer.py": "turbo",
     "fec/turbo.py": "turbo",
+    "fec/_bcjr.py": "turbo",
+    "ccsds/codeblock.py": "turbo",
 }
 STAGES = ["read", "decimate", "nco", "acquisition", "combine", "pll", "biphase", "look-back", "framesync", "turbo"]
 # callers whose calls into the stage files are counted (the receiver, and the demodulator for its blocks); calls
 # made by the demodulator's look-back (the backward carrier loop and bi-phase demodulator) count as "look-back"
-ENTRY_FILES = ("heradecode/receiver.py", "heradecode/dsp/demod.py")
+ENTRY_FILES = ("heradecode/receiver/core.py", "heradecode/receiver/parallel.py", "heradecode/dsp/frontend.py",
+               "heradecode/dsp/demod.py", "heradecode/ccsds/codeblock.py")
 
 
 def _profile():
