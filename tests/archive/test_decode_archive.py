@@ -34,3 +34,22 @@ def test_decode_with_archive_ingests_the_products(tmp_path, capsys):
     assert main(["decode", str(SIM_DIR / "hera_high_sim_0x.sigmf-meta"), "--out", str(tmp_path / "dec2"),
                  "--archive", str(arc), "--quiet"]) == 0
     assert "already there" in capsys.readouterr().out
+
+
+def test_the_archive_records_the_heradecode_that_decoded(tmp_path):
+    import json
+
+    from heradecode.archive.query import get_item
+    from tests.archive.helpers import make_decode_folder
+
+    arc = tmp_path / "arc"
+    init_archive(arc)
+    folder = make_decode_folder(tmp_path / "dec", count=5)
+    doc = json.loads((folder / "decode.json").read_text())
+    doc["heradecode_version"] = "0.0.7"  # an older decode, ingested by this heradecode
+    (folder / "decode.json").write_text(json.dumps(doc))
+    from heradecode.archive.ingest import ingest_decode_folder
+
+    res = ingest_decode_folder(arc, folder)
+    with open_catalogue(arc).connect() as conn:
+        assert get_item(conn, SYSTEM, res.decode_id)["heradecode_version"] == "0.0.7"

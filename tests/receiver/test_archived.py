@@ -4,6 +4,8 @@ import json
 
 import pytest
 
+import heradecode
+
 from heradecode.cli import main
 from heradecode.io import open_recording
 from heradecode.io.sigmf_read import check_metadata
@@ -38,6 +40,7 @@ def test_cli_decode_equals_golden(name, meta, mode, tmp_path, capsys):
     assert hashes == golden(name)
     log = json.loads((out / "decode.json").read_text())
     assert log["mode"] == mode and len(log["codeblocks"]) == len(hashes)
+    assert log["heradecode_version"] == heradecode.__version__ and log["mission"] == "hera"
     truth = json.loads((SIM / f"{name}.truth.json").read_text())
     starts = [row[2] for row in truth["codeblocks"]]
     assert [cb["start_sample"] for cb in log["codeblocks"]] == pytest.approx(starts, abs=2)

@@ -8,6 +8,7 @@ from pathlib import Path
 import pmt
 from gnuradio import gr
 
+from heradecode import __version__
 from heradecode.gr.tags import count_rejected, pdu_parts, pdu_vector
 from heradecode.missions import DEFAULT_MISSION, load_mission
 from heradecode.products.decodelog import DecodedCodeblock, DecodeHeader, DecodeWriter
@@ -83,7 +84,7 @@ class tm_sink(gr.basic_block):  # noqa: N801 - GNU Radio block naming
             return
         self._closed = True
         self.writer.close(DecodeHeader(source="heradecode GNU Radio tm_sink", mission=self.mission_name,
-                                       scid=self.scid))
+                                       scid=self.scid, heradecode_version=__version__))
         by_vc = ", ".join(f"VC{k} {v}" for k, v in sorted(self.writer.telemetry.stats.frames_by_vc.items()))
         print(f"heradecode tm_sink: {self.writer.n_frames} frames ({by_vc or 'none'}), {self.writer.n_failed} failed codeblocks, "
               f"{self.n_rejected} rejected messages -> {self.out_dir}", flush=True)

@@ -22,7 +22,7 @@ Products of ``heradecode decode --out DIR``:
     {"recording": "name", "mission": "hera", "mode": "high", "symbol_rate": 322560.0, "samp_rate": 6144000.0,
      "center_freq_hz": 8435750000.0, "downlink_freq_hz": 8435750000.0,
      "start_time_utc": "2024-10-07T17:06:31.000000000Z", "duration_s": 60.0, "pll_bandwidth_hz": 15.0,
-     "doppler_mode": "one-way", "nonfinite_samples": 0, "blanked_samples": 0, "soft_outliers": 0,
+     "doppler_mode": "one-way", "heradecode_version": "0.1.0", "nonfinite_samples": 0, "blanked_samples": 0, "soft_outliers": 0,
      "sync_attempts": 0, "sync_confirmed": 0,
      "codeblocks": [
        {"start_sample": 12345, "unix_time": 1728320791.25, "time_utc": "2024-10-07T17:06:31.250000000Z",
@@ -173,6 +173,7 @@ class DecodeHeader:
     pll_bandwidth_hz: float = math.nan  #: carrier loop noise bandwidth (radio science)
     doppler_mode: str = ""  #: one-way, two-way or three-way
     source: str = ""  #: what wrote the log when not ``heradecode decode`` (e.g. the GNU Radio tm_sink)
+    heradecode_version: str = ""  #: the heradecode that decoded (the archive records it)
     scid: int | None = None  #: the spacecraft ID frames were checked against, when the writer knew no mission
     counters: dict[str, int] = field(default_factory=dict)  #: :data:`DECODE_COUNTERS` and the like
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 
+from heradecode import __version__
 from heradecode.ccsds.mission import HERA, MissionProfile
 from heradecode.dsp.demod import LOOKBACK_S
 from heradecode.errors import UserError
@@ -115,6 +116,7 @@ def decode_header(recording: Recording, config: ReceiverConfig, stats: object | 
                         downlink_freq_hz=nominal_downlink_hz(recording, config),
                         start_time_utc=str(recording.start_time) + "Z", duration_s=recording.duration_s,
                         pll_bandwidth_hz=config.pll_bandwidth_hz, doppler_mode=doppler_mode,
+                        heradecode_version=__version__,
                         counters={n: int(getattr(stats, n, 0)) for n in DECODE_COUNTERS})
 
 
