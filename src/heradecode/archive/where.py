@@ -59,6 +59,15 @@ class BoolOp:
     terms: tuple
 
 
+def quote_value(value: str) -> str:
+    """A filter value as a quoted literal of the filter language (one line error if it holds both quotes)."""
+    if "'" not in value:
+        return f"'{value}'"
+    if '"' not in value:
+        return f'"{value}"'
+    raise UserError("a filter value cannot hold both ' and \"")
+
+
 def tokenize(text: str) -> list[tuple[str, str]]:
     """Split a filter into (kind, text) tokens; UserError on anything else."""
     if len(text) > MAX_LENGTH:

@@ -48,16 +48,12 @@ def _filters(p: argparse.ArgumentParser) -> None:
     p.add_argument("--all-versions", action="store_true", help="search every version, not only the latest")
 
 
-def _quote(text: str) -> str:
-    if "'" not in text:
-        return f"'{text}'"
-    if '"' not in text:
-        return f'"{text}"'
-    raise UserError("a filter value cannot hold both ' and \"")
 
 
 def where_from_args(args: argparse.Namespace) -> str | None:
     """The filter text of --where and the shortcut options, ANDed."""
+    from heradecode.archive.where import quote_value
+
     parts = []
     if args.where and args.where.strip():
         parts.append(f"({args.where})")
@@ -65,11 +61,11 @@ def where_from_args(args: argparse.Namespace) -> str | None:
                             ("recording", "recording", "=")):
         v = getattr(args, name)
         if v is not None:
-            parts.append(f"{field}{op}{_quote(v)}")
+            parts.append(f"{field}{op}{quote_value(v)}")
     for name, field, op in (("utc_from", "utc", ">="), ("utc_to", "utc", "<")):
         v = getattr(args, name)
         if v is not None:
-            parts.append(f"{field}{op}{_quote(v)}")
+            parts.append(f"{field}{op}{quote_value(v)}")
     for name, field, op in (("obt_from", "obt", ">="), ("obt_to", "obt", "<"), ("vc", "vc", "="),
                             ("apid", "apid", "="), ("service", "service", "="), ("subtype", "subtype", "="),
                             ("crc", "crc", "="), ("pec", "pec", "="), ("level", "level", "=")):

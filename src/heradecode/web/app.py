@@ -33,6 +33,7 @@ from heradecode.archive.db import writer as _db_writer
 from heradecode.archive.export import FORMATS, MEDIA_TYPES, metadata_xml, write_items_zip, write_table
 from heradecode.archive.ingest import ingest_decode_folder, ingest_frame_file, open_catalogue
 from heradecode.archive.models import AuditEvent, Decode, Packet
+from heradecode.archive.where import quote_value
 from heradecode.archive.query import MAX_PAGE, count_query, get_item, housekeeping, product_file, run_query, \
     utc_text
 from heradecode.archive.store import ContentStore
@@ -49,12 +50,6 @@ BUILDER_OPS = ("=", "!=", "<", "<=", ">", ">=", "~")
 SESSION_COOKIE = "session"
 
 
-def _quote(value: str) -> str:
-    if "'" not in value:
-        return f"'{value}'"
-    if '"' not in value:
-        return f'"{value}"'
-    raise UserError("a filter value cannot hold both ' and \"")
 
 
 def builder_where(params: dict[str, str]) -> str | None:
@@ -66,7 +61,7 @@ def builder_where(params: dict[str, str]) -> str | None:
             continue
         if field not in BUILDER_FIELDS or op not in BUILDER_OPS:
             raise UserError("unknown field or operator in the query builder")
-        cond = f"{field}{op}{_quote(value.strip())}"
+        cond = f"{field}{op}{quote_value(value.strip())}"
         join = params.get(f"join{i}", "and")
         if parts:
             if join not in ("and", "or", "and not", "or not"):
