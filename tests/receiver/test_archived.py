@@ -2,6 +2,7 @@
 
 import json
 
+import numpy as np
 import pytest
 
 import heradecode
@@ -72,3 +73,16 @@ def test_receiver_stages_exist_from_init_and_process_alone_decodes(name, meta, m
     cbs += rx.finish()
     assert rx.pll is not None and rx.pll.locked
     assert frame_hashes(b"".join(cb.frame for cb in cbs if cb.crc_ok)) == golden(name)
+
+
+def test_a_mission_without_a_known_downlink_decodes_and_tracks_phase():
+    """No downlink frequency in the profile (JUICE's case): the nominal is the recording's centre, phases stay finite."""
+    rec = open_recording(SIM / "hera_high_sim_0x.sigmf-meta")
+    cfg = ReceiverConfig(mode="high", downlink_freq_hz=None)
+    cbs, tracks = [], []
+    for batch, track in decode_recording(rec, cfg, doppler=doppler_of("hera_high_sim")):
+        cbs += batch
+        tracks.append(track)
+    assert frame_hashes(b"".join(cb.frame for cb in cbs if cb.crc_ok)) == golden("hera_high_sim")
+    phase = np.concatenate(tracks)["carrier_phase_cycles"]
+    assert phase.size and np.all(np.isfinite(phase))

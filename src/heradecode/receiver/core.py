@@ -50,13 +50,6 @@ class Receiver:
         plan = plan_front_end(recording, config, doppler=doppler, carrier_fix=carrier_fix)
         self.plan: FrontEndPlan = plan  #: the front end's frequency plan and decimation
         self.carrier_fix: CarrierFix | None = carrier_fix  #: where the wide search found the carrier (None: not found)
-        self.offset_hz = plan.offset_hz
-        #: the frequency law removed after decimation, on top of ``offset_hz`` (Doppler profile corrected by the fix)
-        self.carrier_model = plan.carrier_model
-        self.search_window_hz = plan.search_window_hz
-        self.pre_shift_hz = plan.pre_shift_hz
-        self.factor = plan.factor
-        self.samp_rate = plan.samp_rate
         #: the front end's band-limiting loss (dB of bi-phase-L energy outside the band it keeps), added back to Es/N0
         self.band_loss_db = manchester_loss_db(plan.passband_hz, self.symbol_rate_baud)
         self.codeblock_symbols = config.code.codeblock_length
@@ -86,6 +79,15 @@ class Receiver:
         self._sym_base = 0  # absolute index of _sym_pos[0]
         self._sym_pos = np.zeros(0)
         self._started_at = first_sample
+
+    # the plan's figures, as attributes of the receiver (see FrontEndPlan)
+    offset_hz = property(lambda self: self.plan.offset_hz, doc="Carrier before Doppler, Hz from the centre frequency.")
+    carrier_model = property(lambda self: self.plan.carrier_model,
+                             doc="The frequency law removed after decimation, on top of ``offset_hz``.")
+    search_window_hz = property(lambda self: self.plan.search_window_hz, doc="The demodulator's carrier search, ± Hz.")
+    pre_shift_hz = property(lambda self: self.plan.pre_shift_hz, doc="Coarse shift before the decimator (Hz).")
+    factor = property(lambda self: self.plan.factor, doc="Decimation factor.")
+    samp_rate = property(lambda self: self.plan.samp_rate, doc="Sample rate after decimation (samples/s).")
 
     @property
     def demod(self) -> PcmPmDemodulator:
@@ -221,7 +223,7 @@ class Receiver:
         dw = np.diff(w_all)
         unwrapped = prev[3] + np.cumsum(dw + np.round(expected - dw))
         self._nco_prev = (int(n[-1]), float(wrapped[-1]), float(f_nco[-1]), float(unwrapped[-1]))
-        fixed_hz = self.recording.center_freq_hz + self.pre_shift_hz - self.config.downlink_freq_hz
+        fixed_hz = self.recording.center_freq_hz + self.pre_shift_hz - nominal_downlink_hz(self.recording, self.config)
         return unwrapped + track["phase_cycles"] + fixed_hz * (rec_sample / self.recording.samp_rate)
 
     def pop_track(self) -> np.ndarray:
