@@ -108,7 +108,7 @@ def export_tdm(decode_dir: Path, args: argparse.Namespace, fmt: str = "kvn",
     downlink_hz = header.downlink_freq_hz if math.isfinite(header.downlink_freq_hz) else HERA.link.downlink_freq_hz
     loop_bw = header.pll_bandwidth_hz if math.isfinite(header.pll_bandwidth_hz) else 15.0
     link = _link(decode_dir, args)
-    factor = 1.0 if link.mode == "one-way" else 2.0
+    factor = rs.count_factor(link.mode)
     track = rs.read_phase_csv(decode_dir / "carrier_phase.csv")
     doc = rs.write_radio_science(decode_dir, track, downlink_hz, loop_bandwidth_hz=loop_bw, count_factor=factor,
                                  mode=link.mode)

@@ -200,7 +200,7 @@ class DecodeHeader:
             key = cls._JSON_NAMES.get(f.name, f.name)
             if f.name == "counters" or key not in data:
                 continue
-            if f.type in ("float",):
+            if isinstance(f.default, float):  # the NaN-defaulted numbers
                 kw[f.name] = _num(data[key])
             elif f.name == "scid":
                 kw[f.name] = _int(data[key]) if _int(data[key]) >= 0 else None
@@ -413,12 +413,12 @@ class DecodeWriter:
         carrier = carrier_points(track)
         write_carrier_csv(self.out_dir / "carrier.csv", carrier)
         if track.size:
-            self._write_radio_science(track, doc)
+            self._write_radio_science(track, header)
         if self.recording is not None:
             self._write_annotations(records)
         return carrier
 
-    def _write_radio_science(self, track: np.ndarray, header: dict[str, Any]) -> None:
+    def _write_radio_science(self, track: np.ndarray, header: DecodeHeader) -> None:
         """``carrier_phase.csv``, ``radio_science.json`` and ``doppler_{1,10,60}s.csv`` (see products.radio_science)."""
         from heradecode.products import radio_science as rs
 
@@ -428,11 +428,12 @@ class DecodeWriter:
         phase = rs.PhaseTrack.from_rows(track, start_unix_ns=start_ns,
                                         samp_rate=rec.samp_rate if rec is not None else None)
         rs.write_phase_csv(self.out_dir / "carrier_phase.csv", phase)
-        mode = str(header.get("doppler_mode") or "one-way")
+        mode = header.doppler_mode or "one-way"
+        downlink_hz = header.downlink_freq_hz if math.isfinite(header.downlink_freq_hz) else HERA.downlink_freq_hz
+        loop_bw = header.pll_bandwidth_hz if math.isfinite(header.pll_bandwidth_hz) else 15.0
         try:
-            rs.write_radio_science(self.out_dir, phase, float(header.get("downlink_freq_hz", 8435.75e6)),
-                                   loop_bandwidth_hz=float(header.get("pll_bandwidth_hz", 15.0)),
-                                   count_factor=1.0 if mode == "one-way" else 2.0, mode=mode)
+            rs.write_radio_science(self.out_dir, phase, downlink_hz, loop_bandwidth_hz=loop_bw,
+                                   count_factor=rs.count_factor(mode), mode=mode)
         except (ValueError, ArithmeticError, np.linalg.LinAlgError) as exc:  # never fatal to the decode
             log.warning(f"radio science products not written: {exc}")
 

@@ -277,6 +277,11 @@ class DopplerObservable:
                 fh.write(f"{t:.6f},{f:.6f},{v:.7f},{c:.3f},{int(q)}\n")
 
 
+def count_factor(mode: str) -> float:
+    """Range-rate count factor of a Doppler mode: 1 one-way, 2 two- or three-way (the range is travelled twice)."""
+    return 1.0 if mode == "one-way" else 2.0
+
+
 def doppler_observable(track: PhaseTrack, interval_s: float, downlink_hz: float, *, count_factor: float = 1.0,
                        guard_s: float = 0.25, **slip_options: float) -> DopplerObservable:
     """Phase-difference Doppler on a UTC grid of ``interval_s`` bins, flagged per point (see module doc)."""
