@@ -364,3 +364,23 @@ def test_housekeeping_filter_cannot_widen_the_apid(archive, tmp_path):
             housekeeping(c, TEAM, 0, where="vc=1) or (vc=3")
         df = housekeeping(c, TEAM, 0, where="vc=1 or vc=3")
     assert set(df.apid) == {0}
+
+
+def test_frame_files_of_another_mission_are_catalogued_by_its_profile(archive):
+    """Any mission profile, not only Hera's: Euclid's TM frames with PUS-A packets."""
+    from heradecode.ccsds.tmframe import FrameFile
+    from heradecode.missions import load_mission
+    from heradecode.products.telemetry import TelemetryProcessor
+    from tests.helpers import REPO
+
+    folder, db_url = archive
+    path = REPO / "recordings" / "missions" / "euclid_lowrate_frames_2023_07_02_06_58_19_first400.u8"
+    euclid = load_mission("euclid")
+    res = ingest_frame_file(folder, path, mission="euclid", db_url=db_url)
+    tp = TelemetryProcessor(mission=euclid, keep_packets=True)
+    for f in FrameFile(path, res_len := path.stat().st_size // res.n_frames, parse=tp.parse):
+        tp.feed(f)
+    tp.finish()
+    assert res.created and res.n_frames == 400 and res_len in (euclid.frame_length, euclid.frame_length_no_fecf)
+    assert res.n_packets == len(tp.packets) > 0
+    assert res.data_types == ("EUCLID:FRAMES:L0", "EUCLID:PACKETS:L1")

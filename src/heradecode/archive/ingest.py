@@ -56,12 +56,11 @@ from heradecode.archive.db import writer as _db_writer
 from heradecode.archive.models import (LEVEL_FRAMES, LEVEL_PACKETS, LEVEL_RADIO_SCIENCE, AuditEvent, Decode,
                                        Mission, Product, Recording)
 from heradecode.archive.store import ContentStore, sha256_file_stamped
-from heradecode.ccsds.mission import HERA, MissionProfile
+from heradecode.missions import DEFAULT_MISSION, MissionProfile, load_mission
 from heradecode.ccsds.tmframe import FrameError, parse_frame
 from heradecode.errors import UserError
 from heradecode.products.telemetry import PACKET_COLUMNS, TelemetryProcessor
 
-MISSIONS: dict[str, MissionProfile] = {"HERA": HERA}
 CHUNK_ROWS = 20_000
 FAULT_ENV = "HERADECODE_ARCHIVE_FAULT"  # test hook: 'pause_in_transaction' stops mid-ingest (kill -9 tests)
 _NAME_TIME = re.compile(r"(\d{4})_(\d\d)_(\d\d)_(\d\d)_(\d\d)_(\d\d)")
@@ -108,14 +107,6 @@ class _Prepared:
     frame_log: dict[str, np.ndarray] | None = None  # ... with its codeblocks' unix_s, ebn0_db, iterations
     packets_csv: Path | None = None  # the decode's packet table (else packets are reassembled from the frames)
     stamps: dict[Path, tuple[int, int, int, int]] = field(default_factory=dict)  # file_stamp when hashed
-
-
-def mission_profile(name: str) -> MissionProfile:
-    """The mission profile by name (case-insensitive); UserError for an unknown mission."""
-    prof = MISSIONS.get(name.strip().upper())
-    if prof is None:
-        raise UserError(f"unknown mission {name!r}: known missions are {', '.join(m.lower() for m in MISSIONS)}")
-    return prof
 
 
 def data_type(mission: str, kind: str, level: str | None) -> str:
@@ -239,7 +230,7 @@ def prepare_decode_folder(folder: str | Path, *, station: str | None = None) -> 
     summary = _read_json(folder, "summary.json", required=False)
     if summary is not None and not isinstance(summary, dict):
         raise _refuse(folder, "summary.json is not an object")
-    mission = mission_profile((summary or {}).get("mission") or doc.get("mission") or "hera")
+    mission = load_mission(str((summary or {}).get("mission") or doc.get("mission") or DEFAULT_MISSION).strip())
     frame_len = mission.frame_length_no_fecf
     frames_path = folder / "frames.u8"
     if not frames_path.is_file():
@@ -348,7 +339,7 @@ def prepare_decode_folder(folder: str | Path, *, station: str | None = None) -> 
 def prepare_frame_file(path: str | Path, mission: str, *, station: str | None = None) -> _Prepared:
     """Check a ``.u8`` frame file of ``mission`` (received at ``station``, when known) and describe it."""
     path = Path(path)
-    prof = mission_profile(mission)
+    prof = load_mission(mission)
     if not path.is_file():
         raise UserError(f"no such frame file: {path}")
     size = path.stat().st_size
