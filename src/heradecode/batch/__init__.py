@@ -35,9 +35,9 @@ from heradecode.batch.runners import DaskRunner, LocalRunner
 from heradecode.batch.scheduler import BATCH_FILE, DONE_STATUSES, MAX_ATTEMPTS, Batch, BatchEvents, RecordingJob, \
     failure_reason, load_report
 from heradecode.batch.tasks import BatchOptions, RecordingPlan, SegmentResult, decode_segment_task, \
-    mission_profile, open_batch_recording, plan_recording, receiver_config
+    open_batch_recording, plan_recording, receiver_config
 
 __all__ = ["BATCH_FILE", "DONE_STATUSES", "MAX_ATTEMPTS", "Batch", "BatchEvents", "BatchOptions", "DaskRunner",
            "LocalRunner", "MissingRecording", "RecordingJob", "RecordingPlan", "SegmentResult", "archive_recordings",
            "decode_segment_task", "failure_reason", "find_recordings", "input_checksum", "input_files", "load_report",
-           "mission_profile", "open_batch_recording", "plan_recording", "receiver_config", "recording_name"]
+           "open_batch_recording", "plan_recording", "receiver_config", "recording_name"]

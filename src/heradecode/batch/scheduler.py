@@ -30,8 +30,9 @@ from typing import Any
 
 from heradecode.batch.inputs import input_checksum, recording_name
 from heradecode.batch.tasks import BatchOptions, RecordingPlan, SegmentResult, _one_line, \
-    decode_segment_task, mission_profile, open_batch_recording, plan_recording, receiver_config
+    decode_segment_task, open_batch_recording, plan_recording, receiver_config
 from heradecode.errors import NothingDecoded, UserError
+from heradecode.missions import load_mission
 
 BATCH_FILE = "batch.json"  #: the batch's machine-readable report, in the output folder
 MAX_ATTEMPTS = 3  #: a task whose worker process dies this many times fails its recording
@@ -306,7 +307,7 @@ class Batch:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the planning task reported them
             job.recording = open_batch_recording(job.path)
-        job.telemetry = TelemetryProcessor(mission=mission_profile(self.options.mission), out_dir=job.out_dir)
+        job.telemetry = TelemetryProcessor(mission=load_mission(self.options.mission), out_dir=job.out_dir)
         job.writer = DecodeWriter(job.out_dir, recording=job.recording, telemetry=job.telemetry)
         job.progress = ReceiverStats(samples_total=job.recording.num_samples)
 

@@ -24,6 +24,7 @@ import numpy as np
 
 from heradecode import __version__
 from heradecode.errors import NothingDecoded, UserError
+from heradecode.missions import load_mission
 
 
 @dataclass(frozen=True)
@@ -46,18 +47,11 @@ class BatchOptions:
         return doc
 
 
-def mission_profile(name: str):
-    """The :class:`~heradecode.missions.MissionProfile` of a bundled name or a profile file (UserError if unknown)."""
-    from heradecode.missions import load_mission
-
-    return load_mission(name)
-
-
 def receiver_config(options: BatchOptions, mode: str):
     """The :class:`~heradecode.receiver.ReceiverConfig` a batch decodes with (as ``heradecode decode`` would)."""
     from heradecode.receiver import ReceiverConfig
 
-    return ReceiverConfig.from_mission(mission_profile(options.mission), mode, pll_bandwidth_hz=options.pll_bandwidth_hz,
+    return ReceiverConfig.from_mission(load_mission(options.mission), mode, pll_bandwidth_hz=options.pll_bandwidth_hz,
                                        max_iterations=options.max_iterations, decoder_threads=1)
 
 
@@ -159,7 +153,7 @@ def decode_segment_task(path: str, options: BatchOptions, mode: str, segment) ->
         warnings.simplefilter("ignore")  # reported once by the planning task
         rec = open_batch_recording(path)
         cbs, track, stats = decode_segment(rec, receiver_config(options, mode), segment, doppler=_doppler(options),
-                                           mission=mission_profile(options.mission), fix="search")
+                                           mission=load_mission(options.mission), fix="search")
     return SegmentResult(cbs, track, stats, time.perf_counter() - t0)
 
 

@@ -197,9 +197,10 @@ def summary_table(report: dict) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from heradecode.batch import Batch, BatchEvents, BatchOptions, find_recordings, mission_profile
+    from heradecode.batch import Batch, BatchEvents, BatchOptions, find_recordings
+    from heradecode.missions import load_mission
 
-    mission_profile(args.mission)  # an unknown mission is a one-line error before anything starts
+    load_mission(args.mission)  # an unknown mission is a one-line error before anything starts
     if args.segment_s <= 0:
         raise UserError(f"--segment-s must be positive, not {args.segment_s:g}")
     if args.doppler is not None and not args.doppler.is_file():
