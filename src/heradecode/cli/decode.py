@@ -18,7 +18,6 @@ from heradecode.cli._mission import add_mission_argument, mission_from_args
 from heradecode.errors import NothingDecoded, UserError
 from heradecode.io.dopplerfile import read_doppler_profile
 from heradecode.io.recording import RECEIVER_OFFSET_KEY
-from heradecode.products.decodelog import DECODE_COUNTERS
 
 log = logging.getLogger("heradecode")
 
@@ -117,10 +116,6 @@ class _Progress:
         if self.enabled and self.last:
             print(file=sys.stderr)
 
-
-def _corruption(stats) -> dict[str, int]:
-    """The corrupt-input and weak-marker counters of the receiver's figures (zeros when there are none)."""
-    return {n: int(getattr(stats, n, 0)) for n in DECODE_COUNTERS}
 
 
 def _doppler_mode(request) -> str:
@@ -247,7 +242,7 @@ def run(args: argparse.Namespace) -> int:
           f"{n_suspect} suspect (CRC ok, wrong spacecraft/version)")
     print(f"carrier locked {lock_pct:.0f}% of the time; {rec.duration_s:.1f} s decoded in {elapsed:.1f} s "
           f"({rec.duration_s / max(elapsed, 1e-9):.1f}x real time, {workers} worker{'s' if workers > 1 else ''})")
-    bad = _corruption(progress.stats)
+    bad = header.counters
     if bad["sync_attempts"]:
         print(f"weak markers decided by decoding: {bad['sync_attempts']} tried, {bad['sync_confirmed']} confirmed")
     if bad["nonfinite_samples"] or bad["blanked_samples"] or bad["soft_outliers"]:
