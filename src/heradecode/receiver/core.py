@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from heradecode.ccsds.codeblock import CodeblockDecoder
 from heradecode.ccsds.mission import HERA, MissionProfile
@@ -113,12 +114,15 @@ class Receiver:
         chunk_len = max(int(self.config.chunk_s * rec.samp_rate) // self.factor * self.factor, self.factor)
         # ci16 goes to the decimator as raw int16 I/Q: it converts while filtering (no float copy of the input)
         raw = rec.datatype == "ci16_le" and self.front_end.takes_int16
-        for pos in range(int(start_sample), stop, chunk_len):
-            n = min(chunk_len, stop - pos)
-            yield from self.process(rec.read_ci16(pos, n) if raw else rec.read(pos, n))
-            if on_chunk is not None:
-                on_chunk(self)
-        yield from self.finish()
+        # BLAS on one thread: the vector products per codeblock are small, and OpenBLAS threads busy-wait after
+        # each call, which took a second core from a one-worker decode and from the other worker of a parallel one
+        with threadpool_limits(limits=1, user_api="blas"):
+            for pos in range(int(start_sample), stop, chunk_len):
+                n = min(chunk_len, stop - pos)
+                yield from self.process(rec.read_ci16(pos, n) if raw else rec.read(pos, n))
+                if on_chunk is not None:
+                    on_chunk(self)
+            yield from self.finish()
 
     def process(self, x: np.ndarray) -> list[DecodedCodeblock]:
         """Feed the next chunk of recording samples; return the codeblocks decoded.
@@ -135,6 +139,7 @@ class Receiver:
         self.stats.nonfinite_samples = self.front_end.n_nonfinite
         self.stats.blanked_samples = self.front_end.n_blanked
         self.stats.soft_outliers = self.framesync.n_outliers + self.framesync.n_nonfinite
+        self.stats.lookbacks, self.stats.lookback_failures = self.demod.n_lookbacks, self.demod.n_lookback_failures
 
     def finish(self) -> list[DecodedCodeblock]:
         """End of stream: flush the filters and the frame synchronizer."""
@@ -287,5 +292,7 @@ class ReceiverStats:
     soft_outliers: int = 0  #: soft symbols erased before the marker search (non-finite or far outlying)
     sync_attempts: int = 0  #: weak marker candidates decided by decoding their codeblock
     sync_confirmed: int = 0  #: of them, kept (CRC and frame header checked)
+    lookbacks: int = 0  #: look-backs run (the held stretch demodulated again after the first lock and re-acquisitions)
+    lookback_failures: int = 0  #: of them, those whose backward demodulator never matched the live symbol grid
     cn0_dbhz: float = float("nan")
     locked: bool = False
