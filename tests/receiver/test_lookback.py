@@ -55,8 +55,9 @@ def test_every_codeblock_within_3_db_decodes_including_the_first_after_each_drop
     truth = simulate(params, tmp_path / "rec")
     sent = [bytes(r) for r in simulated_frames(params)]
     rec = open_recording(tmp_path / "rec.sigmf-meta")
-    got = []
-    for cbs, _ in decode_recording(rec, ReceiverConfig(mode="high"), doppler=DopplerProfile(*np.array(doppler).T)):
+    got, figures = [], []
+    for cbs, _ in decode_recording(rec, ReceiverConfig(mode="high"), doppler=DopplerProfile(*np.array(doppler).T),
+                                   on_progress=figures.append):
         got += [cb for cb in cbs if cb.crc_ok]
     decoded = {cb.start_sample: cb.frame for cb in got}
     assert set(decoded.values()) <= set(sent)  # no false frame
@@ -79,3 +80,6 @@ def test_every_codeblock_within_3_db_decodes_including_the_first_after_each_drop
     lost = [round(a / FS, 3) for a, frame in clear if not found(a, frame)]
     assert lost == [], f"codeblocks within 3 dB of nominal lost (start, s): {lost}; first after the drop-outs: " \
                        f"{[round(a / FS, 3) for a in first_after]}"
+    # the look-backs are counted (decode.json carries these figures): after the first lock and each re-acquisition
+    assert figures[-1].lookbacks >= 1 + len(DROPOUTS_S)
+    assert 0 <= figures[-1].lookback_failures < figures[-1].lookbacks

@@ -57,6 +57,7 @@ from heradecode.archive.models import (LEVEL_FRAMES, LEVEL_PACKETS, LEVEL_RADIO_
                                        Mission, Product, Recording)
 from heradecode.archive.store import ContentStore, sha256_file_stamped
 from heradecode.missions import DEFAULT_MISSION, MissionProfile, load_mission
+from heradecode.products.decodelog import DECODE_COUNTERS
 from heradecode.ccsds.tmframe import FrameError, parse_frame
 from heradecode.errors import UserError
 from heradecode.products.telemetry import PACKET_COLUMNS, TelemetryProcessor
@@ -304,7 +305,7 @@ def prepare_decode_folder(folder: str | Path, *, station: str | None = None) -> 
     params = {k: doc.get(k) for k in ("mode", "symbol_rate", "samp_rate", "center_freq_hz", "downlink_freq_hz")
               if k in doc}
     stats = dict(summary or {})
-    for k in ("nonfinite_samples", "blanked_samples", "soft_outliers", "sync_attempts", "sync_confirmed"):
+    for k in DECODE_COUNTERS:
         if k in doc:
             stats[k] = doc[k]
     stats["codeblocks"] = len(doc["codeblocks"])

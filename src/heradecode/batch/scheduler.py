@@ -33,6 +33,7 @@ from heradecode.batch.tasks import BatchOptions, RecordingPlan, SegmentResult, _
     decode_segment_task, open_batch_recording, plan_recording, receiver_config
 from heradecode.errors import NothingDecoded, UserError
 from heradecode.missions import load_mission
+from heradecode.products.decodelog import DECODE_COUNTERS
 
 BATCH_FILE = "batch.json"  #: the batch's machine-readable report, in the output folder
 MAX_ATTEMPTS = 3  #: a task whose worker process dies this many times fails its recording
@@ -374,7 +375,7 @@ def _accumulate(progress, res: SegmentResult, seg, whole: bool) -> None:
     progress.frames_failed += sum(1 for c in res.codeblocks if not c.crc_ok)
     progress.suspect += sum(1 for c in res.codeblocks if c.suspect)
     progress.cn0_dbhz, progress.locked = st.cn0_dbhz, st.locked
-    for name in ("nonfinite_samples", "blanked_samples", "soft_outliers", "sync_attempts", "sync_confirmed"):
+    for name in DECODE_COUNTERS:
         setattr(progress, name, getattr(progress, name) + getattr(st, name))
 
 

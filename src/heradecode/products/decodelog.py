@@ -145,8 +145,9 @@ def _bool(value: Any) -> bool | None:
     return None
 
 
-DECODE_COUNTERS = ("nonfinite_samples", "blanked_samples", "soft_outliers", "sync_attempts", "sync_confirmed")
-"""The receiver's corrupt-input and weak-marker counters a decode.json header carries (integers)."""
+DECODE_COUNTERS = ("nonfinite_samples", "blanked_samples", "soft_outliers", "sync_attempts", "sync_confirmed",
+                   "lookbacks", "lookback_failures")
+"""The receiver's corrupt-input, weak-marker and look-back counters a decode.json header carries (integers)."""
 
 
 def _text(value: Any) -> str:

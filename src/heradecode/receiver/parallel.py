@@ -14,7 +14,7 @@ import numpy as np
 from heradecode.ccsds.mission import HERA, MissionProfile
 from heradecode.io.dopplerfile import DopplerProfile
 from heradecode.io.recording import Recording
-from heradecode.products.decodelog import DecodedCodeblock
+from heradecode.products.decodelog import DECODE_COUNTERS, DecodedCodeblock
 from heradecode.receiver.config import ReceiverConfig, check_symbol_rate
 from heradecode.receiver.carrier import CarrierFix, find_carrier
 from heradecode.receiver.core import Receiver, ReceiverStats
@@ -115,8 +115,7 @@ def decode_recording(recording: Recording, config: ReceiverConfig = ReceiverConf
             progress.frames_failed += sum(1 for c in cbs if not c.crc_ok)
             progress.suspect += sum(1 for c in cbs if c.suspect)
             progress.cn0_dbhz, progress.locked = st.cn0_dbhz, st.locked
-            for name in ("nonfinite_samples", "blanked_samples", "soft_outliers",  # overlaps counted twice
-                         "sync_attempts", "sync_confirmed"):
+            for name in DECODE_COUNTERS:  # overlaps counted twice
                 setattr(progress, name, getattr(progress, name) + getattr(st, name))
             if on_progress is not None:
                 on_progress(progress)
