@@ -181,3 +181,38 @@ def test_python_flowgraph_decodes_the_low_rate_recording(tmp_path):
     np.testing.assert_allclose([c["start_sample"] for c in log], starts, atol=3 * sps)
     np.testing.assert_allclose([c["unix_time"] for c in log], info.start_unix_time + starts / info.samp_rate,
                                atol=3 / 60237.5)
+
+
+def _weak_marker_stream(frame: bytes, seed: int) -> tuple[np.ndarray, int]:
+    """One Hera CADU alone between noise gaps, its marker at 0.5 amplitude (about 5 sigma, under the 6-sigma
+    threshold), the codeblock at Es/N0 0 dB (it decodes); LLRs, and the marker's symbol index."""
+    from heradecode.fec.asm import asm_bits
+    from heradecode.fec.randomizer import randomize_bits
+
+    rng = np.random.default_rng(seed)
+    bits = np.unpackbits(np.frombuffer(append_fecf(frame), np.uint8))
+    cadu = np.concatenate([0.5 * (1.0 - 2.0 * asm_bits(4)), 1.0 - 2.0 * randomize_bits(encode(bits, 4))])
+    lead = 5000
+    clean = np.concatenate([np.zeros(lead), cadu, np.zeros(5000)])
+    sigma = np.sqrt(0.5)  # Es/N0 0 dB
+    y = clean + sigma * rng.standard_normal(clean.size)
+    return (2 * y / sigma**2).astype(np.float32), lead
+
+
+@pytest.mark.parametrize("confirm", [True, False])
+def test_asm_sync_decides_a_weak_lone_marker_by_decoding(confirm):
+    frame = HIGH.read_bytes()[:1113]  # a real Hera frame: TM version 0, SCID 0xB5
+    llr, asm_at = _weak_marker_stream(frame, seed=5)
+    tb = gr.top_block()
+    src = blocks.vector_source_f(llr.tolist(), False)
+    sync = hg.asm_sync(confirm=confirm)
+    got = blocks.message_debug()
+    tb.connect(src, sync)
+    tb.msg_connect((sync, "codeblocks"), (got, "store"))
+    tb.run()
+    if not confirm:  # under the threshold, alone: the marker is lost without decoding
+        assert got.num_messages() == 0 and sync.framesync.n_attempts == 0
+        return
+    assert got.num_messages() == 1 and sync.framesync.n_confirmed == 1
+    meta, _ = tags.pdu_parts(got.get_message(0))
+    assert meta["asm_index"] == asm_at and meta["sync_reason"] == "confirmed" and 4.0 <= meta["sync_score"] < 6.0

@@ -8,7 +8,8 @@ import numpy as np
 import pmt
 from gnuradio import gr
 
-from heradecode.ccsds.codeblock import esn0_from_soft
+from heradecode.ccsds.codeblock import CodeblockDecoder, esn0_from_soft
+from heradecode.ccsds.mission import HERA
 from heradecode.fec.asm import Codeblock, FrameSync
 from heradecode.fec.randomizer import derandomize_llr
 from heradecode.fec.turbo import DEFAULT_INV_RATE, DEFAULT_K
@@ -26,14 +27,25 @@ class asm_sync(gr.sync_block):  # noqa: N801 - GNU Radio block naming
     derandomized; its metadata: ``asm_index`` (symbol index), ``polarity``, ``sync_score``
     (sigmas), ``sync_reason``, ``esn0_db`` and, when the symbols carry ``heradecode_time`` tags,
     ``start_sample`` and ``unix_time``.  On ``heradecode_eos`` the synchronizer is flushed.
+
+    ``confirm``: a marker too weak to be accepted on its correlation alone is decided by decoding its
+    codeblock, as in the library's receiver (CRC and the mission's frame version and spacecraft ID; see
+    :mod:`heradecode.fec.confirm`).  It needs the spacecraft ID: the ``mission``'s, or Hera's when no mission
+    is given and the code is Hera's; otherwise weak markers are only kept in pairs or while tracking.
     """
 
     def __init__(self, k: int = DEFAULT_K, inv_rate: int = DEFAULT_INV_RATE, threshold: float = 6.0,
-                 derandomize: bool = True, mission: str | None = None) -> None:
+                 derandomize: bool = True, mission: str | None = None, confirm: bool = True) -> None:
         gr.sync_block.__init__(self, name="heradecode_asm_sync", in_sig=[np.float32], out_sig=None)
         # ``mission`` (a bundled name or a profile file): its turbo code instead of k and inv_rate
-        self.code = TurboCode.from_mission(load_mission(mission)) if mission else TurboCode(int(k), int(inv_rate))
-        self.framesync = FrameSync(code=self.code, threshold=float(threshold))
+        profile = load_mission(mission) if mission else None
+        self.code = TurboCode.from_mission(profile) if profile else TurboCode(int(k), int(inv_rate))
+        if profile is None and self.code == TurboCode.from_mission(HERA):
+            profile = HERA
+        #: decides weak markers by decoding (None: no confirmation); its decoder is the library's default
+        self.confirmer = CodeblockDecoder(self.code, profile, esn0=False).confirm() \
+            if confirm and profile is not None and profile.scid is not None else None
+        self.framesync = FrameSync(code=self.code, threshold=float(threshold), confirm=self.confirmer)
         self.derandomize = bool(derandomize)
         self.rate = self.code.info_bits_per_symbol
         self.message_port_register_out(CODEBLOCKS)
