@@ -77,3 +77,10 @@ def test_five_second_dropout_reacquires_and_loses_nothing_after(tmp_path):
 def test_two_workers_give_the_same_frames(tmp_path):
     sent, got, _ = _run(tmp_path, duration_s=2.0, workers=2)
     assert got == sent
+
+
+def test_band_limited_recording_like_an_sdr_channel_filter(tmp_path):
+    # the chips low-pass filtered to the recording's band (oversampled simulation) rather than integrated
+    # over each sample: the receiver's matched filter is made for band-limited samples
+    sent, got, _ = _run(tmp_path, oversample=4)
+    assert got == sent and len(sent) >= 16

@@ -17,7 +17,10 @@ With τ = n / samp_rate the time of sample n since the start of the recording:
 * Each sample is that waveform integrated over its interval [τ−½/fs, τ+½/fs) (an integrate-and-dump
   anti-aliasing filter; exact chip edges at any sample rate): since s is linear in d, the sample is
   A·g·e^{jφ(τ)}·(cos m + j·d̄·sin m) with d̄ the mean chip level over the interval (the carrier
-  phase is taken at the sample instant).  The carrier line keeps exactly A²cos²m.
+  phase is taken at the sample instant).  The carrier line keeps exactly A²cos²m.  With
+  ``SimParams.oversample`` L > 1 this runs at L·fs without noise and the simulator low-pass filters
+  and decimates the result (``heradecode.dsp.decimate.Decimator``, flat to ±0.45 fs, aliases 60 dB
+  down) before adding the noise at fs: band-limited samples, as an SDR's channel filter makes them.
 * Dual linear polarization: X = cos θ(τ)·s, Y = sin θ(τ)·e^{jψ}·s, θ(τ) = θ0 + ω·τ.
 * Independent complex white Gaussian noise of equal density N0 is added to X and Y.
 """

@@ -50,6 +50,11 @@ class SimParams:
     """Peak phase deviation m (rad); carrier power fraction cos²(m), data fraction sin²(m)."""
     samp_rate: float = 6.144e6
     """Output sample rate (samples/s)."""
+    oversample: int = 1
+    """Anti-aliasing before sampling.  1: each sample integrates the waveform over its interval (integrate and
+    dump: exact chip edges, the chips' energy beyond ±samp_rate/2 folds into the band).  L > 1: the waveform is
+    made at L x samp_rate, low-pass filtered flat to ±0.45 samp_rate (aliases 60 dB down) and every L-th sample
+    kept, as an SDR's channel filter does: the energy beyond the band is lost, none folds in."""
     center_freq_hz: float = HERA.downlink_freq_hz or 8435.75e6
     """Recording centre (tuning) frequency (Hz), written as SigMF core:frequency."""
     carrier_offset_hz: float = 0.0
@@ -165,6 +170,8 @@ class SimParams:
             raise UserError(
                 f"carrier offset {self.carrier_offset_hz:g} Hz puts the signal outside ±{self.samp_rate / 2:g} Hz"
             )
+        if not (isinstance(self.oversample, int) and 1 <= self.oversample <= 16):
+            raise UserError(f"oversample must be an integer from 1 to 16, got {self.oversample!r}")
         if self.datatype not in WRITABLE_DATATYPES:
             raise UserError(f"cannot write datatype {self.datatype!r}: choose {', '.join(WRITABLE_DATATYPES)}")
         if self.layout not in LAYOUTS:

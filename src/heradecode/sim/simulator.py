@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from heradecode.ccsds.mission import HERA
+from heradecode.dsp.decimate import Decimator
 from heradecode.errors import UserError
 from heradecode.fec.crc import crc16
 from heradecode.io import sigmf_read
@@ -365,6 +366,8 @@ class _Plan:
             n = min(chunk_len, self.num_samples - n0)
             return noise_rng.standard_normal(4 * n, dtype=np.float32).reshape(n, 4)
 
+        band_limited = self._band_limited_signal(chunk_len, theta0, omega, psi) if p.oversample > 1 else None
+
         # noise for the next chunk is drawn in a helper thread while the kernel (nogil) runs;
         # draws stay in order, so the output does not depend on the threading.
         pool = ThreadPoolExecutor(max_workers=1) if self.noise_var > 0 else None
@@ -377,11 +380,65 @@ class _Plan:
                     pending = pool.submit(draw, starts[idx + 1]) if idx + 1 < len(starts) else None
                 else:
                     noise = no_noise
-                out, clipped = self._synth(n0, n, noise, dtype, scale, lo, hi, quantize, theta0, omega, psi)
+                if p.oversample > 1:
+                    out, clipped = self._finish(band_limited(n), noise, dtype, scale, lo, hi, quantize)
+                else:
+                    out, clipped = self._synth(n0, n, noise, dtype, scale, lo, hi, quantize, theta0, omega, psi)
                 yield n0, out, clipped
         finally:
             if pool is not None:
                 pool.shutdown(wait=True, cancel_futures=True)
+
+    def _band_limited_signal(self, chunk_len: int, theta0: float, omega: float, psi: float):
+        """``take(n)``: the next ``n`` noise-free signal samples (2, n) complex64, made at ``oversample`` x the
+        rate (integrate and dump there) and decimated by the anti-aliasing filter (delay compensated: output
+        sample m is the fine sample m x oversample, at time m / samp_rate)."""
+        p = self.params
+        L = p.oversample
+        fs_fine = self.fs * L
+        total = self.num_samples * L
+        dec = Decimator(fs_fine, L, passband_hz=0.45 * self.fs, atten_db=60.0)
+        state = {"pos": 0, "buf": np.zeros((2, 0), np.complex64)}
+
+        def more() -> None:
+            n0 = state["pos"]
+            if n0 >= total:
+                state["buf"] = np.concatenate((state["buf"], dec.flush()), axis=1)
+                state["pos"] = total + 1
+                return
+            n = min(chunk_len * L, total - n0)
+            j0 = int(math.floor(self.sym_pos((n0 - 0.5) / fs_fine))) - 2
+            j1 = int(math.floor(self.sym_pos((n0 + n + 0.5) / fs_fine))) + 3
+            fine = np.empty((n, 2, 2), dtype=np.float32)
+            synth_chunk(n0, fs_fine, self.kt, self.kf, self.kc, p.carrier_offset_hz, p.carrier_phase_rad,
+                        self.rate, self.inv_fc, self.u0, self.symbol_bits(j0, j1), j0, p.mod_index_rad, self.amp,
+                        theta0, omega, math.cos(psi), math.sin(psi), self.gt, self.gg,
+                        np.zeros((0, 4), np.float32), 0.0, 1.0, 0.0, 0.0, False, fine)
+            out = dec.process(np.ascontiguousarray(fine.transpose(1, 0, 2)))
+            state["buf"] = np.concatenate((state["buf"], out), axis=1)
+            state["pos"] = n0 + n
+
+        def take(n: int) -> np.ndarray:
+            while state["buf"].shape[1] < n and state["pos"] <= total:
+                more()
+            head, state["buf"] = state["buf"][:, :n], state["buf"][:, n:]
+            return head
+
+        return take
+
+    def _finish(self, signal: np.ndarray, noise: np.ndarray, dtype: Any, scale: float, lo: float, hi: float,
+                quantize: bool) -> tuple[np.ndarray, int]:
+        """Noise added to signal samples (2, n) complex, scaled and (for integer types) rounded and clipped:
+        (n, 2, 2) of ``dtype`` and the number of clipped components."""
+        v = np.stack((signal.real, signal.imag), axis=-1).transpose(1, 0, 2).astype(np.float64)  # (n, 2, 2)
+        if noise.shape[0]:
+            v += self.noise_std * noise.reshape(-1, 2, 2)
+        v *= scale
+        if not quantize:
+            return v.astype(dtype), 0
+        v = np.rint(v)
+        clipped = int(np.count_nonzero((v > hi) | (v < lo)))
+        return np.clip(v, lo, hi).astype(dtype), clipped
 
     def _synth(
         self, n0: int, n: int, noise: np.ndarray, dtype: Any, scale: float, lo: float, hi: float,
