@@ -210,14 +210,14 @@ def test_cli_simulate(tmp_path, capsys):
     fades.write_text("# t dB\n0 0\n0.1 -3\n0.2 off\n")
     code = main(["simulate", str(tmp_path / "cli"), "--mode", "low", "--samp-rate", "256000", "--num-frames", "1",
                  "--ebn0", "7", "--datatype", "ci8", "--layout", "pair", "--doppler-rate", "-50", "--pol-angle", "10",
-                 "--fades", str(fades), "--seed", "5", "--frames", str(LOW_1)])
+                 "--fades", str(fades), "--seed", "5", "--frames", str(LOW_1), "--oversample", "2"])
     assert code == 0
     out = json.loads(capsys.readouterr().out)
     assert out["codeblocks"] == 1
     truth = read_truth(tmp_path / "cli.truth.json")
     p = truth.params
-    assert (p.mode, p.samp_rate, p.ebn0_db, p.datatype, p.layout, p.pol_angle_deg, p.seed) == (
-        "low", 256000.0, 7.0, "ci8", "pair", 10.0, 5)
+    assert (p.mode, p.samp_rate, p.ebn0_db, p.datatype, p.layout, p.pol_angle_deg, p.seed, p.oversample) == (
+        "low", 256000.0, 7.0, "ci8", "pair", 10.0, 5, 2)
     assert p.fades == [(0.0, 0.0), (0.1, -3.0), (0.2, -math.inf)]
     assert p.doppler[1][1] - p.doppler[0][1] == pytest.approx(-50 * (p.doppler[1][0] - p.doppler[0][0]))
     # regenerate from the sidecar: same bytes

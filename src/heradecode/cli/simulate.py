@@ -78,6 +78,8 @@ def register(subparsers) -> None:
     sig.add_argument("--symbol-rate", type=float, help="coded symbol rate (baud) before bi-phase-L")
     sig.add_argument("--mod-index", type=float, help="modulation index (rad)")
     sig.add_argument("--samp-rate", type=float, help="sample rate (samples/s), default 6.144e6")
+    sig.add_argument("--oversample", type=int, help="anti-aliasing: 1 integrate and dump (default); L > 1 made at "
+                                                    "L x the rate and low-pass filtered, as an SDR's channel filter")
     sig.add_argument("--center-freq", type=float, help="recording centre frequency (Hz)")
     sig.add_argument("--carrier-offset", type=float, help="nominal carrier minus centre frequency (Hz)")
     sig.add_argument("--start-time", help="UTC time of the first sample (ISO-8601)")
@@ -110,6 +112,7 @@ _MAP = {
     "symbol_rate": "symbol_rate",
     "mod_index": "mod_index_rad",
     "samp_rate": "samp_rate",
+    "oversample": "oversample",
     "center_freq": "center_freq_hz",
     "carrier_offset": "carrier_offset_hz",
     "start_time": "start_time",
