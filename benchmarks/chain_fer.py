@@ -74,6 +74,7 @@ import sys
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -126,14 +127,6 @@ def run_recording(task: dict) -> dict:
     from heradecode.receiver import ReceiverConfig, decode_recording
     from heradecode.sim import SimParams, simulate
 
-    if task.get("max_rate_out") is not None:  # another decimation cap (mode_decimation) for this run
-        import functools
-
-        import heradecode.dsp.frontend as frontend
-        from heradecode.dsp.decimate import mode_decimation
-
-        cap = None if task["max_rate_out"] == "none" else float(task["max_rate_out"])
-        frontend.mode_decimation = functools.partial(mode_decimation, max_rate_out=cap)
     rng = np.random.default_rng(task["seed"])
     prof = read_doppler_profile(DOPPLER)
     n_rows = os.path.getsize(HIGH_FRAMES) // 1113
@@ -153,8 +146,11 @@ def run_recording(task: dict) -> dict:
         t_sim = time.perf_counter() - t0
         rec = open_recording(Path(tmp) / "rec.sigmf-meta")
         t0 = time.perf_counter()
-        cbs = [cb for batch, _ in decode_recording(rec, ReceiverConfig(mode=task["mode"]), doppler=prof, workers=1)
-               for cb in batch]
+        config = ReceiverConfig(mode=task["mode"])
+        if task.get("max_rate_out") is not None:  # another cap on the decimated rate for this run
+            config = replace(config, max_rate_out_sps=None if task["max_rate_out"] == "none"
+                             else float(task["max_rate_out"]))
+        cbs = [cb for batch, _ in decode_recording(rec, config, doppler=prof, workers=1) for cb in batch]
         t_dec = time.perf_counter() - t0
         duration = rec.duration_s
     table = truth.codeblocks

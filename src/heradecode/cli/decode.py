@@ -47,6 +47,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "an ephemeris or --carrier-offset; without them the whole recorded band: a blind search)")
     p.add_argument("--pll-bandwidth", type=float, default=15.0, metavar="HZ", help="carrier loop bandwidth")
     p.add_argument("--iterations", type=int, default=10, help="turbo decoder iterations at most")
+    p.add_argument("--full-band", action="store_true",
+                   help="demodulate all the band the signal occupies, not capped at 3.2 Msps: at 322.56 kbaud "
+                        "from 6.144 Msps about 0.1 dB more sensitive for about 1.7x the CPU")
     p.add_argument("--out", type=Path, metavar="DIR", help="write products here (default: <recording>_decoded)")
     p.add_argument("--workers", type=int, default=1, metavar="N", help="parallel worker processes (0: all cores)")
     p.add_argument("--plots", action="store_true", help="also write PNG plots of the decode")
@@ -187,7 +190,8 @@ def run(args: argparse.Namespace) -> int:
     base = ReceiverConfig.from_mission(mission, args.mode, carrier_offset_hz=args.carrier_offset,
                                        downlink_freq_hz=downlink_hz, acq_window_hz=args.acq_window,
                                        pll_bandwidth_hz=args.pll_bandwidth, max_iterations=args.iterations,
-                                       symbol_rate_baud=args.symbol_rate, decoder_threads=1 if workers > 1 else None)
+                                       symbol_rate_baud=args.symbol_rate, decoder_threads=1 if workers > 1 else None,
+                                       **({"max_rate_out_sps": None} if args.full_band else {}))
     mode = args.mode
     if mode == "auto" and args.symbol_rate is None:
         try:

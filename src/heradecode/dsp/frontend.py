@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from heradecode.dsp.decimate import Decimator, mode_decimation
+from heradecode.dsp.decimate import MAX_RATE_OUT, Decimator, mode_decimation
 from heradecode.dsp.demod import DemodOutput, PcmPmDemodulator
 from heradecode.dsp.nco import BLANK_FACTOR, Nco
 from heradecode.io.dopplerfile import DopplerProfile
@@ -62,13 +62,15 @@ class DecimationPlan:
 
 
 def plan_decimation(samp_rate: float, symbol_rate_baud: float, expected_hz, window_hz: float,
-                    factor: int | None = None) -> DecimationPlan:
+                    factor: int | None = None, max_rate_out_sps: float | None = MAX_RATE_OUT) -> DecimationPlan:
     """The coarse shift and decimation for a carrier expected at ``expected_hz`` (Hz from the centre; one value or
-    its values over the stream) and searched ±``window_hz`` around; ``factor`` overrides the chosen factor."""
+    its values over the stream) and searched ±``window_hz`` around; ``factor`` overrides the chosen factor;
+    ``max_rate_out_sps`` caps the decimated rate (None: the band-loss budget alone decides)."""
     f = np.atleast_1d(np.asarray(expected_hz, dtype=np.float64))
     margin = max(float(window_hz), FALLBACK_WINDOW_HZ) + WANDER_HZ
     pre = float(np.round(np.mean(f), -3)) if float(np.max(np.abs(f))) + margin > PRE_SHIFT_LIMIT_HZ else 0.0
-    chosen, passband = mode_decimation(symbol_rate_baud, samp_rate, max_offset_hz=float(np.max(np.abs(f - pre))) + margin)
+    chosen, passband = mode_decimation(symbol_rate_baud, samp_rate, max_offset_hz=float(np.max(np.abs(f - pre))) + margin,
+                                       max_rate_out=max_rate_out_sps)
     if factor and int(factor) != chosen:  # the decimator's default passband, 80 % of the output Nyquist band
         chosen, passband = int(factor), 0.4 * samp_rate / int(factor)
     if chosen == 1:

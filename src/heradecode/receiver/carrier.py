@@ -290,5 +290,5 @@ def plan_front_end(recording: Recording, config: ReceiverConfig = ReceiverConfig
     span = np.linspace(t0, t0 + recording.duration_s, 64)
     f_exp = offset + (model.freq_at(span) if model is not None else np.zeros_like(span))
     return FrontEndPlan(offset_hz=float(offset), carrier_model=model, search_window_hz=window,
-                        decimation=plan_decimation(fs, baud, f_exp, window),
+                        decimation=plan_decimation(fs, baud, f_exp, window, max_rate_out_sps=config.max_rate_out_sps),
                         expected_hz=(float(f_exp.min()), float(f_exp.max())))
