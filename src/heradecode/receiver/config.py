@@ -45,7 +45,7 @@ class ReceiverConfig:
     lookback_s: float | None = None
     pll_bandwidth_hz: float = 15.0  #: PLL noise bandwidth (Hz)
     pll_order: int = 3  #: PLL order (2 or 3)
-    chunk_s: float = 0.1  #: input seconds per processing chunk
+    chunk_s: float = 0.2  #: input seconds per processing chunk (0.1 s cost 8 % more CPU in per-chunk overhead)
     #: cap on the decimated sample rate (samples/s): the stages after the decimator cost per sample; None: no cap,
     #: the decimator keeps the band its loss budget asks for (at 322.56 kbaud from 6.144 Msps: no decimation,
     #: about 0.1 dB more sensitive for 1.7x the CPU)
