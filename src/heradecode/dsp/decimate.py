@@ -11,7 +11,8 @@ the input were followed by zeros.  Input may be complex (any dtype) or interleav
 integer/float IQ with a trailing axis of 2 (e.g. ``int16`` ci16 as read from disk),
 which is converted on the fly.  Float input samples with a NaN/inf component are replaced
 by 0 before filtering and counted in ``Decimator.n_nonfinite`` (one NaN would otherwise
-spoil the filter history and, through it, every stage after the decimator).
+spoil the filter history and, through it, every stage after the decimator).  int16 input is
+converted block by block in one contiguous pass, then split into the polyphase rows.
 """
 
 from __future__ import annotations

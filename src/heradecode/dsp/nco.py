@@ -262,22 +262,19 @@ def _mix(xu, ys, pr2, pi2, swap, clean, n):  # pragma: no cover - numba
     A sample with a NaN/inf component (exponent bits all ones) gives 0; returns the count of those.
     """
     acc = _U64_0
-    for i in range(n):
+    for i in range(n):  # copied first, so that ys may be x itself (in place) and the last loop still vectorizes
         u = xu[i]
         acc |= (u & _PAIR_EXP) + _PAIR_ONE  # carries into a sign bit iff that exponent is all ones
+        clean[i] = u
         swap[i] = (u >> _U64_32) | (u << _U64_32)
     bad = 0
-    src = xu
-    if acc & _PAIR_SIGN:  # rare: zero the non-finite samples in a copy
+    if acc & _PAIR_SIGN:  # rare: zero the non-finite samples
         for i in range(n):
-            u = xu[i]
-            if ((u & _PAIR_EXP) + _PAIR_ONE) & _PAIR_SIGN:
-                u = _U64_0
+            if ((clean[i] & _PAIR_EXP) + _PAIR_ONE) & _PAIR_SIGN:
+                clean[i] = _U64_0
+                swap[i] = _U64_0
                 bad += 1
-            clean[i] = u
-            swap[i] = (u >> _U64_32) | (u << _U64_32)
-        src = clean[:n]
-    xf = src.view(np.float32)
+    xf = clean.view(np.float32)
     sf = swap.view(np.float32)
     for k in range(2 * n):
         ys[k] = xf[k] * pr2[k] + sf[k] * pi2[k]
@@ -451,15 +448,19 @@ class Nco:
         """Advance the sample counter by ``n`` without processing (a gap of known length)."""
         self.n_processed += int(n)
 
-    def process(self, x: np.ndarray) -> np.ndarray:
-        """Frequency-shift one chunk; returns complex64 with the shape of ``x``."""
+    def process(self, x: np.ndarray, inplace: bool = False) -> np.ndarray:
+        """Frequency-shift one chunk; returns complex64 with the shape of ``x``.
+
+        ``inplace``: the result may overwrite ``x`` (when it is C-contiguous complex64), saving a pass
+        through memory; for arrays nobody else holds, such as a decimator's output.
+        """
         x = np.asarray(x)
         if x.ndim not in (1, 2):
             raise UserError(f"Nco.process expects (n,) or (channels, n) samples, got shape {x.shape}")
         squeeze = x.ndim == 1
         x2 = np.ascontiguousarray(x.reshape(1, -1) if squeeze else x, dtype=np.complex64)
         n = x2.shape[1]
-        y2 = np.empty_like(x2)
+        y2 = x2 if inplace else np.empty_like(x2)
         if n:
             n0 = self.n_processed
             # absolute blocks [b, b + _BLOCK): the phase is exact at block edges and linear in between,
