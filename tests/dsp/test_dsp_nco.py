@@ -92,3 +92,22 @@ def test_real_profile_and_shapes():
     assert f == pytest.approx(prof.freq_at(prof.start + 100), abs=1e-6)
     with pytest.raises(UserError):
         nco.process(np.ones((2, 3, 4), np.complex64))
+
+
+def test_inplace_gives_the_same_output_and_counts():
+    rng = np.random.default_rng(5)
+    x = (rng.standard_normal((2, 5000)) + 1j * rng.standard_normal((2, 5000))).astype(np.complex64)
+    x[0, 10] = np.nan
+    x[1, 4000] = complex(0.0, np.inf)
+    x[1, 2000:2005] *= 100.0  # bursts, blanked
+    plain = Nco(FS, doppler=_profile(), start_unix_s=T0, blank_factor=30.0)
+    ref = np.concatenate([plain.process(x[:, a:a + 1700]) for a in range(0, 5000, 1700)], axis=1)
+    inplace = Nco(FS, doppler=_profile(), start_unix_s=T0, blank_factor=30.0)
+    parts = []
+    for a in range(0, 5000, 1700):
+        chunk = np.ascontiguousarray(x[:, a:a + 1700])
+        out = inplace.process(chunk, inplace=True)
+        assert out is chunk
+        parts.append(out)
+    np.testing.assert_array_equal(np.concatenate(parts, axis=1), ref)
+    assert (inplace.n_nonfinite, inplace.n_blanked) == (plain.n_nonfinite, plain.n_blanked) == (2, 5)

@@ -11,7 +11,8 @@ the input were followed by zeros.  Input may be complex (any dtype) or interleav
 integer/float IQ with a trailing axis of 2 (e.g. ``int16`` ci16 as read from disk),
 which is converted on the fly.  Float input samples with a NaN/inf component are replaced
 by 0 before filtering and counted in ``Decimator.n_nonfinite`` (one NaN would otherwise
-spoil the filter history and, through it, every stage after the decimator).
+spoil the filter history and, through it, every stage after the decimator).  int16 input is
+converted block by block in one contiguous pass, then split into the polyphase rows.
 """
 
 from __future__ import annotations
@@ -173,31 +174,49 @@ def _gather_c64(hist, chunk, c, start, D, q, n):  # pragma: no cover - numba
 
 
 @njit(cache=True, fastmath=True)
-def _gather_i16(hist, chunk, c, start, D, q, n):  # pragma: no cover - numba
-    """As _gather_c64 for int16 interleaved IQ (nch, 2*samples); q is float32 interleaved."""
-    H = hist.shape[1] // 2
-    hc = hist[c]
-    i = 0
-    while i < n and start + i * D < H:
-        k = start + i * D
-        q[2 * i] = np.float32(hc[2 * k])
-        q[2 * i + 1] = np.float32(hc[2 * k + 1])
-        i += 1
-    if i < n:
-        src = chunk[c, 2 * (start + i * D - H):]
-        qq = q[2 * i:]
-        D2 = 2 * D
-        for j in range(n - i):
-            qq[2 * j] = np.float32(src[j * D2])
-            qq[2 * j + 1] = np.float32(src[j * D2 + 1])
-
-
-@njit(cache=True, fastmath=True)
 def _fir_block(q, n2, coef, p1, o1, p2, o2, y):  # pragma: no cover - numba
-    """y[i] = sum_t coef[t] * (q[p1[t], 2 o1[t] + i] + q[p2[t], 2 o2[t] + i]) for i < n2 (four terms per pass)."""
+    """y[i] = sum_t coef[t] * (q[p1[t], 2 o1[t] + i] + q[p2[t], 2 o2[t] + i]) for i < n2.
+
+    Terms go eight per pass over y, then four, two, one (fewer passes: fewer loads and stores of y).
+    """
     nt = coef.shape[0]
     t = 0
     first = True
+    while t + 8 <= nt:
+        h0 = coef[t]
+        h1 = coef[t + 1]
+        h2 = coef[t + 2]
+        h3 = coef[t + 3]
+        h4 = coef[t + 4]
+        h5 = coef[t + 5]
+        h6 = coef[t + 6]
+        h7 = coef[t + 7]
+        a0 = q[p1[t], 2 * o1[t]:]
+        b0 = q[p2[t], 2 * o2[t]:]
+        a1 = q[p1[t + 1], 2 * o1[t + 1]:]
+        b1 = q[p2[t + 1], 2 * o2[t + 1]:]
+        a2 = q[p1[t + 2], 2 * o1[t + 2]:]
+        b2 = q[p2[t + 2], 2 * o2[t + 2]:]
+        a3 = q[p1[t + 3], 2 * o1[t + 3]:]
+        b3 = q[p2[t + 3], 2 * o2[t + 3]:]
+        a4 = q[p1[t + 4], 2 * o1[t + 4]:]
+        b4 = q[p2[t + 4], 2 * o2[t + 4]:]
+        a5 = q[p1[t + 5], 2 * o1[t + 5]:]
+        b5 = q[p2[t + 5], 2 * o2[t + 5]:]
+        a6 = q[p1[t + 6], 2 * o1[t + 6]:]
+        b6 = q[p2[t + 6], 2 * o2[t + 6]:]
+        a7 = q[p1[t + 7], 2 * o1[t + 7]:]
+        b7 = q[p2[t + 7], 2 * o2[t + 7]:]
+        if first:
+            for i in range(n2):
+                y[i] = (h0 * (a0[i] + b0[i]) + h1 * (a1[i] + b1[i]) + h2 * (a2[i] + b2[i]) + h3 * (a3[i] + b3[i])
+                        + h4 * (a4[i] + b4[i]) + h5 * (a5[i] + b5[i]) + h6 * (a6[i] + b6[i]) + h7 * (a7[i] + b7[i]))
+        else:
+            for i in range(n2):
+                y[i] += (h0 * (a0[i] + b0[i]) + h1 * (a1[i] + b1[i]) + h2 * (a2[i] + b2[i]) + h3 * (a3[i] + b3[i])
+                         + h4 * (a4[i] + b4[i]) + h5 * (a5[i] + b5[i]) + h6 * (a6[i] + b6[i]) + h7 * (a7[i] + b7[i]))
+        first = False
+        t += 8
     while t + 4 <= nt:
         h0 = coef[t]
         h1 = coef[t + 1]
@@ -219,6 +238,21 @@ def _fir_block(q, n2, coef, p1, o1, p2, o2, y):  # pragma: no cover - numba
                 y[i] += h0 * (a0[i] + b0[i]) + h1 * (a1[i] + b1[i]) + h2 * (a2[i] + b2[i]) + h3 * (a3[i] + b3[i])
         first = False
         t += 4
+    while t + 2 <= nt:
+        h0 = coef[t]
+        h1 = coef[t + 1]
+        a0 = q[p1[t], 2 * o1[t]:]
+        b0 = q[p2[t], 2 * o2[t]:]
+        a1 = q[p1[t + 1], 2 * o1[t + 1]:]
+        b1 = q[p2[t + 1], 2 * o2[t + 1]:]
+        if first:
+            for i in range(n2):
+                y[i] = h0 * (a0[i] + b0[i]) + h1 * (a1[i] + b1[i])
+        else:
+            for i in range(n2):
+                y[i] += h0 * (a0[i] + b0[i]) + h1 * (a1[i] + b1[i])
+        first = False
+        t += 2
     while t < nt:
         h0 = coef[t]
         a0 = q[p1[t], 2 * o1[t]:]
@@ -252,14 +286,51 @@ def _stage_c64(hist, chunk, first, count, D, smin, span, coef, p1, o1, p2, o2, o
 
 
 @njit(cache=True, fastmath=True)
+def _convert_i16(hist, chunk, c, start, n, f):  # pragma: no cover - numba
+    """f[:2n] = float32 of samples start .. start+n-1 of channel c of the virtual int16 IQ array hist ++ chunk."""
+    H = hist.shape[1] // 2
+    k = 0
+    if start < H:
+        k = min(n, H - start)
+        src = hist[c, 2 * start:2 * (start + k)]
+        for i in range(2 * k):
+            f[i] = np.float32(src[i])
+    if k < n:
+        src = chunk[c, 2 * (start + k - H):2 * (start + n - H)]
+        ff = f[2 * k:2 * n]
+        for i in range(2 * (n - k)):
+            ff[i] = np.float32(src[i])
+
+
+@njit(cache=True, fastmath=True)
 def _stage_i16(hist, chunk, first, count, D, smin, span, coef, p1, o1, p2, o2, out):  # pragma: no cover - numba
-    """As _stage_c64 for int16 interleaved IQ input (nch, 2 * samples)."""
-    q = np.empty((D, 2 * (_BLOCK + span + 1)), np.float32)
+    """As _stage_c64 for int16 interleaved IQ input (nch, 2 * samples).
+
+    Per block, the D * (outputs + span) input samples are converted to float32 in one contiguous pass and then
+    split into the D polyphase rows (complex samples moved as 64-bit words): both loops vectorize, where a
+    strided gather per row did not.
+    """
+    L = _BLOCK + span + 1
+    q64 = np.empty((D, L))
+    q = q64.view(np.float32)
+    f = np.empty(2 * D * L, np.float32)
+    f64 = f.view(np.float64)
     for c in range(chunk.shape[0]):
         for j0 in range(0, count, _BLOCK):
             nb = min(_BLOCK, count - j0)
-            for r in range(D):
-                _gather_i16(hist, chunk, c, first + r + (j0 + smin) * D, D, q[r], nb + span)
+            m = nb + span
+            _convert_i16(hist, chunk, c, first + (j0 + smin) * D, m * D, f)
+            if D == 2:
+                q0 = q64[0]
+                q1 = q64[1]
+                for j in range(m):
+                    q0[j] = f64[2 * j]
+                    q1[j] = f64[2 * j + 1]
+            else:
+                for r in range(D):
+                    qr = q64[r]
+                    for j in range(m):
+                        qr[j] = f64[D * j + r]
             _fir_block(q, 2 * nb, coef, p1, o1, p2, o2, out[c, 2 * j0:2 * (j0 + nb)])
 
 

@@ -125,7 +125,8 @@ class FrontEnd:
     def _demodulate(self, y: np.ndarray) -> DemodOutput:
         if y.shape[-1] == 0:
             return DemodOutput.empty()
-        return self.demod.process(self.nco.process(y) if self.nco is not None else y)
+        # the decimator's output is a fresh array nobody else holds: the NCO may overwrite it
+        return self.demod.process(self.nco.process(y, inplace=self.decimator is not None) if self.nco is not None else y)
 
     @property
     def n_nonfinite(self) -> int:

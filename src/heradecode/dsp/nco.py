@@ -12,7 +12,9 @@ Corrupt input: a complex sample with a non-finite component (NaN, +-inf) would p
 later output of a stage with state, so every DSP stage replaces such samples by 0 and counts
 them (:func:`zero_nonfinite`, ``n_nonfinite`` on :class:`Nco`, the decimator, the combiner,
 the PLL and the bi-phase demodulator).  Zero is the erasure value: the stages downstream
-neither learn from it nor lose state over it.
+neither learn from it nor lose state over it.  The test is on the float32 bits (exponent all
+ones), a vectorized integer OR-reduction in :func:`zero_nonfinite`; :class:`Nco` makes it while mixing
+and burst-blanks each 1024-sample block of its output while still in cache (one pass over the data).
 
 The NCO may run at any sample rate: before the decimator or, cheaper, after it
 (the decimator in :mod:`heradecode.dsp.decimate` maps output sample ``m`` exactly to
@@ -75,6 +77,18 @@ def fill_phasor(out_re, out_im, n, phase0, dphase):  # pragma: no cover - numba
         cr = tr
 
 
+_EXP_MASK = np.uint32(0x7F800000)  # float32 exponent bits: all ones for NaN and +-inf
+
+
+@njit(cache=True)
+def _any_nonfinite(u):  # pragma: no cover - numba
+    """Whether any float32 (given as its uint32 bit pattern u) is NaN or +-inf: an integer OR-reduction that vectorizes."""
+    acc = np.uint32(0)
+    for i in range(u.shape[0]):
+        acc |= (u[i] & _EXP_MASK) + np.uint32(0x00800000)  # carries into the sign bit iff the exponent is all ones
+    return (acc & np.uint32(0x80000000)) != 0
+
+
 @njit(cache=True)
 def _count_nonfinite(v):  # pragma: no cover - numba
     """Complex samples (float pairs of v) with a non-finite component (no fastmath here: NaN must stay NaN)."""
@@ -94,6 +108,79 @@ def _zero_nonfinite_pairs(v):  # pragma: no cover - numba
 
 
 @njit(cache=True)
+def _end_block(ref, acc, c, block, alpha):  # pragma: no cover - numba
+    """Close channel c's power block: ref += alpha * (min(p, 2 ref) - ref) for a block power p > 0."""
+    pb = acc[c] / block
+    acc[c] = 0.0
+    if pb > 0.0:
+        ref[c] = pb if ref[c] <= 0.0 else ref[c] + alpha * (min(pb, 2.0 * ref[c]) - ref[c])
+
+
+@njit(cache=True)
+def _blank_segment(v, lo, hi, factor, alpha, block, ref, acc, pos0):  # pragma: no cover - numba
+    """Blank samples lo..hi-1 of every channel of v (nch, 2n) interleaved IQ (see _blank_kernel); returns (count, pos).
+
+    No fastmath: each block's power is summed sample by sample in order, so the reference (and every
+    blanking decision) does not depend on how the stream is cut.  Channels are taken two at a time,
+    whose sums are independent chains that the CPU overlaps.
+    """
+    nch = v.shape[0]
+    count = 0
+    pos = pos0
+    for c0 in range(0, nch, 2):
+        c1 = c0 + 1 if c0 + 1 < nch else c0
+        pair = c1 != c0
+        pos = pos0
+        thr0 = factor * ref[c0] if ref[c0] > 0.0 else 1e300
+        thr1 = factor * ref[c1] if ref[c1] > 0.0 else 1e300
+        i = lo
+        while i < hi:
+            m = min(hi - i, block - pos)
+            s0 = acc[c0]
+            s1 = acc[c1]
+            if pair:
+                for k in range(i, i + m):
+                    a = np.float64(v[c0, 2 * k])
+                    b = np.float64(v[c0, 2 * k + 1])
+                    p = a * a + b * b
+                    s0 += p
+                    if p > thr0:
+                        v[c0, 2 * k] = 0.0
+                        v[c0, 2 * k + 1] = 0.0
+                        count += 1
+                    a = np.float64(v[c1, 2 * k])
+                    b = np.float64(v[c1, 2 * k + 1])
+                    p = a * a + b * b
+                    s1 += p
+                    if p > thr1:
+                        v[c1, 2 * k] = 0.0
+                        v[c1, 2 * k + 1] = 0.0
+                        count += 1
+                acc[c1] = s1
+            else:
+                for k in range(i, i + m):
+                    a = np.float64(v[c0, 2 * k])
+                    b = np.float64(v[c0, 2 * k + 1])
+                    p = a * a + b * b
+                    s0 += p
+                    if p > thr0:
+                        v[c0, 2 * k] = 0.0
+                        v[c0, 2 * k + 1] = 0.0
+                        count += 1
+            acc[c0] = s0
+            i += m
+            pos += m
+            if pos == block:
+                pos = 0
+                _end_block(ref, acc, c0, block, alpha)
+                if pair:
+                    _end_block(ref, acc, c1, block, alpha)
+                thr0 = factor * ref[c0] if ref[c0] > 0.0 else 1e300
+                thr1 = factor * ref[c1] if ref[c1] > 0.0 else 1e300
+    return count, pos
+
+
+@njit(cache=True)
 def _blank_kernel(v, factor, alpha, block, ref, acc, pos0):  # pragma: no cover - numba
     """Blank (zero in place) samples of v (nch, 2n) interleaved IQ whose power exceeds factor * ref[c].
 
@@ -101,31 +188,7 @@ def _blank_kernel(v, factor, alpha, block, ref, acc, pos0):  # pragma: no cover 
     ref += alpha * (min(p, 2 ref) - ref) on blocks with p > 0 (p itself while ref is 0).  acc holds
     each channel's power sum of the block in progress.  Returns (count blanked, next block position).
     """
-    nch = v.shape[0]
-    n = v.shape[1] // 2
-    count = 0
-    pos = pos0
-    for c in range(nch):
-        pos = pos0
-        thr = factor * ref[c] if ref[c] > 0.0 else 1e300
-        for i in range(n):
-            a = np.float64(v[c, 2 * i])
-            b = np.float64(v[c, 2 * i + 1])
-            p = a * a + b * b
-            acc[c] += p
-            if p > thr:
-                v[c, 2 * i] = 0.0
-                v[c, 2 * i + 1] = 0.0
-                count += 1
-            pos += 1
-            if pos == block:
-                pb = acc[c] / block
-                acc[c] = 0.0
-                pos = 0
-                if pb > 0.0:
-                    ref[c] = pb if ref[c] <= 0.0 else ref[c] + alpha * (min(pb, 2.0 * ref[c]) - ref[c])
-                thr = factor * ref[c] if ref[c] > 0.0 else 1e300
-    return count, pos
+    return _blank_segment(v, 0, v.shape[1] // 2, factor, alpha, block, ref, acc, pos0)
 
 
 class BurstBlanker:
@@ -151,13 +214,17 @@ class BurstBlanker:
         self._pos = 0
         self.n_blanked = 0  #: samples (per channel) blanked so far
 
+    def _state(self, channels: int) -> tuple[np.ndarray, np.ndarray]:
+        """The per-channel reference and block power sum arrays (fresh when the channel count changes)."""
+        if self._ref is None or self._ref.size != channels:
+            self._ref = np.zeros(channels)
+            self._acc = np.zeros(channels)
+        return self._ref, self._acc
+
     def process_inplace(self, y: np.ndarray) -> None:
         """Blank one chunk in place: ``y`` is C-contiguous complex64 shaped (channels, n)."""
-        if self._ref is None or self._ref.size != y.shape[0]:
-            self._ref = np.zeros(y.shape[0])
-            self._acc = np.zeros(y.shape[0])
-        count, self._pos = _blank_kernel(y.view(np.float32), self.factor, self._alpha, self._block,
-                                         self._ref, self._acc, self._pos)
+        ref, acc = self._state(y.shape[0])
+        count, self._pos = _blank_kernel(y.view(np.float32), self.factor, self._alpha, self._block, ref, acc, self._pos)
         self.n_blanked += int(count)
 
 
@@ -167,6 +234,8 @@ def zero_nonfinite(x: np.ndarray) -> tuple[np.ndarray, int]:
     ``x`` is C-contiguous complex64, or float32 interleaved IQ (pairs along the last axis); it is never modified.
     """
     v = x.reshape(-1).view(np.float32) if x.dtype == np.complex64 else x.reshape(-1)
+    if not _any_nonfinite(v.view(np.uint32)):  # the common case, at memory speed
+        return x, 0
     count = int(_count_nonfinite(v))
     if count == 0:
         return x, 0
@@ -175,32 +244,80 @@ def zero_nonfinite(x: np.ndarray) -> tuple[np.ndarray, int]:
     return y, count
 
 
-@njit(cache=True, fastmath=True)
-def _nco_apply(x, y, seg_start, seg_len, seg_phase, seg_dphase):  # pragma: no cover - numba
-    """y[c, i] = x[c, i] * exp(-j2pi phase(i)); x, y interleaved IQ float32 (nch, 2n); segments cover [0, n)."""
-    nch = x.shape[0]
+_PAIR_EXP = np.uint64(0x7F8000007F800000)  # both float32 exponents of a complex64 seen as one uint64
+_PAIR_ONE = np.uint64(0x0080000000800000)
+_PAIR_SIGN = np.uint64(0x8000000080000000)
+_U64_0 = np.uint64(0)
+_U64_32 = np.uint64(32)
+
+
+@njit(cache=True)
+def _mix(xu, ys, pr2, pi2, swap, clean, n):  # pragma: no cover - numba
+    """ys = x * phasor for n complex64 samples x (given as uint64 bit patterns xu), ys interleaved float32.
+
+    Written as ys[k] = x[k] pr2[k] + swap[k] pi2[k] over the floats, with swap the I/Q-swapped samples (each
+    uint64 rotated by 32 bits), pr2 = (pr, pr) and pi2 = (-pi, pi) per sample: all contiguous, so it vectorizes,
+    and it rounds exactly as (a pr - b pi, a pi + b pr).  No fastmath: the vectorized body and the scalar
+    remainder must round alike (no fused multiply-adds), or the output would depend on the chunking.
+    A sample with a NaN/inf component (exponent bits all ones) gives 0; returns the count of those.
+    """
+    acc = _U64_0
+    for i in range(n):  # copied first, so that ys may be x itself (in place) and the last loop still vectorizes
+        u = xu[i]
+        acc |= (u & _PAIR_EXP) + _PAIR_ONE  # carries into a sign bit iff that exponent is all ones
+        clean[i] = u
+        swap[i] = (u >> _U64_32) | (u << _U64_32)
+    bad = 0
+    if acc & _PAIR_SIGN:  # rare: zero the non-finite samples
+        for i in range(n):
+            if ((clean[i] & _PAIR_EXP) + _PAIR_ONE) & _PAIR_SIGN:
+                clean[i] = _U64_0
+                swap[i] = _U64_0
+                bad += 1
+    xf = clean.view(np.float32)
+    sf = swap.view(np.float32)
+    for k in range(2 * n):
+        ys[k] = xf[k] * pr2[k] + sf[k] * pi2[k]
+    return bad
+
+
+@njit(cache=True)
+def _nco_apply(xu, y, seg_start, seg_len, seg_phase, seg_dphase, blank, factor, alpha, block, ref, acc,
+               pos0):  # pragma: no cover - numba
+    """y[c, i] = x[c, i] * exp(-j2pi phase(i)); x complex64 given as uint64 bit patterns xu (nch, n), y interleaved
+    IQ float32 (nch, 2n); segments cover [0, n).  Samples with a NaN/inf component give 0; with ``blank`` each
+    segment is then burst-blanked in place while still in cache (:func:`_blank_segment`).
+    Returns (non-finite, blanked, pos)."""
+    nch = xu.shape[0]
     maxlen = 0
     for s in range(seg_len.shape[0]):
         maxlen = max(maxlen, seg_len[s])
     pr = np.empty(maxlen)
     pi = np.empty(maxlen)
-    prf = np.empty(maxlen, np.float32)
-    pif = np.empty(maxlen, np.float32)
+    pr2 = np.empty(2 * maxlen, np.float32)
+    pi2 = np.empty(2 * maxlen, np.float32)
+    swap = np.empty(maxlen, np.uint64)
+    clean = np.empty(maxlen, np.uint64)
+    n_bad = 0
+    n_blank = 0
+    pos = pos0
     for s in range(seg_len.shape[0]):
         n = seg_len[s]
         i0 = seg_start[s]
         fill_phasor(pr, pi, n, seg_phase[s], seg_dphase[s])
         for i in range(n):
-            prf[i] = pr[i]
-            pif[i] = pi[i]
+            c = np.float32(pr[i])
+            d = np.float32(pi[i])
+            pr2[2 * i] = c
+            pr2[2 * i + 1] = c
+            pi2[2 * i] = -d
+            pi2[2 * i + 1] = d
         for c in range(nch):
-            xs = x[c, 2 * i0:2 * (i0 + n)]
-            ys = y[c, 2 * i0:2 * (i0 + n)]
-            for i in range(n):
-                a = xs[2 * i]
-                b = xs[2 * i + 1]
-                ys[2 * i] = a * prf[i] - b * pif[i]
-                ys[2 * i + 1] = a * pif[i] + b * prf[i]
+            n_bad += _mix(xu[c, i0:i0 + n], y[c, 2 * i0:2 * (i0 + n)], pr2, pi2, swap, clean, n)
+        if blank:
+            k, pos = _blank_segment(y, i0, i0 + n, factor, alpha, block, ref, acc, pos)
+            n_blank += k
+    return n_bad, n_blank, pos
 
 
 class DopplerPhase:
@@ -331,17 +448,19 @@ class Nco:
         """Advance the sample counter by ``n`` without processing (a gap of known length)."""
         self.n_processed += int(n)
 
-    def process(self, x: np.ndarray) -> np.ndarray:
-        """Frequency-shift one chunk; returns complex64 with the shape of ``x``."""
+    def process(self, x: np.ndarray, inplace: bool = False) -> np.ndarray:
+        """Frequency-shift one chunk; returns complex64 with the shape of ``x``.
+
+        ``inplace``: the result may overwrite ``x`` (when it is C-contiguous complex64), saving a pass
+        through memory; for arrays nobody else holds, such as a decimator's output.
+        """
         x = np.asarray(x)
         if x.ndim not in (1, 2):
             raise UserError(f"Nco.process expects (n,) or (channels, n) samples, got shape {x.shape}")
         squeeze = x.ndim == 1
         x2 = np.ascontiguousarray(x.reshape(1, -1) if squeeze else x, dtype=np.complex64)
-        x2, bad = zero_nonfinite(x2)
-        self.n_nonfinite += bad
         n = x2.shape[1]
-        y2 = np.empty_like(x2)
+        y2 = x2 if inplace else np.empty_like(x2)
         if n:
             n0 = self.n_processed
             # absolute blocks [b, b + _BLOCK): the phase is exact at block edges and linear in between,
@@ -359,16 +478,27 @@ class Nco:
             start, stop, slope = start[keep], stop[keep], slope[keep]
             phase0 = ph[:-1][keep] + (start - edges[:-1][keep]) * slope
             phase0 -= np.floor(phase0)
-            _nco_apply(
-                x2.view(np.float32),
+            bl = self._blanker
+            ref, acc = bl._state(x2.shape[0]) if bl is not None else (np.zeros(x2.shape[0]), np.zeros(x2.shape[0]))
+            bad, blanked, pos = _nco_apply(
+                x2.view(np.uint64),
                 y2.view(np.float32),
                 (start - n0).astype(np.int64),
                 (stop - start).astype(np.int64),
                 phase0,
                 slope,
+                bl is not None,
+                bl.factor if bl is not None else 0.0,
+                bl._alpha if bl is not None else 0.0,
+                bl._block if bl is not None else 1,
+                ref,
+                acc,
+                bl._pos if bl is not None else 0,
             )
-            if self._blanker is not None:
-                self._blanker.process_inplace(y2)
+            self.n_nonfinite += int(bad)
+            if bl is not None:
+                bl._pos = int(pos)
+                bl.n_blanked += int(blanked)
         self.n_processed += n
         return y2[0] if squeeze else y2
 

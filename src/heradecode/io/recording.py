@@ -3,7 +3,10 @@
 A :class:`Recording` describes one or two complex sample streams (channels,
 X then Y polarization) stored in one file with the channels interleaved per
 sample, or in one file per channel.  Samples are read in chunks through short
-memory maps of just the bytes needed, so memory does not grow with file size.
+memory maps of just the bytes needed, so memory does not grow with file size;
+the raw ci16 path (:meth:`Recording.read_ci16`) instead reads the bytes (pread) into a
+small reused buffer (256 kB, per thread) piece by piece and gathers the channels from it
+while in cache, which costs less CPU.
 
 Fixed-point samples are scaled as SigMF readers do: a component value ``v`` of
 a ``b``-bit signed type is returned as ``v / 2**(b-1)`` (full scale = 1.0);
@@ -23,7 +26,9 @@ under 1 ns for others) so sub-microsecond precision holds over hours.
 from __future__ import annotations
 
 import datetime as _dt
+import os
 import re
+import threading
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -431,13 +436,31 @@ class Recording:
         start, count = int(start), int(count)
         if start < 0 or count < 0 or start + count > self.num_samples:
             raise UserError(f"cannot read samples {start}..{start + count - 1}: the recording holds {self.num_samples}")
-        # Each I/Q pair moves as one 32-bit word: a strided gather of words is several times faster.
+        # Each I/Q pair moves as one 32-bit word.  The file's bytes are read (pread) into a small reused buffer and
+        # the channels gathered from it: cheaper than a memory map per chunk (no page faults, no map/unmap).
         out = np.empty((self.num_channels, count), dtype=np.uint32)
-        for ch, src in enumerate(self._sources):
-            stride = src.file_channels * self._fmt.sample_bytes
-            mm = np.memmap(src.path, dtype="<u4", mode="r", offset=src.offset_bytes + start * stride,
-                           shape=(count, src.file_channels))
-            out[ch] = mm[:, src.channel_in_file]
+        if count:
+            by_file: dict[tuple[Path, int, int], list[tuple[int, int]]] = {}
+            for ch, src in enumerate(self._sources):
+                by_file.setdefault((src.path, src.offset_bytes, src.file_channels), []).append((ch, src.channel_in_file))
+            for (path, offset, nfc), pairs in by_file.items():
+                pos = offset + start * nfc * self._fmt.sample_bytes
+                fd = os.open(path, os.O_RDONLY)
+                try:
+                    if nfc == 1 and len(pairs) == 1:  # straight into the output
+                        _pread_exact(fd, path, pos, out[pairs[0][0]])
+                        continue
+                    # interleaved channels: through a small buffer that stays in cache, piece by piece
+                    step = max(1, _SCRATCH_WORDS // nfc)
+                    for a in range(0, count, step):
+                        m = min(step, count - a)
+                        words = _scratch_words(m * nfc)
+                        _pread_exact(fd, path, pos + a * nfc * self._fmt.sample_bytes, words)
+                        words = words.reshape(m, nfc)
+                        for ch, slot in pairs:
+                            out[ch, a:a + m] = words[:, slot]
+                finally:
+                    os.close(fd)
         return out.view(np.int16).reshape(self.num_channels, count, 2)
 
     def _copy_from_file(
@@ -483,6 +506,31 @@ class Recording:
             yield Chunk(pos, self.read(pos, n))
             first = False
             pos += step
+
+
+_SCRATCH = threading.local()
+_SCRATCH_WORDS = 1 << 16  # 256 kB: read_ci16's buffer for files with interleaved channels (stays in cache)
+
+
+def _scratch_words(n: int) -> np.ndarray:
+    """A reused uint32 buffer of ``n`` words (per thread): :meth:`Recording.read_ci16` reads the file into it."""
+    buf = getattr(_SCRATCH, "words", None)
+    if buf is None or buf.size < n:
+        buf = _SCRATCH.words = np.empty(n, np.uint32)
+    return buf[:n]
+
+
+def _pread_exact(fd: int, path: Path, offset: int, buf: np.ndarray) -> None:
+    """Fill the contiguous array ``buf`` with the bytes of ``path`` (open as ``fd``) from ``offset``; a file that
+    ends early is a UserError."""
+    view = memoryview(buf).cast("B")
+    done = 0
+    while done < view.nbytes:
+        got = os.preadv(fd, [view[done:]], offset + done)
+        if got <= 0:
+            raise UserError(f"{path} ended after {offset + done} bytes, {view.nbytes - done} bytes short of the "
+                            "samples asked for")
+        done += got
 
 
 def warn_truncated(message: str) -> None:
