@@ -183,7 +183,7 @@ def _corr(r, tab, m, p):  # pragma: no cover - numba
     """The fractional part of the band-limited integral of r at (m, p) (_key): I(x) - Cs[m], Cs[m] = sum of r[:m]."""
     b = np.uint64(m - _W)
     acc = np.float32(0.0)
-    for i in range(2 * _W):
+    for i in range(tab.shape[1]):  # 2 _W, not a constant: the loop is vectorized rather than unrolled
         ui = np.uint64(i)
         acc += r[b + ui] * tab[p, ui]
     return acc
@@ -195,7 +195,7 @@ def _corr2(r, q, tab, m, p):  # pragma: no cover - numba
     b = np.uint64(m - _W)
     acc = np.float32(0.0)
     accq = np.float32(0.0)
-    for i in range(2 * _W):
+    for i in range(tab.shape[1]):  # (vectorized)
         ui = np.uint64(i)
         t = tab[p, ui]
         acc += r[b + ui] * t
