@@ -218,7 +218,7 @@ def _half_sums(q, m0, mh, m1):  # pragma: no cover - numba
 @njit(cache=True)
 def _floor_count(a):  # pragma: no cover - numba
     """A count from which on the running-mean weight 1/k is below the floor a (max(a, 1/k) = a)."""
-    return int(1.0 / a) + 2 if a > 0.0 else 1 << 62
+    return int(1.0 / a) + 2 if a > 1e-18 else 1 << 62
 
 
 @njit(cache=True, fastmath=True)

@@ -842,12 +842,20 @@ class FrameSync:
 
     def _near_accepted(self, pos: int) -> bool:
         """Whether an accepted marker lies less than one ASM length from ``pos`` (the same marker, or a sidelobe)."""
-        return any(abs(pos - a) < self.asm_len for a, _ in self._accepted)
+        m = self.asm_len
+        for a, _ in self._accepted:  # (a loop: called for every peak, cheaper than any() of a generator)
+            if abs(pos - a) < m:
+                return True
+        return False
 
     def _off_phase(self, pos: int) -> bool:
         """Whether a marker at ``pos`` would lie inside the codeblock of a reliably accepted marker (or vice versa)."""
         lim = self.period - self.tolerance
-        return any(rel and self.asm_len <= abs(pos - a) < lim for a, rel in self._accepted)
+        m = self.asm_len
+        for a, rel in self._accepted:
+            if rel and m <= abs(pos - a) < lim:
+                return True
+        return False
 
     def _on_peak(self, pos: int, val: float) -> None:
         self._resolve_expectations(pos)
