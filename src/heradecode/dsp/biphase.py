@@ -171,117 +171,72 @@ def _mf(C, r, t, T):  # pragma: no cover - numba
     return 2.0 * _S(C, r, t + 0.5 * T) - _S(C, r, t) - _S(C, r, t + T)
 
 
-@njit(cache=True, fastmath=True)
-def _I(Cs, r, tab, x):  # pragma: no cover - numba
-    """Band-limited running integral of r up to x (Cs[m] = sum of r[:m]); needs _W samples either side."""
+@njit(cache=True, inline="always")
+def _key(x):  # pragma: no cover - numba
+    """Sample index m = int(x) and kernel-table phase p of position x (what the band-limited integral depends on)."""
     m = int(x)
-    p = np.uint64((x - m) * _P + 0.5)
+    return m, np.uint64((x - m) * _P + 0.5)
+
+
+@njit(cache=True, fastmath=True, inline="always")
+def _corr(r, tab, m, p):  # pragma: no cover - numba
+    """The fractional part of the band-limited integral of r at (m, p) (_key): I(x) - Cs[m], Cs[m] = sum of r[:m]."""
     b = np.uint64(m - _W)
     acc = np.float32(0.0)
-    for i in range(2 * _W):
-        ui = np.uint64(i)
-        acc += r[b + ui] * tab[p, ui]
-    return Cs[m] + acc
-
-
-@njit(cache=True, fastmath=True)
-def _mf_direct(q, tab, t, T):  # pragma: no cover - numba
-    """Band-limited matched filter of q at symbol start t without a cumulative sum (noise arm)."""
-    m0 = int(t)
-    mh = int(t + 0.5 * T)
-    m1 = int(t + T)
-    s1 = 0.0
-    for j in range(m0, mh):
-        s1 += q[j]
-    s2 = 0.0
-    for j in range(mh, m1):
-        s2 += q[j]
-    # band-limited corrections at the three boundaries
-    y = s1 - s2
-    y += 2.0 * _corr(q, tab, t + 0.5 * T) - _corr(q, tab, t) - _corr(q, tab, t + T)
-    return y
-
-
-@njit(cache=True, fastmath=True)
-def _corr(r, tab, x):  # pragma: no cover - numba
-    """_I(x) - Cs[int(x)]: the fractional part of the band-limited integral."""
-    m = int(x)
-    p = np.uint64((x - m) * _P + 0.5)
-    b = np.uint64(m - _W)
-    acc = 0.0
-    for i in range(2 * _W):
+    for i in range(tab.shape[1]):  # 2 _W, not a constant: the loop is vectorized rather than unrolled
         ui = np.uint64(i)
         acc += r[b + ui] * tab[p, ui]
     return acc
 
 
-@njit(cache=True, fastmath=True)
-def _update_stats(fst, ist, y, s, have_noise, alphas):  # pragma: no cover - numba
-    """Slow and fast averages of y^2 and of the noise arm s, restarted when the two disagree (module docstring).
+@njit(cache=True, fastmath=True, inline="always")
+def _corr2(r, q, tab, m, p):  # pragma: no cover - numba
+    """_corr of r and of q at the same (m, p) in one pass over the table row."""
+    b = np.uint64(m - _W)
+    acc = np.float32(0.0)
+    accq = np.float32(0.0)
+    for i in range(tab.shape[1]):  # (vectorized)
+        ui = np.uint64(i)
+        t = tab[p, ui]
+        acc += r[b + ui] * t
+        accq += q[b + ui] * t
+    return acc, accq
 
-    alphas = (fast, slow, noise slow, noise fast, noise cadence, change threshold in standard deviations).
-    Every 16th symbol (and while the averages are young) the change tests run and the LLR scale
-    2 a / sigma^2, Es/N0 and sigma^2 are refreshed in fst[_SCALE], fst[_RHO], fst[_SIG2].
-    """
-    a_f, a_s, a_n, a_nf, z = alphas[0], alphas[1], alphas[2], alphas[3], alphas[5]
-    if have_noise:
-        ist[_KN] += 1
-        kn = ist[_KN]
-        w = max(a_n, 1.0 / kn)
-        wf = max(a_nf, 1.0 / kn)
-        fst[_ES] += w * (s - fst[_ES])
-        fst[_ES2] += w * (s * s - fst[_ES2])
-        fst[_ESF] += wf * (s - fst[_ESF])
-        fst[_ES2F] += wf * (s * s - fst[_ES2F])
-    ist[_KST] += 1
-    ist[_KSF] += 1
-    k = ist[_KST]
-    w = max(a_s, 1.0 / k)
-    wf = max(a_f, 1.0 / ist[_KSF])
-    y2 = y * y
-    fst[_EY2] += w * (y2 - fst[_EY2])
-    fst[_EY2F] += wf * (y2 - fst[_EY2F])
-    if (k & 15) != 0 and k > 64:
-        return
-    kn = ist[_KN]
-    if kn * a_nf > 1.0:  # the fast noise average is on its floor: compare (s^2 averages: sd ~ sig2 sqrt(a))
-        sig2 = fst[_ES2] - fst[_ES] * fst[_ES]
-        sig2f = fst[_ES2F] - fst[_ESF] * fst[_ESF]
-        if abs(sig2f - sig2) > z * max(sig2, 1e-30) * math.sqrt(a_nf):
-            fst[_ES] = fst[_ESF]
-            fst[_ES2] = fst[_ES2F]
-            ist[_KN] = RESTART_WEIGHT
-            ist[_NRESET] += 1
-    sig2 = max(fst[_ES2] - fst[_ES] * fst[_ES], 1e-30)
-    if k * a_f > 1.0:
-        a2 = max(fst[_EY2] - sig2, 0.0)
-        # the fast average of y^2 (var 2 sig2^2 + 4 a2 sig2 for BPSK in Gaussian noise) against the slow one
-        sd = math.sqrt((2.0 * sig2 * sig2 + 4.0 * a2 * sig2) * a_f / (2.0 - a_f))
-        if abs(fst[_EY2F] - fst[_EY2]) > z * sd:
-            fst[_EY2] = fst[_EY2F]
-            ist[_KST] = RESTART_WEIGHT
-            ist[_NRESET] += 1
-    a2 = max(fst[_EY2] - sig2, 1e-6 * sig2)
-    fst[_SIG2] = sig2
-    if kn < 8:  # too few noise values for a scale: erasures until there are
-        fst[_SCALE] = 0.0
-        fst[_RHO] = 1e-6
-    else:
-        fst[_SCALE] = 2.0 * math.sqrt(a2) / sig2
-        fst[_RHO] = 0.5 * a2 / sig2
+
+@njit(cache=True, fastmath=True, inline="always")
+def _half_sums(q, m0, mh, m1):  # pragma: no cover - numba
+    """sum of q[m0:mh] - sum of q[mh:m1] (the plain part of the matched filter, without a cumulative sum)."""
+    s1 = np.float32(0.0)
+    for j in range(m0, mh):
+        s1 += q[j]
+    s2 = np.float32(0.0)
+    for j in range(mh, m1):
+        s2 += q[j]
+    return np.float64(s1) - np.float64(s2)
+
+
+@njit(cache=True)
+def _floor_count(a):  # pragma: no cover - numba
+    """A count from which on the running-mean weight 1/k is below the floor a (max(a, 1/k) = a)."""
+    return int(1.0 / a) + 2 if a > 1e-18 else 1 << 62
 
 
 @njit(cache=True, fastmath=True)
 def _biphase_kernel(r, q, use_q, tab, buf0, fst, ist, blt_track, blt_acq, warm_len, alphas, alpha_mon, hop_margin,
-                    max_dev, llr, soft, pos, esn0):  # pragma: no cover - numba
+                    max_dev, llr, soft, pos, esn0, Cs):  # pragma: no cover - numba
     """Demodulate symbols whose samples lie in r (buffer starting at absolute sample buf0).
 
     q is the in-phase arm (noise reference, same filtering, no data) when use_q.  alphas: the
-    averaging weights (see _update_stats) and the noise arm's cadence.
+    averaging weights, (fast, slow, noise slow, noise fast, noise cadence, change threshold in
+    standard deviations).  Cs is a work buffer of at least r.size + 1 values.  The state lives in
+    fst and ist between calls and in local variables within one (written back at the end).
+
+    Statistics (module docstring): slow and fast averages of y^2 and of the noise arm s, restarted
+    when the two disagree; every 16th symbol (and while the averages are young) the change tests run
+    and the LLR scale 2 a / sigma^2, Es/N0 and sigma^2 are refreshed.
     """
     n = r.shape[0]
-    Cs = np.empty(n + 1)  # plain cumulative sum, Cs[k] = sum of r[:k]
-    C = Cs
+    C = Cs  # plain cumulative sum, Cs[k] = sum of r[:k]
     acc = 0.0
     Cs[0] = 0.0
     n4 = n // 4
@@ -299,60 +254,159 @@ def _biphase_kernel(r, q, use_q, tab, buf0, fst, ist, blt_track, blt_acq, warm_l
         acc += r[k]
         Cs[k + 1] = acc
     zeta = 0.7071067811865476
+    a_f, a_s, a_n, a_nf, zsig = alphas[0], alphas[1], alphas[2], alphas[3], alphas[5]
+    sqrt_a_nf = math.sqrt(a_nf)
+    # counts from which on the running means' weights are on their floors (no division per symbol)
+    kf_f = _floor_count(a_f)
+    kf_s = _floor_count(a_s)
+    kf_n = _floor_count(a_n)
+    kf_nf = _floor_count(a_nf)
     noise_every = int(alphas[4])
+    lo_T = fst[_T0] * (1.0 - max_dev)
+    hi_T = fst[_T0] * (1.0 + max_dev)
+    # the state, in local variables
+    tau_a = fst[_TAU]
+    T = fst[_T]
+    ey2 = fst[_EY2]
+    es = fst[_ES]
+    es2 = fst[_ES2]
+    blt = fst[_BLT]
+    contrast = fst[_CONTRAST]
+    ey2f = fst[_EY2F]
+    esf = fst[_ESF]
+    es2f = fst[_ES2F]
+    scale = fst[_SCALE]
+    rho = fst[_RHO]
+    sig2 = fst[_SIG2]
+    nsym = ist[_NSYM]
+    warm = ist[_WARM]
+    state = ist[_STATE]
+    nmon = ist[_NMON]
+    kst = ist[_KST]
+    trk = ist[_TRK]
+    kn = ist[_KN]
+    nreset = ist[_NRESET]
+    ksf = ist[_KSF]
+    # loop gains for the last (bandwidth, update interval)
+    g_blt = -1.0
+    g_every = 0
+    kp = 0.0
+    ki = 0.0
+    # the band-limited integral at the end of the last symbol: the start of the next one when the timing has not
+    # moved it to another (sample, table phase)
+    cm = -1
+    cp = np.uint64(0)
+    cval = 0.0
     nout = 0
     cap = llr.shape[0]
     tmp = np.empty(8)
     while nout < cap:
-        T = fst[_T]
-        tau = fst[_TAU] - buf0
+        tau = tau_a - buf0
         if tau + 2.0 * T + _W + 3.0 >= n:
             break
         d = T / 8.0
         # early-late spacing of the timing detector: T/8 while pulling in (a wide linear range), then about one
         # sample (its noise grows with the spacing, its gain does not while the chip edges are sharper)
-        de = d if ist[_TRK] < NARROW_AFTER_SYMBOLS else min(d, max(T / 16.0, 1.0))
+        de = d if trk < NARROW_AFTER_SYMBOLS else min(d, max(T / 16.0, 1.0))
         if tau - d - _W - 1.0 < 0.0:  # cannot happen with the tail kept by the caller; skip ahead defensively
-            fst[_TAU] += T
+            tau_a += T
             continue
-        # matched filter on the band-limited integral (full symbol energy)
-        c0 = _I(Cs, r, tab, tau)
-        ch = _I(Cs, r, tab, tau + 0.5 * T)
-        c1 = _I(Cs, r, tab, tau + T)
+        # matched filter on the band-limited integral (full symbol energy); the noise arm (same filter on the
+        # in-phase arm, noise only) every noise_every-th symbol, with the same table rows
+        m0, p0 = _key(tau)
+        mh, ph = _key(tau + 0.5 * T)
+        m1, p1 = _key(tau + T)
+        noise_sym = use_q and nsym % noise_every == 0
+        if noise_sym:
+            e0, q0 = _corr2(r, q, tab, m0, p0)
+            eh, qh = _corr2(r, q, tab, mh, ph)
+            e1, q1 = _corr2(r, q, tab, m1, p1)
+            c0 = Cs[m0] + e0
+            ch = Cs[mh] + eh
+            c1 = Cs[m1] + e1
+        else:
+            if m0 == cm and p0 == cp:
+                c0 = cval
+            else:
+                c0 = Cs[m0] + _corr(r, tab, m0, p0)
+            ch = Cs[mh] + _corr(r, tab, mh, ph)
+            c1 = Cs[m1] + _corr(r, tab, m1, p1)
+        cm = m1
+        cp = p1
+        cval = c1
         y = 2.0 * ch - c0 - c1
         if y == 0.0:  # zero input (an erased stretch): an erasure; statistics and timing are left alone
             llr[nout] = 0.0
             soft[nout] = 0.0
-            pos[nout] = fst[_TAU]
-            esn0[nout] = max(fst[_RHO], 1e-6)
+            pos[nout] = tau_a
+            esn0[nout] = max(rho, 1e-6)
             nout += 1
-            fst[_TAU] += T
-            ist[_NSYM] += 1
+            tau_a += T
+            nsym += 1
             continue
         # ---- statistics at the current timing (Es/N0, LLR scale) ----
+        have_noise = True
         if not use_q:  # whole-symbol sum: no Manchester signal, same noise as y for white noise
             s = c1 - c0
-            have_noise = True
-        elif ist[_NSYM] % noise_every == 0:  # same filter on the in-phase arm (noise only)
-            s = _mf_direct(q, tab, tau, T)
-            have_noise = True
+        elif noise_sym:
+            s = _half_sums(q, m0, mh, m1) + (2.0 * qh - q0 - q1)
         else:
             s = 0.0
             have_noise = False
-        _update_stats(fst, ist, y, s, have_noise, alphas)
-        sig2 = fst[_SIG2]
-        llr[nout] = fst[_SCALE] * y
+        if have_noise:
+            kn += 1
+            w = a_n if kn >= kf_n else max(a_n, 1.0 / kn)
+            wf = a_nf if kn >= kf_nf else max(a_nf, 1.0 / kn)
+            es += w * (s - es)
+            es2 += w * (s * s - es2)
+            esf += wf * (s - esf)
+            es2f += wf * (s * s - es2f)
+        kst += 1
+        ksf += 1
+        k = kst
+        w = a_s if k >= kf_s else max(a_s, 1.0 / k)
+        wf = a_f if ksf >= kf_f else max(a_f, 1.0 / ksf)
+        y2 = y * y
+        ey2 += w * (y2 - ey2)
+        ey2f += wf * (y2 - ey2f)
+        if (k & 15) == 0 or k <= 64:
+            kn_was = kn
+            if kn * a_nf > 1.0:  # the fast noise average is on its floor: compare (s^2 averages: sd ~ sig2 sqrt(a))
+                sg = es2 - es * es
+                sgf = es2f - esf * esf
+                if abs(sgf - sg) > zsig * max(sg, 1e-30) * sqrt_a_nf:
+                    es = esf
+                    es2 = es2f
+                    kn = RESTART_WEIGHT
+                    nreset += 1
+            sig2 = max(es2 - es * es, 1e-30)
+            if k * a_f > 1.0:
+                a2 = max(ey2 - sig2, 0.0)
+                # the fast average of y^2 (var 2 sig2^2 + 4 a2 sig2 for BPSK in Gaussian noise) against the slow one
+                sd = math.sqrt((2.0 * sig2 * sig2 + 4.0 * a2 * sig2) * a_f / (2.0 - a_f))
+                if abs(ey2f - ey2) > zsig * sd:
+                    ey2 = ey2f
+                    kst = RESTART_WEIGHT
+                    nreset += 1
+            a2 = max(ey2 - sig2, 1e-6 * sig2)
+            if kn_was < 8:  # too few noise values for a scale: erasures until there are
+                scale = 0.0
+                rho = 1e-6
+            else:
+                scale = 2.0 * math.sqrt(a2) / sig2
+                rho = 0.5 * a2 / sig2
+        llr[nout] = scale * y
         soft[nout] = y
-        pos[nout] = fst[_TAU]
-        esn0[nout] = fst[_RHO]  # linear here, dB in the caller
+        pos[nout] = tau_a
+        esn0[nout] = rho  # linear here, dB in the caller
         nout += 1
-        state = ist[_STATE]
+        st0 = state
         # ---- phase monitor: energy at 8 timing phases (every 2nd symbol in warm-up, 4th when absent, 8th tracking) ----
         hop = 0.0
-        cadence = 8 if state == _TRACK else (4 if state == _ABSENT else 2)
-        if ist[_NSYM] % cadence == 0:
-            ist[_NMON] += 1
-            am = max(alpha_mon if state == _TRACK or state == _ABSENT else 0.0, 1.0 / ist[_NMON])
+        cadence = 8 if st0 == _TRACK else (4 if st0 == _ABSENT else 2)
+        if (nsym & (cadence - 1)) == 0:
+            nmon += 1
+            am = max(alpha_mon if st0 == _TRACK or st0 == _ABSENT else 0.0, 1.0 / nmon)
             for j in range(8):
                 yj = _mf(C, r, tau + j * d, T) if j > 0 else y
                 fst[_EMON + j] += am * (yj * yj - fst[_EMON + j])
@@ -366,27 +420,26 @@ def _biphase_kernel(r, q, use_q, tab, buf0, fst, ist, blt_track, blt_acq, warm_l
             # presence: contrast between the best and the worst phase (independent of the timing)
             emin = max(fst[_EMON + worst], 1e-30)
             contrast = (fst[_EMON + best] - emin) / emin
-            fst[_CONTRAST] = contrast
-            if state == _WARMUP:
-                ist[_WARM] += 1
-                if ist[_WARM] >= warm_len:
+            if st0 == _WARMUP:
+                warm += 1
+                if warm >= warm_len:
                     if contrast > 0.3:
                         hop = best * d if best <= 4 else (best - 8) * d
-                        ist[_STATE] = _TRACK
-                        fst[_BLT] = blt_acq
-                        ist[_TRK] = 0
-                        ist[_KST] = 0  # the slow signal average restarts on the timing found
-                    ist[_WARM] = 0
-                    ist[_NMON] = 0
-            elif state == _TRACK:
-                if ist[_NMON] > 64 and contrast < 0.15:
-                    ist[_STATE] = _ABSENT
+                        state = _TRACK
+                        blt = blt_acq
+                        trk = 0
+                        kst = 0  # the slow signal average restarts on the timing found
+                    warm = 0
+                    nmon = 0
+            elif st0 == _TRACK:
+                if nmon > 64 and contrast < 0.15:
+                    state = _ABSENT
                 elif best != 0 and fst[_EMON + best] > (1.0 + hop_margin) * fst[_EMON]:
                     hop = best * d if best <= 4 else (best - 8) * d
             elif contrast > 0.3:  # absent -> signal back: search afresh
-                ist[_STATE] = _WARMUP
-                ist[_WARM] = 0
-                ist[_NMON] = 0
+                state = _WARMUP
+                warm = 0
+                nmon = 0
             if hop != 0.0:
                 for j in range(8):
                     tmp[j] = fst[_EMON + (j + best) % 8]
@@ -394,39 +447,63 @@ def _biphase_kernel(r, q, use_q, tab, buf0, fst, ist, blt_track, blt_acq, warm_l
                     fst[_EMON + j] = tmp[j]
         # ---- timing loop ----
         # once the loop is narrow, update it every 2nd symbol (same bandwidth, half the work)
-        every = 2 if fst[_BLT] < 1e-3 else 1
-        if ist[_STATE] == _TRACK and state == _TRACK and ist[_NSYM] % every != 0:
-            fst[_TAU] += T + hop
-        elif ist[_STATE] == _TRACK and state == _TRACK:
+        every = 2 if blt < 1e-3 else 1
+        if state == _TRACK and st0 == _TRACK and nsym % every != 0:
+            tau_a += T + hop
+        elif state == _TRACK and st0 == _TRACK:
             ye = _mf(C, r, tau - de, T)
             yl = _mf(C, r, tau + de, T)
             # early-late error normalised by the (fast) amplitude estimate: ~ -(timing error) in samples
             # (the floor keeps the gain bounded while the amplitude estimate settles)
-            a2f = fst[_EY2F] - sig2
-            err = y * (yl - ye) * T / (6.0 * max(a2f, 0.1 * fst[_EY2F]))
+            a2f = ey2f - sig2
+            err = y * (yl - ye) * T / (6.0 * max(a2f, 0.1 * ey2f))
             if err > d:
                 err = d
             elif err < -d:
                 err = -d
-            blt = fst[_BLT]
-            th = every * blt / (zeta + 0.25 / zeta)
-            den = 1.0 + 2.0 * zeta * th + th * th
-            kp = 4.0 * zeta * th / den
-            ki = 4.0 * th * th / den
-            fst[_TAU] += T + kp * err + hop
+            if blt != g_blt or every != g_every:
+                g_blt = blt
+                g_every = every
+                th = every * blt / (zeta + 0.25 / zeta)
+                den = 1.0 + 2.0 * zeta * th + th * th
+                kp = 4.0 * zeta * th / den
+                ki = 4.0 * th * th / den
+            tau_a += T + kp * err + hop
             Tn = T + ki * err
-            lo = fst[_T0] * (1.0 - max_dev)
-            hi = fst[_T0] * (1.0 + max_dev)
-            fst[_T] = min(max(Tn, lo), hi)
-            ist[_TRK] += every
-            if ist[_TRK] >= SETTLE_SYMBOLS and ist[_TRK] - every < SETTLE_SYMBOLS:
+            T = min(max(Tn, lo_T), hi_T)
+            trk += every
+            if trk >= SETTLE_SYMBOLS and trk - every < SETTLE_SYMBOLS:
                 # the timing loop has pulled in: the slow signal average starts afresh without the pull-in's jitter
-                ist[_KST] = 0
-            # annealing: the loop averages over about a quarter of the time it has been tracking
-            fst[_BLT] = max(blt_track, blt_acq / (1.0 + ist[_TRK] * blt_acq / 4.0))
+                kst = 0
+            # annealing: the loop averages over about a quarter of the time it has been tracking (once on its
+            # floor blt_track it stays there until the next warm-up sets blt_acq)
+            if blt != blt_track:
+                blt = max(blt_track, blt_acq / (1.0 + trk * blt_acq / 4.0))
         else:
-            fst[_TAU] += T + hop
-        ist[_NSYM] += 1
+            tau_a += T + hop
+        nsym += 1
+    fst[_TAU] = tau_a
+    fst[_T] = T
+    fst[_EY2] = ey2
+    fst[_ES] = es
+    fst[_ES2] = es2
+    fst[_BLT] = blt
+    fst[_CONTRAST] = contrast
+    fst[_EY2F] = ey2f
+    fst[_ESF] = esf
+    fst[_ES2F] = es2f
+    fst[_SCALE] = scale
+    fst[_RHO] = rho
+    fst[_SIG2] = sig2
+    ist[_NSYM] = nsym
+    ist[_WARM] = warm
+    ist[_STATE] = state
+    ist[_NMON] = nmon
+    ist[_KST] = kst
+    ist[_TRK] = trk
+    ist[_KN] = kn
+    ist[_NRESET] = nreset
+    ist[_KSF] = ksf
     return nout
 
 
@@ -527,6 +604,7 @@ class BiphaseDemodulator:
         self._qtail = np.zeros(0, np.float32)
         self._empty = np.zeros(1, np.float32)
         self._use_q: bool | None = None
+        self._cs = np.empty(0)  # work buffer of the kernel (its cumulative sum), kept: no fresh memory per chunk
         # the first symbol may start no earlier than the integration kernel allows
         self._tail_start = 0
         self.n_processed = 0
@@ -574,6 +652,12 @@ class BiphaseDemodulator:
         """Whether the timing loop is tracking a signal (False while searching or during a fade)."""
         return bool(self._ist[_STATE] == _TRACK)
 
+    def _work(self, n: int) -> np.ndarray:
+        """The kernel's work buffer, at least n values."""
+        if self._cs.size < n:
+            self._cs = np.empty(max(n, self._cs.size * 5 // 4))
+        return self._cs
+
     def process(self, x: np.ndarray) -> Symbols:
         """Demodulate one chunk: complex (data in the imaginary part, noise reference in the real part) or real."""
         x = np.asarray(x)
@@ -607,7 +691,7 @@ class BiphaseDemodulator:
         nout = _biphase_kernel(
             buf, qbuf, cplx, _TABLE, float(buf0), self._fst, self._ist, self.bandwidth, self.acq_bandwidth,
             max(16, self.warmup_symbols // 2), self._alphas, self._alpha_mon, self.hop_margin, self.max_clock_ppm * 1e-6,
-            llr, soft, pos, esn0,
+            llr, soft, pos, esn0, self._work(buf.size + 1),
         )
         self.n_processed += n
         keep_from = int(math.floor(self._fst[_TAU] - self._fst[_T] / 4)) - _W - 2
@@ -644,6 +728,7 @@ class BiphaseDemodulator:
         rev._ist[_NSYM] = 0
         rev._tail = np.zeros(0, np.float32)
         rev._qtail = np.zeros(0, np.float32)
+        rev._cs = np.empty(0)
         rev._tail_start = 0
         rev.n_processed = 0
         rev.n_nonfinite = 0

@@ -68,6 +68,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit
 
 from heradecode.dsp.acquisition import CarrierAcquirer, CarrierAcquisition
 from heradecode.dsp.biphase import BiphaseDemodulator
@@ -123,8 +124,25 @@ def gate_llr(llr: np.ndarray, esn0_db: np.ndarray, *, llr_clip: float = LLR_CLIP
     Where the demodulator sees no data (e.g. a bare carrier) its LLR scale is meaningless and bursts of
     it would fake sync markers: those symbols become erasures.
     """
+    if (isinstance(llr, np.ndarray) and isinstance(esn0_db, np.ndarray) and llr.dtype == np.float32
+            and esn0_db.dtype == np.float32 and llr.ndim == 1 and llr.shape == esn0_db.shape):
+        out = np.empty(llr.size, np.float32)  # one pass (what the demodulator gives: float32 vectors)
+        _gate_kernel(llr, esn0_db, np.float32(llr_clip), np.float32(min_esn0_db), out)
+        return out
     return np.where(np.asarray(esn0_db) > min_esn0_db, np.clip(llr, -llr_clip, llr_clip),
                     np.float32(0.0)).astype(np.float32, copy=False)
+
+
+@njit(cache=True)
+def _gate_kernel(llr, esn0_db, clip, min_db, out):  # pragma: no cover - numba
+    """out = llr clipped at +-clip where esn0_db > min_db, else 0 (gate_llr's numpy expression, in one pass)."""
+    for i in range(llr.shape[0]):
+        v = llr[i]
+        if v > clip:
+            v = clip
+        elif v < -clip:
+            v = -clip
+        out[i] = v if esn0_db[i] > min_db else np.float32(0.0)
 
 
 class PcmPmDemodulator:
@@ -252,7 +270,10 @@ class PcmPmDemodulator:
             z = y
         else:
             z = self.combiner.process(y) if self.combiner is not None else y[0]
-        zin = z * self._derotate
+        if self.combiner is not None:  # z is the combiner's own new array: derotated in place (no new memory)
+            zin = np.multiply(z, self._derotate, out=z)
+        else:
+            zin = z * self._derotate
         c = self.pll.process(zin)
         track = self.pll.pop_track()
         lost = self._update_lock(track)

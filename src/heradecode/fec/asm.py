@@ -97,9 +97,10 @@ non-zero scale of the ``CLIP_HISTORY`` blocks before it (8192 symbols): a burst 
 length is erased whole, while a real change of level by up to 20 dB is never touched.  When none of the three blocks has a scale, block
 ``k`` holds at most a few isolated values among erasures (no marker fits in so few): they
 are erased too (an isolated 1e30 among zeros could otherwise pass for a marker).  The
-window powers are differences of a float64 prefix sum that restarts every ``_SEGMENT``
-positions and spans only the windows of its segment, never of a cumulative sum over the
-whole chunk, so no term weighs on the precision of later windows.  A block's outliers are
+window powers are float64 running sums that restart every ``_SEGMENT`` positions (from
+sums of whole ``_SEGMENT``-blocks, each summed on its own, and the few values at the
+windows' ends), never a cumulative sum over the whole chunk, so no term weighs on the
+precision of the windows of later segments.  A block's outliers are
 final once the next block is complete, which delays the statistic and the codeblocks by
 up to two blocks (512 symbols); :meth:`FrameSync.flush` settles the end of the stream.
 """
@@ -184,14 +185,19 @@ OWN_POWER_WEIGHT = 0.7
 SUPERSEDE_MARGIN = 1.5
 """A candidate is not decoded when a peak this much stronger (or a strong one) lies inside its codeblock."""
 _DECIDE_SLICE = 1 << 14  # positions whose candidates are listed at once by the decision loop
-_SEGMENT = 128  # window sums come from a prefix sum restarted every _SEGMENT positions: a huge value
-# then reaches only the windows of the segments whose span it lies in, within one window length of it
+_SEGMENT = 128  # window sums are running sums restarted every _SEGMENT positions (from block sums): a huge
+# value then reaches only the windows of the segments that hold it, and the rest of those segments
 
 
 @njit(cache=True, nogil=True)
 def _median_inplace(a, n):  # pragma: no cover - numba
     """Median (upper one for even n) of a[:n] by quickselect; reorders a[:n]."""
-    k = n // 2
+    return _select_inplace(a, n, n // 2)
+
+
+@njit(cache=True, nogil=True)
+def _select_inplace(a, n, k):  # pragma: no cover - numba
+    """The k-th smallest (0-based) of a[:n] by quickselect; reorders a[:n]."""
     lo = 0
     hi = n - 1
     while lo < hi:
@@ -222,18 +228,48 @@ def _median_inplace(a, n):  # pragma: no cover - numba
 
 
 @njit(cache=True, nogil=True)
-def _block_scales(y, block, min_count, out):  # pragma: no cover - numba
-    """out[k] = median of the non-zero |y| in y[k*block:(k+1)*block] (0 when fewer than min_count)."""
+def _block_scales(y, block, min_count, out, hint):  # pragma: no cover - numba
+    """out[k] = median of the non-zero |y| in y[k*block:(k+1)*block] (0 when fewer than min_count).
+
+    The median is selected among the values within [0.75, 1.33] times the previous block's scale
+    (``hint`` for the first block), gathered without branches, when that bracket holds it (it almost
+    always does: the median of 256 values is within a few percent of the scale); otherwise by
+    quickselect over all of them.  The result is the same either way.
+    """
     tmp = np.empty(block, np.float32)
+    mid = np.empty(block, np.float32)
     n = y.shape[0]
+    prev = hint
     for k in range(out.shape[0]):
-        c = 0
-        for i in range(k * block, min((k + 1) * block, n)):
+        i0 = k * block
+        i1 = min(i0 + block, n)
+        lo = np.float32(0.75 * prev)
+        hi = np.float32(prev / 0.75)
+        c = 0  # non-zero values
+        nb = 0  # ... below the bracket
+        cm = 0  # ... within it
+        for i in range(i0, i1):
             a = abs(y[i])
-            if a > 0.0:
-                tmp[c] = a
-                c += 1
-        out[k] = _median_inplace(tmp, c) if c >= min_count else 0.0
+            nz = a > 0.0
+            c += nz
+            nb += nz & (a < lo)
+            mid[cm] = a
+            cm += nz & (a >= lo) & (a <= hi)
+        if c < min_count:
+            out[k] = 0.0
+            continue
+        kk = c // 2
+        if prev > 0.0 and nb <= kk < nb + cm:
+            out[k] = _select_inplace(mid, cm, kk - nb)
+        else:
+            c = 0
+            for i in range(i0, i1):
+                a = abs(y[i])
+                if a > 0.0:
+                    tmp[c] = a
+                    c += 1
+            out[k] = _median_inplace(tmp, c)
+        prev = out[k]
 
 
 @njit(cache=True, nogil=True)
@@ -265,33 +301,139 @@ def _erase_outliers(y, start, block, k0, thr):  # pragma: no cover - numba
     return count
 
 
-@njit(cache=True, nogil=True)
-def _window_power(y, b0, p0, p1, m, wlen, total, out):  # pragma: no cover - numba
-    """out[i] = max(mean y^2 over [p, p + wlen) cut at total, mean y^2 over [p + m - wlen, p + m) cut at 0,
-    OWN_POWER_WEIGHT * mean y^2 over the marker's own [p, p + m)), p = p0 + i.
+@njit(cache=True, nogil=True, inline="always")
+def _sq(y, b0, k):  # pragma: no cover - numba
+    v = np.float64(y[k - b0])
+    return v * v
 
-    y holds stream positions b0, b0 + 1, ...  The window sums are differences of a float64 prefix sum
-    that restarts for every segment of _SEGMENT positions (it spans only the windows of that segment),
-    so no term, large or small, weighs on the sums of later segments.
+
+@njit(cache=True, nogil=True)
+def _range_sq(y, b0, bs, bn, j0, a, b):  # pragma: no cover - numba
+    """Sum of y^2 and count of non-zero y over stream positions [a, b): whole _SEGMENT blocks from bs, bn
+    (bs[j - j0], bn[j - j0]: block j), the rest directly."""
+    ja = (a + _SEGMENT - 1) // _SEGMENT
+    jb = b // _SEGMENT
+    acc = 0.0
+    cnt = 0
+    if ja >= jb:
+        for k in range(a, b):
+            v = _sq(y, b0, k)
+            acc += v
+            cnt += v != 0.0
+        return acc, cnt
+    for k in range(a, ja * _SEGMENT):
+        v = _sq(y, b0, k)
+        acc += v
+        cnt += v != 0.0
+    for j in range(ja, jb):
+        acc += bs[j - j0]
+        cnt += bn[j - j0]
+    for k in range(jb * _SEGMENT, b):
+        v = _sq(y, b0, k)
+        acc += v
+        cnt += v != 0.0
+    return acc, cnt
+
+
+@njit(cache=True, nogil=True)
+def _slide_cut(y, b0, s0, s1, m, wlen, total, lead, n_lead, trail, n_trail, own, n_own, b, c, pw):  # pragma: no cover
+    """_window_z's window powers pw[p - s0] of a segment where windows are cut at the stream's start or end."""
+    for p in range(s0, s1):
+        if p > s0:  # slide the windows by one position
+            out = _sq(y, b0, p - 1)
+            nz_out = out != 0.0
+            if p - 1 < b:
+                lead -= out
+                n_lead -= nz_out
+            b_new = min(p + wlen, total)
+            if b_new > b:
+                v = _sq(y, b0, b)
+                lead += v
+                n_lead += v != 0.0
+            b = b_new
+            c_new = max(p + m - wlen, 0)
+            if c_new > c:
+                v = _sq(y, b0, c)
+                trail -= v
+                n_trail -= v != 0.0
+            c = c_new
+            v = _sq(y, b0, p - 1 + m)
+            nz_in = v != 0.0
+            trail += v
+            n_trail += nz_in
+            own += v - out
+            n_own += nz_in - nz_out
+        lw = lead if n_lead > 0 else 0.0
+        tw = trail if n_trail > 0 else 0.0
+        nl = b - p
+        nt = p + m - c
+        if nl == nt:  # both full (or both cut alike): max(x / n, y / n) = max(x, y) / n
+            lt = max(lw, tw) / nl
+        else:
+            lt = max(lw / nl if nl > 0 else 0.0, tw / nt)
+        pw[p - s0] = max(lt, OWN_POWER_WEIGHT * own / m if n_own > 0 else 0.0, 0.0)
+
+
+@njit(cache=True, nogil=True)
+def _window_z(y, b0, p0, p1, m, wlen, total, corr, z):  # pragma: no cover - numba
+    """z[i] = corr[i] / sqrt(m power) (0 where the power is 0), p = p0 + i, the power being the largest of
+    mean y^2 over [p, p + wlen) cut at total, mean y^2 over [p + m - wlen, p + m) cut at 0 and
+    OWN_POWER_WEIGHT * mean y^2 over the marker's own [p, p + m).
+
+    y holds stream positions b0, b0 + 1, ...  The window sums are float64 running sums that restart for
+    every segment of _SEGMENT positions (segments aligned on the stream start): at a segment's first
+    position they are summed afresh from the sums of the whole _SEGMENT-blocks they cover (each block
+    summed on its own) and the odd values at their ends, then slid along the segment.  So no term, large
+    or small, weighs on the sums of later segments.  The windows' counts of non-zero values slide along:
+    a window of zeros (an erased stretch) has power 0 exactly, whatever the rounding left in its sum.
     """
-    pre = np.empty(_SEGMENT + 2 * wlen + 1)
-    for s0 in range(p0, p1, _SEGMENT):
-        s1 = min(s0 + _SEGMENT, p1)
-        lo = max(s0 + m - wlen, 0)  # first symbol any window of the segment touches
-        hi = min(s1 - 1 + wlen, total)  # one past the last
+    if p1 <= p0:
+        return
+    lo = max(p0 + m - wlen, 0)  # first symbol any window touches
+    hi = min(p1 - 1 + wlen, total)  # one past the last
+    j0 = (lo + _SEGMENT - 1) // _SEGMENT
+    j1 = max(hi // _SEGMENT, j0)
+    bs = np.empty(j1 - j0)
+    bn = np.empty(j1 - j0, np.int64)
+    pw = np.empty(_SEGMENT)
+    for j in range(j0, j1):
         acc = 0.0
-        pre[0] = 0.0
-        for k in range(lo, hi):
-            v = np.float64(y[k - b0])
-            acc += v * v
-            pre[k - lo + 1] = acc
-        for p in range(s0, s1):
-            b = min(p + wlen, total)
-            c = max(p + m - wlen, 0)
-            lead = (pre[b - lo] - pre[p - lo]) / (b - p) if b > p else 0.0
-            trail = (pre[p + m - lo] - pre[c - lo]) / (p + m - c)
-            own = OWN_POWER_WEIGHT * (pre[p + m - lo] - pre[p - lo]) / m
-            out[p - p0] = max(lead, trail, own, 0.0)
+        cnt = 0
+        for k in range(j * _SEGMENT, (j + 1) * _SEGMENT):
+            v = _sq(y, b0, k)
+            acc += v
+            cnt += v != 0.0
+        bs[j - j0] = acc
+        bn[j - j0] = cnt
+    s0 = p0
+    while s0 < p1:
+        s1 = min((s0 // _SEGMENT + 1) * _SEGMENT, p1)
+        b = min(s0 + wlen, total)
+        c = max(s0 + m - wlen, 0)
+        lead, n_lead = _range_sq(y, b0, bs, bn, j0, s0, b)
+        trail, n_trail = _range_sq(y, b0, bs, bn, j0, c, s0 + m)
+        own, n_own = _range_sq(y, b0, bs, bn, j0, s0, s0 + m)
+        if s0 + m - wlen >= 0 and s1 - 1 + wlen <= total:  # no window cut in this segment (the usual case)
+            for p in range(s0, s1):
+                if p > s0:  # slide the windows by one position
+                    out = _sq(y, b0, p - 1)
+                    v = _sq(y, b0, p - 1 + wlen)
+                    lead += v - out
+                    n_lead += (v != 0.0) - (out != 0.0)
+                    u = _sq(y, b0, p - 1 + m - wlen)
+                    v = _sq(y, b0, p - 1 + m)
+                    trail += v - u
+                    n_trail += (v != 0.0) - (u != 0.0)
+                    own += v - out
+                    n_own += (v != 0.0) - (out != 0.0)
+                lt = max(lead if n_lead > 0 else 0.0, trail if n_trail > 0 else 0.0) / wlen
+                pw[p - s0] = max(lt, OWN_POWER_WEIGHT * own / m if n_own > 0 else 0.0, 0.0)
+        else:
+            _slide_cut(y, b0, s0, s1, m, wlen, total, lead, n_lead, trail, n_trail, own, n_own, b, c, pw)
+        for p in range(s0, s1):  # (vectorized)
+            den = math.sqrt(m * pw[p - s0])
+            z[p - p0] = corr[p - p0] / den if den > 0.0 else 0.0
+        s0 = s1
 
 
 @njit(cache=True, nogil=True)
@@ -513,11 +655,16 @@ class FrameSync:
             cap = self._data.size
             while used + y.size > cap // 2:
                 cap *= 2
-            data = np.zeros(cap, dtype=np.float32)
-            zdata = np.zeros(cap, dtype=np.float32)
-            data[:used] = self._data[self._off : self._off + used]
-            zdata[:used] = self._zdata[self._off : self._off + used]
-            self._data, self._zdata, self._off = data, zdata, 0
+            if cap == self._data.size:  # room enough: move the kept part to the start (no fresh memory)
+                self._data[:used] = self._data[self._off : self._off + used]
+                self._zdata[:used] = self._zdata[self._off : self._off + used]
+                self._off = 0
+            else:
+                data = np.zeros(cap, dtype=np.float32)
+                zdata = np.zeros(cap, dtype=np.float32)
+                data[:used] = self._data[self._off : self._off + used]
+                zdata[:used] = self._zdata[self._off : self._off + used]
+                self._data, self._zdata, self._off = data, zdata, 0
         self._data[self._off + used : self._off + used + y.size] = y
         self._zdata[self._off + used : self._off + used + y.size] = 0.0
         self._total += y.size
@@ -534,7 +681,8 @@ class FrameSync:
         if last > self._nscaled:
             lo = self._nscaled * B
             sc = np.zeros(last - self._nscaled, np.float64)
-            _block_scales(self._buf[lo - b0 : min(last * B, self._total) - b0], B, CLIP_MIN_COUNT, sc)
+            hint = float(self._scales[-1]) if self._scales.size else 0.0  # where the first median is looked for
+            _block_scales(self._buf[lo - b0 : min(last * B, self._total) - b0], B, CLIP_MIN_COUNT, sc, hint)
             self._scales = np.concatenate((self._scales, sc))
             self._nscaled = last
         c_end = self._total if final else max(self._nscaled - 1, 0) * B
@@ -583,11 +731,7 @@ class FrameSync:
         # local power: the larger of the mean y^2 over the power_window symbols starting with the
         # marker and over those ending with it, so that a signal edge (codeblock -> quiet gap, or
         # gap -> codeblock) can only lower the statistic, never raise it.
-        power = np.empty(p1 - p0, dtype=np.float64)
-        _window_power(self._buf, b0, p0, p1, m, self.power_window, self._total, power)
-        denom = np.sqrt(m * power)
-        z = np.where(denom > 0, corr / np.where(denom > 0, denom, 1.0), 0.0)
-        self._z[p0 - b0 : p1 - b0] = z.astype(np.float32)
+        _window_z(self._buf, b0, p0, p1, m, self.power_window, self._total, corr, self._z[p0 - b0 : p1 - b0])
 
     def _run_decisions(self, final: bool) -> None:
         """Decide the candidates of [_ddone, _zdone) in order, pausing at a candidate whose codeblock is incomplete.
@@ -698,12 +842,20 @@ class FrameSync:
 
     def _near_accepted(self, pos: int) -> bool:
         """Whether an accepted marker lies less than one ASM length from ``pos`` (the same marker, or a sidelobe)."""
-        return any(abs(pos - a) < self.asm_len for a, _ in self._accepted)
+        m = self.asm_len
+        for a, _ in self._accepted:  # (a loop: called for every peak, cheaper than any() of a generator)
+            if abs(pos - a) < m:
+                return True
+        return False
 
     def _off_phase(self, pos: int) -> bool:
         """Whether a marker at ``pos`` would lie inside the codeblock of a reliably accepted marker (or vice versa)."""
         lim = self.period - self.tolerance
-        return any(rel and self.asm_len <= abs(pos - a) < lim for a, rel in self._accepted)
+        m = self.asm_len
+        for a, rel in self._accepted:
+            if rel and m <= abs(pos - a) < lim:
+                return True
+        return False
 
     def _on_peak(self, pos: int, val: float) -> None:
         self._resolve_expectations(pos)
@@ -873,6 +1025,15 @@ class FrameSync:
             keep = min(keep, self._cluster[0][0])
         if self._waiting is not None:
             keep = min(keep, self._waiting[0])
+        # unmatched peaks that no later peak can pair with any more (_pair drops them only when it runs, which it
+        # does not while every marker is tracked: they would hold the buffer, and memory would grow with the stream)
+        first = self._ddone
+        if self._cluster:
+            first = min(first, self._cluster[0][0])
+        if self._waiting is not None:
+            first = min(first, self._waiting[0])
+        if self._recent and first - self._recent[0][0] > self.period + self.tolerance:
+            self._recent = [(q, zq) for (q, zq) in self._recent if first - q <= self.period + self.tolerance]
         for q, _ in self._recent:
             keep = min(keep, q)
         keep = min(max(keep, self._buf_start), self._total)
