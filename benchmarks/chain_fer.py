@@ -62,6 +62,20 @@ state and, after the first acquisition, runs again once the timing loop has lear
         (loss 0.42 dB, 0.23 of it the recording's sampling); first codeblocks 18 of 20.  The recording's own
         sampling at 6.144 Msps (0.23 dB) plus the decoder alone
         (0.065 dB) leave 0.005 dB for the receiver under the 0.30 dB target, so it cannot be met at this rate.
+
+Measured (session 5, band-limited recordings: --oversample 4, i.e. the chips low-pass filtered to the band as an
+SDR's channel filter does, which leaves 0.13-0.15 dB of the high-rate chips outside 6.144 Msps instead of the
+0.23 dB integrate-and-dump takes; 600 codeblocks per point, 0 false frames):
+
+    high rate, default decimation 2 (3.072 Msps): FER 9.8e-2 / 1.3e-2 / 5e-3 at 0.3 / 0.4 / 0.5 dB -> 1e-2 at
+        0.43 dB (loss 0.36 dB: recording 0.13, receiver 0.23)
+    high rate, --max-rate-out none (decode --full-band; no decimation): FER 3.0e-2 / 8.3e-3 / 1.7e-3 at 0.2 / 0.3 /
+        0.4 dB -> 1e-2 at 0.29 dB (loss 0.22 dB: recording 0.13, receiver 0.09); first codeblocks 15 of 18.
+    The 0.14 dB between them is the band between +-1.28 MHz (the decimator's passband) and +-3.07 MHz; keeping
+    it costs 2x the CPU of the whole receiver (benchmarks/chain_speed.py).
+    Low rate with decimation 2 instead of 4 (a 0.08 dB band budget): FER 5.5e-2 / 2.5e-2 at 0.2 / 0.3 dB on the
+    same recordings as the session-4 run (4.5e-2 / 1.3e-2 with decimation 4), first codeblocks 37 of 40: no gain,
+    so the budget stays 0.15 dB.
 """
 
 from __future__ import annotations
