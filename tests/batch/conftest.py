@@ -3,13 +3,19 @@
 import pytest
 
 from heradecode.cli import main
-from tests.batch.helpers import make_inputs
+from tests.batch.helpers import make_inputs, make_slow_inputs
 
 
 @pytest.fixture(scope="session")
 def batch_inputs(tmp_path_factory):
     """The archived recordings, a long one (two segments), a corrupt one and a noise-only one."""
     return make_inputs(tmp_path_factory.mktemp("batch_inputs"))
+
+
+@pytest.fixture(scope="session")
+def slow_inputs(tmp_path_factory):
+    """The archived recordings and one long enough to be still decoding when a test interrupts the batch."""
+    return make_slow_inputs(tmp_path_factory.mktemp("slow_inputs"))
 
 
 @pytest.fixture(scope="session")

@@ -18,6 +18,8 @@ ARCHIVED = ("hera_low_sim", "hera_high_sim")
 LONG = "long_high"  # a simulated recording long enough to be cut into two segments (with --segment-s 2)
 LONG_PARAMS = dict(samp_rate=1.536e6, frames_path=str(HIGH), first_frame=20, num_frames=60, ebn0_db=6.0,
                    datatype="ci8", carrier_offset_hz=-3000.0, seed=16)
+SLOW = "slow_high"  # 44 s of signal, still decoding 0.5 s after it started: for the kill and Ctrl-C tests
+SLOW_PARAMS = {**LONG_PARAMS, "num_frames": 400}
 CORRUPT = "corrupt_meta"  # a recording whose metadata is not JSON
 NOISE = "noise_only"  # a readable recording with no signal in it
 
@@ -136,12 +138,22 @@ def make_inputs(folder: Path, long: bool = True, bad: bool = True) -> Path:
     return folder
 
 
+def make_slow_inputs(folder: Path) -> Path:
+    """A folder of recordings: the archived two and the slow one (:data:`SLOW`)."""
+    from heradecode.sim import SimParams, simulate
+
+    make_inputs(folder, long=False, bad=False)
+    simulate(SimParams.preset("high", **SLOW_PARAMS), folder / SLOW)
+    return folder
+
+
 def expected_frames(name: str) -> list[str]:
     """sha256 of each frame a correct decode of recording ``name`` returns, in order."""
-    if name == LONG:
+    params = {LONG: LONG_PARAMS, SLOW: SLOW_PARAMS}.get(name)
+    if params is not None:
         from heradecode.sim import SimParams, simulated_frames
 
-        return frame_hashes(simulated_frames(SimParams.preset("high", **LONG_PARAMS)).tobytes())
+        return frame_hashes(simulated_frames(SimParams.preset("high", **params)).tobytes())
     return golden(name)
 
 

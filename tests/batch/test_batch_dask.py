@@ -10,7 +10,7 @@ import pytest
 
 from heradecode.batch import Batch, BatchEvents, BatchOptions, DaskRunner
 from heradecode.cli import main
-from tests.batch.helpers import ARCHIVED, CORRUPT, LONG, NOISE, DaskCluster, decoded_frames, expected_frames, \
+from tests.batch.helpers import ARCHIVED, CORRUPT, LONG, NOISE, SLOW, DaskCluster, decoded_frames, expected_frames, \
     folder_files, report_rows
 
 pytestmark = pytest.mark.slow
@@ -62,14 +62,14 @@ def test_cluster_local_gives_the_same_products(batch_inputs, local_batch, tmp_pa
     _same_products(out, local_batch[1])
 
 
-def test_a_worker_killed_mid_batch_loses_and_repeats_nothing(batch_inputs, tmp_path):
+def test_a_worker_killed_mid_batch_loses_and_repeats_nothing(slow_inputs, tmp_path):
     with DaskCluster(tmp_path / "dask", n_workers=2) as cluster:
         runner = DaskRunner(cluster.address)
         names = cluster.workers()
         killed = []
 
         def kill_busy_worker(job):
-            if job.name != LONG or killed:
+            if job.name != SLOW or killed:
                 return
             deadline = time.monotonic() + 30
             while time.monotonic() < deadline and not killed:
@@ -80,14 +80,14 @@ def test_a_worker_killed_mid_batch_loses_and_repeats_nothing(batch_inputs, tmp_p
                         break
                 time.sleep(0.05)
 
-        paths = [batch_inputs / "hera_low_sim.sigmf-meta", batch_inputs / "hera_high_sim_0x.sigmf-meta",
-                 batch_inputs / f"{LONG}.sigmf-meta"]
+        paths = [slow_inputs / "hera_low_sim.sigmf-meta", slow_inputs / "hera_high_sim_0x.sigmf-meta",
+                 slow_inputs / f"{SLOW}.sigmf-meta"]
         out = tmp_path / "out"
         Batch(paths, out, BatchOptions(segment_s=2.0), events=BatchEvents(on_plan=kill_busy_worker)).run(runner)
         assert killed, "no worker was busy with a segment"
         assert len(cluster.workers()) == 1
     rows = report_rows(out)
-    for name in (*ARCHIVED, LONG):
+    for name in (*ARCHIVED, SLOW):
         assert rows[name]["status"] == "ok", rows[name]
         assert decoded_frames(out, name) == expected_frames(name)  # every frame once, in order
 

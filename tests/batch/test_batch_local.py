@@ -12,7 +12,7 @@ import pytest
 
 from heradecode.batch import Batch, BatchEvents, BatchOptions, LocalRunner, find_recordings, input_checksum
 from heradecode.cli import main
-from tests.batch.helpers import ARCHIVED, CORRUPT, LONG, NOISE, decoded_frames, expected_frames, folder_files, \
+from tests.batch.helpers import ARCHIVED, CORRUPT, LONG, NOISE, SLOW, decoded_frames, expected_frames, folder_files, \
     report_rows, worker_env
 from tests.helpers import SIM_DIR
 
@@ -125,30 +125,30 @@ def test_resume_after_an_interrupted_batch_decodes_only_what_was_missing(batch_i
     assert sorted(planned) == sorted(ARCHIVED)
 
 
-def test_a_killed_pool_process_is_replaced_and_its_segments_decoded_again(batch_inputs, tmp_path):
+def test_a_killed_pool_process_is_replaced_and_its_segments_decoded_again(slow_inputs, tmp_path):
     out = tmp_path / "out"
     runner = LocalRunner(2)
     killed = []
 
     def kill_one(job):
-        if job.name == LONG and not killed:
+        if job.name == SLOW and not killed:
             time.sleep(0.5)  # the segments are running
             pid = next(iter(runner.pool._processes))
             os.kill(pid, signal.SIGKILL)
             killed.append(pid)
 
-    paths = [*_archived_paths(batch_inputs), batch_inputs / f"{LONG}.sigmf-meta"]
+    paths = [*_archived_paths(slow_inputs), slow_inputs / f"{SLOW}.sigmf-meta"]
     report = Batch(paths, out, BatchOptions(segment_s=2.0), events=BatchEvents(on_plan=kill_one)).run(runner)
     assert killed and report["pool_restarts"] >= 1
-    for name in (*ARCHIVED, LONG):
+    for name in (*ARCHIVED, SLOW):
         assert report_rows(out)[name]["status"] == "ok"
         assert decoded_frames(out, name) == expected_frames(name)
 
 
-def test_ctrl_c_stops_cleanly_and_keeps_finished_recordings(batch_inputs, tmp_path):
+def test_ctrl_c_stops_cleanly_and_keeps_finished_recordings(slow_inputs, tmp_path):
     out = tmp_path / "out"
-    cmd = [sys.executable, "-m", "heradecode", "batch", str(batch_inputs / "hera_low_sim.sigmf-meta"),
-           str(batch_inputs / f"{LONG}.sigmf-meta"), "--out", str(out), "--workers", "1", "--quiet"]
+    cmd = [sys.executable, "-m", "heradecode", "batch", str(slow_inputs / "hera_low_sim.sigmf-meta"),
+           str(slow_inputs / f"{SLOW}.sigmf-meta"), "--out", str(out), "--workers", "1", "--quiet"]
     p = subprocess.Popen(cmd, env=worker_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
@@ -163,7 +163,7 @@ def test_ctrl_c_stops_cleanly_and_keeps_finished_recordings(batch_inputs, tmp_pa
     assert p.returncode == 130, stderr
     assert "Traceback" not in stderr and "interrupted" in stderr
     rows = report_rows(out)
-    assert rows["hera_low_sim"]["status"] == "ok" and rows[LONG]["status"] == "interrupted"
+    assert rows["hera_low_sim"]["status"] == "ok" and rows[SLOW]["status"] == "interrupted"
     assert decoded_frames(out, "hera_low_sim") == expected_frames("hera_low_sim")
 
 
