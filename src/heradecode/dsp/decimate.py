@@ -175,48 +175,10 @@ def _gather_c64(hist, chunk, c, start, D, q, n):  # pragma: no cover - numba
 
 @njit(cache=True, fastmath=True)
 def _fir_block(q, n2, coef, p1, o1, p2, o2, y):  # pragma: no cover - numba
-    """y[i] = sum_t coef[t] * (q[p1[t], 2 o1[t] + i] + q[p2[t], 2 o2[t] + i]) for i < n2.
-
-    Terms go eight per pass over y, then four, two, one (fewer passes: fewer loads and stores of y).
-    """
+    """y[i] = sum_t coef[t] * (q[p1[t], 2 o1[t] + i] + q[p2[t], 2 o2[t] + i]) for i < n2 (four terms per pass)."""
     nt = coef.shape[0]
     t = 0
     first = True
-    while t + 8 <= nt:
-        h0 = coef[t]
-        h1 = coef[t + 1]
-        h2 = coef[t + 2]
-        h3 = coef[t + 3]
-        h4 = coef[t + 4]
-        h5 = coef[t + 5]
-        h6 = coef[t + 6]
-        h7 = coef[t + 7]
-        a0 = q[p1[t], 2 * o1[t]:]
-        b0 = q[p2[t], 2 * o2[t]:]
-        a1 = q[p1[t + 1], 2 * o1[t + 1]:]
-        b1 = q[p2[t + 1], 2 * o2[t + 1]:]
-        a2 = q[p1[t + 2], 2 * o1[t + 2]:]
-        b2 = q[p2[t + 2], 2 * o2[t + 2]:]
-        a3 = q[p1[t + 3], 2 * o1[t + 3]:]
-        b3 = q[p2[t + 3], 2 * o2[t + 3]:]
-        a4 = q[p1[t + 4], 2 * o1[t + 4]:]
-        b4 = q[p2[t + 4], 2 * o2[t + 4]:]
-        a5 = q[p1[t + 5], 2 * o1[t + 5]:]
-        b5 = q[p2[t + 5], 2 * o2[t + 5]:]
-        a6 = q[p1[t + 6], 2 * o1[t + 6]:]
-        b6 = q[p2[t + 6], 2 * o2[t + 6]:]
-        a7 = q[p1[t + 7], 2 * o1[t + 7]:]
-        b7 = q[p2[t + 7], 2 * o2[t + 7]:]
-        if first:
-            for i in range(n2):
-                y[i] = (h0 * (a0[i] + b0[i]) + h1 * (a1[i] + b1[i]) + h2 * (a2[i] + b2[i]) + h3 * (a3[i] + b3[i])
-                        + h4 * (a4[i] + b4[i]) + h5 * (a5[i] + b5[i]) + h6 * (a6[i] + b6[i]) + h7 * (a7[i] + b7[i]))
-        else:
-            for i in range(n2):
-                y[i] += (h0 * (a0[i] + b0[i]) + h1 * (a1[i] + b1[i]) + h2 * (a2[i] + b2[i]) + h3 * (a3[i] + b3[i])
-                         + h4 * (a4[i] + b4[i]) + h5 * (a5[i] + b5[i]) + h6 * (a6[i] + b6[i]) + h7 * (a7[i] + b7[i]))
-        first = False
-        t += 8
     while t + 4 <= nt:
         h0 = coef[t]
         h1 = coef[t + 1]
@@ -238,21 +200,6 @@ def _fir_block(q, n2, coef, p1, o1, p2, o2, y):  # pragma: no cover - numba
                 y[i] += h0 * (a0[i] + b0[i]) + h1 * (a1[i] + b1[i]) + h2 * (a2[i] + b2[i]) + h3 * (a3[i] + b3[i])
         first = False
         t += 4
-    while t + 2 <= nt:
-        h0 = coef[t]
-        h1 = coef[t + 1]
-        a0 = q[p1[t], 2 * o1[t]:]
-        b0 = q[p2[t], 2 * o2[t]:]
-        a1 = q[p1[t + 1], 2 * o1[t + 1]:]
-        b1 = q[p2[t + 1], 2 * o2[t + 1]:]
-        if first:
-            for i in range(n2):
-                y[i] = h0 * (a0[i] + b0[i]) + h1 * (a1[i] + b1[i])
-        else:
-            for i in range(n2):
-                y[i] += h0 * (a0[i] + b0[i]) + h1 * (a1[i] + b1[i])
-        first = False
-        t += 2
     while t < nt:
         h0 = coef[t]
         a0 = q[p1[t], 2 * o1[t]:]
