@@ -116,6 +116,19 @@ def _end_block(ref, acc, c, block, alpha):  # pragma: no cover - numba
         ref[c] = pb if ref[c] <= 0.0 else ref[c] + alpha * (min(pb, 2.0 * ref[c]) - ref[c])
 
 
+@njit(cache=True, inline="always")
+def _blank_sample(v, c, k, thr):  # pragma: no cover - numba
+    """Power of sample k of channel c; the sample is zeroed when the power exceeds thr. Returns (power, blanked)."""
+    a = np.float64(v[c, 2 * k])
+    b = np.float64(v[c, 2 * k + 1])
+    p = a * a + b * b
+    if p > thr:
+        v[c, 2 * k] = 0.0
+        v[c, 2 * k + 1] = 0.0
+        return p, 1
+    return p, 0
+
+
 @njit(cache=True)
 def _blank_segment(v, lo, hi, factor, alpha, block, ref, acc, pos0):  # pragma: no cover - numba
     """Blank samples lo..hi-1 of every channel of v (nch, 2n) interleaved IQ (see _blank_kernel); returns (count, pos).
@@ -138,36 +151,17 @@ def _blank_segment(v, lo, hi, factor, alpha, block, ref, acc, pos0):  # pragma: 
             m = min(hi - i, block - pos)
             s0 = acc[c0]
             s1 = acc[c1]
-            if pair:
-                for k in range(i, i + m):
-                    a = np.float64(v[c0, 2 * k])
-                    b = np.float64(v[c0, 2 * k + 1])
-                    p = a * a + b * b
-                    s0 += p
-                    if p > thr0:
-                        v[c0, 2 * k] = 0.0
-                        v[c0, 2 * k + 1] = 0.0
-                        count += 1
-                    a = np.float64(v[c1, 2 * k])
-                    b = np.float64(v[c1, 2 * k + 1])
-                    p = a * a + b * b
+            for k in range(i, i + m):
+                p, hit = _blank_sample(v, c0, k, thr0)
+                s0 += p
+                count += hit
+                if pair:
+                    p, hit = _blank_sample(v, c1, k, thr1)
                     s1 += p
-                    if p > thr1:
-                        v[c1, 2 * k] = 0.0
-                        v[c1, 2 * k + 1] = 0.0
-                        count += 1
-                acc[c1] = s1
-            else:
-                for k in range(i, i + m):
-                    a = np.float64(v[c0, 2 * k])
-                    b = np.float64(v[c0, 2 * k + 1])
-                    p = a * a + b * b
-                    s0 += p
-                    if p > thr0:
-                        v[c0, 2 * k] = 0.0
-                        v[c0, 2 * k + 1] = 0.0
-                        count += 1
+                    count += hit
             acc[c0] = s0
+            if pair:
+                acc[c1] = s1
             i += m
             pos += m
             if pos == block:
