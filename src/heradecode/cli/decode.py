@@ -49,7 +49,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--iterations", type=int, default=10, help="turbo decoder iterations at most")
     p.add_argument("--full-band", action="store_true",
                    help="demodulate all the band the signal occupies, not capped at 3.2 Msps: at 322.56 kbaud "
-                        "from 6.144 Msps about 0.1 dB more sensitive for about 1.7x the CPU")
+                        "from 6.144 Msps 0.14 dB more sensitive for twice the CPU")
     p.add_argument("--out", type=Path, metavar="DIR", help="write products here (default: <recording>_decoded)")
     p.add_argument("--workers", type=int, default=1, metavar="N", help="parallel worker processes (0: all cores)")
     p.add_argument("--plots", action="store_true", help="also write PNG plots of the decode")

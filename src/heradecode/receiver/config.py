@@ -48,7 +48,7 @@ class ReceiverConfig:
     chunk_s: float = 0.2  #: input seconds per processing chunk (0.1 s cost 8 % more CPU in per-chunk overhead)
     #: cap on the decimated sample rate (samples/s): the stages after the decimator cost per sample; None: no cap,
     #: the decimator keeps the band its loss budget asks for (at 322.56 kbaud from 6.144 Msps: no decimation,
-    #: about 0.1 dB more sensitive for 1.7x the CPU)
+    #: FER 1e-2 0.14 dB lower for twice the CPU; benchmarks/chain_fer.py)
     max_rate_out_sps: float | None = MAX_RATE_OUT
     k: int = DEFAULT_K  #: turbo information block length (bits), Hera's from its profile
     inv_rate: int = DEFAULT_INV_RATE  #: turbo code inverse rate, Hera's from its profile
