@@ -250,8 +250,8 @@ def run(args: argparse.Namespace) -> int:
     if bad["sync_attempts"]:
         print(f"weak markers decided by decoding: {bad['sync_attempts']} tried, {bad['sync_confirmed']} confirmed")
     if bad["lookbacks"]:
-        print(f"look-back after lock: {bad['lookbacks']} run, {bad['lookback_failures']} without a match to the live "
-              f"symbol grid")
+        print(f"look-back: the signal before each lock demodulated again {bad['lookbacks']} time(s), "
+              f"{bad['lookback_failures']} of them without a match to the live symbol grid")
     if bad["nonfinite_samples"] or bad["blanked_samples"] or bad["soft_outliers"]:
         print(f"corrupt input skipped: {bad['nonfinite_samples']} NaN/infinite samples read as 0, "
               f"{bad['blanked_samples']} burst samples blanked, {bad['soft_outliers']} soft symbols erased")
