@@ -73,6 +73,8 @@ SDR's channel filter does, which leaves 0.13-0.15 dB of the high-rate chips outs
         0.4 dB -> 1e-2 at 0.29 dB (loss 0.22 dB: recording 0.13, receiver 0.09); first codeblocks 15 of 18.
     The 0.14 dB between them is the band between +-1.28 MHz (the decimator's passband) and +-3.07 MHz; keeping
     it costs 2x the CPU of the whole receiver (benchmarks/chain_speed.py).
+    low rate at 6.144 Msps, decimation 4 (--fs-low 6.144e6 --per-recording 30): FER 4.8e-2 / 1.5e-2 / 6.7e-3 at
+        0.2 / 0.3 / 0.4 dB -> 1e-2 at 0.35 dB (loss 0.29 dB: recording 0.03, receiver 0.26); first codeblocks 57 of 60.
     Low rate with decimation 2 instead of 4 (a 0.08 dB band budget): FER 5.5e-2 / 2.5e-2 at 0.2 / 0.3 dB on the
     same recordings as the session-4 run (4.5e-2 / 1.3e-2 with decimation 4), first codeblocks 37 of 40: no gain,
     so the budget stays 0.15 dB.
