@@ -54,6 +54,15 @@ def carrier_points(track: np.ndarray, step_s: float = 1.0) -> CarrierObservable:
     return CarrierObservable(t, np.where(n_lk > 0, f_lk, f_all), cn0_mean, locked)
 
 
+def column_indices(path: Path, header: list[str], columns: tuple[str, ...] | list[str]) -> list[int]:
+    """Where each of ``columns`` is in a CSV ``header`` (any case, spaces ignored); UserError naming the missing ones."""
+    names = [h.strip().lower() for h in header]
+    missing = [c for c in columns if c not in names]
+    if missing:
+        raise UserError(f"{path}: header must have {','.join(columns)}; missing {','.join(missing)}")
+    return [names.index(c) for c in columns]
+
+
 def read_carrier_csv(path: str | Path) -> CarrierObservable:
     """Read ``carrier.csv`` (header ``unix_time,doppler_hz,cn0_dbhz,locked``); bad rows are skipped."""
     path = Path(path)
@@ -65,11 +74,7 @@ def read_carrier_csv(path: str | Path) -> CarrierObservable:
         header = next(reader, None)
         if header is None:
             raise UserError(f"{path}: empty carrier file")
-        names = [h.strip().lower() for h in header]
-        missing = [c for c in CARRIER_COLUMNS if c not in names]
-        if missing:
-            raise UserError(f"{path}: header must have {','.join(CARRIER_COLUMNS)}; missing {','.join(missing)}")
-        idx = [names.index(c) for c in CARRIER_COLUMNS]
+        idx = column_indices(path, header, CARRIER_COLUMNS)
         for row in reader:
             try:
                 t, f, cn0 = (float(row[i]) for i in idx[:3])

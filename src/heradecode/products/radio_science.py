@@ -64,6 +64,7 @@ from typing import Any
 import numpy as np
 
 from heradecode.errors import UserError
+from heradecode.products.carrier import column_indices
 
 C_M_S = 299_792_458.0
 """Speed of light (m/s)."""
@@ -156,11 +157,7 @@ def read_phase_csv(path: str | Path) -> PhaseTrack:
     rows: list[tuple[float, float, float, float, float, bool]] = []
     with open(path, newline="", encoding="utf-8", errors="replace") as fh:
         reader = csv.reader(fh)
-        header = [h.strip().lower() for h in next(reader, [])]
-        missing = [c for c in PHASE_COLUMNS if c not in header]
-        if missing:
-            raise UserError(f"{path}: header must have {','.join(PHASE_COLUMNS)}; missing {','.join(missing)}")
-        idx = [header.index(c) for c in PHASE_COLUMNS]
+        idx = column_indices(path, next(reader, []), PHASE_COLUMNS)
         for row in reader:
             try:
                 u, t, ph, f, c = (float(row[i]) for i in idx[:5])
